@@ -1,0 +1,23 @@
+/*
+ * cli/cli.h: the subcommands of the `sluice` command.  Each takes the
+ * arguments after "sluice" (argv[0] is the subcommand's name) and returns
+ * the process exit status: 0 success, 1 a looked-up thing is absent, 2 a
+ * usage or configuration error, 3 a runtime failure (DESIGN.md §4).
+ */
+#ifndef CLI_H
+#define CLI_H
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_ABSENT 1
+#define CLI_EXIT_USAGE 2
+#define CLI_EXIT_RUNTIME 3
+
+int cli_broker(int argc, char **argv);
+int cli_topics(int argc, char **argv);
+int cli_log_dump(int argc, char **argv);	/* argv[0] = "dump" */
+int cli_log_verify(int argc, char **argv);	/* argv[0] = "verify" */
+
+/* Print "sluice: <what>: <why>" to stderr. */
+void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* CLI_H */

@@ -1,0 +1,130 @@
+/*
+ * cli/main.c: the `sluice` command: subcommand dispatch, --version and help.
+ * The subcommands live in their own files (cli/broker_cmd.c, ...).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/sl.h"
+
+struct cli_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *synopsis;
+	const char *help;
+};
+
+static int cli_log(int argc, char **argv);
+
+static const struct cli_command cli_commands[] = {
+	{ "broker", cli_broker,
+	  "sluice broker [-c FILE] [--data-dir DIR] [--listen HOST:PORT] [--http HOST:PORT]",
+	  "Serve the log over the Kafka wire protocol.  Options override the\n"
+	  "[broker] section of FILE.  Stops cleanly on SIGTERM or SIGINT.\n" },
+	{ "topics", cli_topics,
+	  "sluice topics -b HOST:PORT list | create NAME [--partitions N] [--compact] | describe NAME | delete NAME",
+	  "Administer topics on any Kafka-protocol broker (sluice or Apache Kafka).\n" },
+	{ "log", cli_log,
+	  "sluice log dump [--json] PATH | verify DATA_DIR",
+	  "dump:   print the batches and records of a segment file or partition folder,\n"
+	  "        as text or (--json) one JSON object per line.\n"
+	  "verify: check every CRC and index entry under DATA_DIR; exits 3 naming the\n"
+	  "        first bad file and byte position.\n" },
+};
+
+void
+cli_errorf(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("sluice: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static const struct cli_command *
+cli_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < SL_ARRAY_LEN(cli_commands); i++)
+		if (strcmp(cli_commands[i].name, name) == 0)
+			return &cli_commands[i];
+	return NULL;
+}
+
+static void
+cli_usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: sluice COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < SL_ARRAY_LEN(cli_commands); i++)
+		fprintf(f, "  %s\n", cli_commands[i].synopsis);
+	fprintf(f, "  sluice --version | help [COMMAND]\n\n"
+	    "Exit status: 0 success, 1 absent, 2 usage or config error, 3 runtime failure.\n"
+	    "Diagnostics go to stderr; SLUICE_LOG=error|warn|info|debug sets their level.\n");
+}
+
+static int
+cli_help(int argc, char **argv)
+{
+	const struct cli_command *c;
+
+	if (argc < 2) {
+		cli_usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	c = cli_find(argv[1]);
+	if (c == NULL) {
+		cli_errorf("help: unknown command '%s'", argv[1]);
+		return CLI_EXIT_USAGE;
+	}
+	printf("usage: %s\n\n%s", c->synopsis, c->help);
+	return CLI_EXIT_OK;
+}
+
+static int
+cli_log(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "dump") == 0)
+		return cli_log_dump(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "verify") == 0)
+		return cli_log_verify(argc - 1, argv + 1);
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		char *hargv[] = { "help", "log", NULL };
+
+		return cli_help(2, hargv);
+	}
+	cli_errorf("log: expected 'dump PATH' or 'verify DATA_DIR'");
+	return CLI_EXIT_USAGE;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct cli_command *c;
+
+	if (argc < 2) {
+		cli_usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("sluice %s\n", SL_VERSION);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)
+		return cli_help(argc - 1, argv + 1);
+	c = cli_find(argv[1]);
+	if (c == NULL) {
+		cli_errorf("unknown command '%s' (see 'sluice help')", argv[1]);
+		return CLI_EXIT_USAGE;
+	}
+	sl_log_set_component(c->name);
+	return c->run(argc - 1, argv + 1);
+}
