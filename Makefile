@@ -14,7 +14,7 @@ FUZZCC   ?= clang-14
 PKG_CONFIG ?= pkg-config
 
 # Install dependencies first when a required tool or library is missing.
-DEPS_OK := $(shell $(PKG_CONFIG) --exists libevent rdkafka inih zlib liblz4 libzstd check snappy lmdb libpq && command -v kcat >/dev/null && echo yes)
+DEPS_OK := $(shell $(PKG_CONFIG) --exists libevent rdkafka inih zlib liblz4 libzstd check snappy lmdb libpq libprotobuf-c && command -v kcat >/dev/null && command -v protoc-c >/dev/null && echo yes)
 ifneq ($(DEPS_OK),yes)
 DEPS_STAMP := deps
 endif
@@ -30,13 +30,16 @@ CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 LDFLAGS  += -fsanitize=$(SANITIZE)
 B        := $(B)/san
 endif
-CPPFLAGS += -I. -D_GNU_SOURCE -MMD -MP
+CPPFLAGS += -I. -I$(B) -D_GNU_SOURCE -MMD -MP
 
 COMP_LIBS := $(shell $(PKG_CONFIG) --libs zlib liblz4 libzstd 2>/dev/null) -lsnappy
 EVENT_LIBS := $(shell $(PKG_CONFIG) --libs libevent libevent_pthreads 2>/dev/null)
 INIH_LIBS := $(shell $(PKG_CONFIG) --libs inih 2>/dev/null)
 CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 RDKAFKA_LIBS := $(shell $(PKG_CONFIG) --libs rdkafka 2>/dev/null)
+PQ_LIBS := $(shell $(PKG_CONFIG) --libs libpq 2>/dev/null)
+PQ_CFLAGS := $(shell $(PKG_CONFIG) --cflags libpq 2>/dev/null)
+PROTOBUF_LIBS := $(shell $(PKG_CONFIG) --libs libprotobuf-c 2>/dev/null)
 SYS_LIBS := -lpthread -lm
 
 # Modules: each folder one static library.
@@ -44,18 +47,29 @@ COMMON_SRC := $(wildcard common/*.c)
 LOG_SRC    := $(wildcard log/*.c)
 BROKER_SRC := $(wildcard broker/*.c)
 CLI_SRC    := $(wildcard cli/*.c)
+SCHEMAS_SRC := $(wildcard schemas/*.c)
+CAPTURE_SRC := $(wildcard capture/*.c)
+# protobuf-c code generated from schemas/*.proto into $(B)/schemas/
+PROTO_SRC  := $(wildcard schemas/*.proto)
+PROTO_GEN_C := $(PROTO_SRC:%.proto=$(B)/%.pb-c.c)
+PROTO_GEN_H := $(PROTO_SRC:%.proto=$(B)/%.pb-c.h)
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 LOG_OBJ    := $(LOG_SRC:%.c=$(B)/%.o)
 BROKER_OBJ := $(BROKER_SRC:%.c=$(B)/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(B)/%.o)
+SCHEMAS_OBJ := $(SCHEMAS_SRC:%.c=$(B)/%.o) $(PROTO_GEN_C:%.c=%.o)
+CAPTURE_OBJ := $(CAPTURE_SRC:%.c=$(B)/%.o)
 
 LIBSL  := $(B)/libsl.a
 LIBLG  := $(B)/liblg.a
 LIBBRK := $(B)/libbrk.a
+LIBSCH := $(B)/libsch.a
+LIBCAP := $(B)/libcap.a
 
-MOD_LIBS := $(LIBBRK) $(LIBLG) $(LIBSL)
-ALL_LIBS := $(MOD_LIBS) $(EVENT_LIBS) $(INIH_LIBS) $(COMP_LIBS) $(SYS_LIBS)
+MOD_LIBS := $(LIBCAP) $(LIBSCH) $(LIBBRK) $(LIBLG) $(LIBSL)
+ALL_LIBS := $(MOD_LIBS) $(EVENT_LIBS) $(INIH_LIBS) $(COMP_LIBS) $(PQ_LIBS) \
+            $(PROTOBUF_LIBS) $(RDKAFKA_LIBS) $(SYS_LIBS)
 
 SLUICE := $(B)/sluice
 
@@ -65,9 +79,20 @@ all: $(SLUICE)
 deps:
 	sh scripts/deps.sh
 
-$(B)/%.o: %.c | $(DEPS_STAMP)
+$(B)/%.o: %.c | $(DEPS_STAMP) $(PROTO_GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c $< -o $@
+
+# libpq's headers live in their own folder; only capture/ sees them.
+$(CAPTURE_OBJ): CPPFLAGS += $(PQ_CFLAGS)
+
+$(B)/schemas/%.pb-c.c $(B)/schemas/%.pb-c.h: schemas/%.proto | $(DEPS_STAMP)
+	@mkdir -p $(B)/schemas
+	protoc-c --c_out=$(B) $<
+
+# Generated code is not ours to hold to our warning flags.
+$(PROTO_GEN_C:%.c=%.o): %.o: %.c
+	$(CC) $(CPPFLAGS) -std=c11 $(CFLAGS) -c $< -o $@
 
 $(LIBSL): $(COMMON_OBJ)
 	@rm -f $@; ar rcs $@ $^
@@ -75,9 +100,13 @@ $(LIBLG): $(LOG_OBJ)
 	@rm -f $@; ar rcs $@ $^
 $(LIBBRK): $(BROKER_OBJ)
 	@rm -f $@; ar rcs $@ $^
+$(LIBSCH): $(SCHEMAS_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(LIBCAP): $(CAPTURE_OBJ)
+	@rm -f $@; ar rcs $@ $^
 
 $(SLUICE): $(CLI_OBJ) $(MOD_LIBS)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(ALL_LIBS) $(RDKAFKA_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(ALL_LIBS)
 
 # ---------------------------------------------------------------- tests
 # Every tests/check_<prefix>.c exports Suite *<prefix>_suite(void); the list
@@ -118,12 +147,13 @@ integration: $(SLUICE) $(TESTPROG_BIN)
 # ---------------------------------------------------------------- fuzzing
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
-FUZZ_LIB_SRC := $(COMMON_SRC) $(LOG_SRC) $(BROKER_SRC)
+FUZZ_LIB_SRC := $(COMMON_SRC) $(LOG_SRC) $(BROKER_SRC) $(SCHEMAS_SRC) $(PROTO_GEN_C) $(CAPTURE_SRC)
 fuzz: $(FUZZ_BIN)
-$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) | $(DEPS_STAMP)
+$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) | $(DEPS_STAMP) $(PROTO_GEN_H)
 	@mkdir -p $(dir $@)
-	$(FUZZCC) -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -MF $@.d \
-	  -o $@ $< $(FUZZ_LIB_SRC) $(EVENT_LIBS) $(INIH_LIBS) $(COMP_LIBS) $(SYS_LIBS)
+	$(FUZZCC) -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PQ_CFLAGS) -MF $@.d \
+	  -o $@ $< $(FUZZ_LIB_SRC) $(EVENT_LIBS) $(INIH_LIBS) $(COMP_LIBS) $(PQ_LIBS) \
+	  $(PROTOBUF_LIBS) $(RDKAFKA_LIBS) $(SYS_LIBS)
 
 # ---------------------------------------------------------------- benchmarks
 BENCH_SRC := $(wildcard bench/*.c)
@@ -131,7 +161,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 bench: $(BENCH_BIN)
 $(B)/bench/%: bench/%.c $(MOD_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(RDKAFKA_LIBS)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(ALL_LIBS)
 
 demo: $(SLUICE)
 	sh scripts/demo.sh
