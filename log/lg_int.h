@@ -213,13 +213,32 @@ int lg_segment_open(const char *log_path, int64_t base, int32_t interval,
 void lg_segment_ref(struct lg_segment *);
 void lg_segment_unref(struct lg_segment *);	/* NULL does nothing */
 
+/*
+ * Scan batches of 's' from its current end ('size', 'next') up to 'fsize'
+ * bytes, recording each in the indexes, stopping before a batch whose last
+ * offset reaches 'limit' (-1: no limit).  With 'crc' every CRC is checked.
+ * Returns what lg_segment_scan returns; 's->size' is the end of the last
+ * good batch either way.
+ */
+int lg_segment_replay(struct lg_segment *s, int32_t interval, int64_t limit,
+    int crc, int64_t fsize, int64_t *bytes, struct sl_err *err);
+/*
+ * Load and validate the index files of 's' against a .log of 'fsize'
+ * bytes.  Returns 0 with the state cut back to the last index entry (ready
+ * for lg_segment_replay), or -1 when they are missing or inconsistent.
+ */
+int lg_segment_index_load(struct lg_segment *s, int64_t fsize);
 /* Record a batch at 'pos' in the in-memory indexes ('interval' sparse). */
 void lg_segment_index_batch(struct lg_segment *, int64_t pos, size_t size,
     int64_t base_offset, int64_t last_offset, int64_t max_ts,
     int32_t interval);
 /* Add the final time index entry (segment max timestamp) at roll/close. */
 void lg_segment_index_seal(struct lg_segment *);
-/* Drop index entries at positions >= 'pos' (recovery cut). */
+/*
+ * Drop index entries at positions > 'pos' and forget every batch from the
+ * last entry kept on ('size' becomes its position, 0 when none), so that
+ * lg_segment_replay can scan again from there.
+ */
 void lg_segment_index_cut(struct lg_segment *, int64_t pos);
 /*
  * Write index entries not yet on disk (or rewrite the files entirely when
