@@ -111,7 +111,7 @@ $(SLUICE): $(CLI_OBJ) $(MOD_LIBS)
 # ---------------------------------------------------------------- tests
 # Every tests/check_<prefix>.c exports Suite *<prefix>_suite(void); the list
 # of suites is generated from the file names.
-CHECK_SRC := $(wildcard tests/check_*.c)
+CHECK_SRC := $(filter-out tests/check_main.c,$(wildcard tests/check_*.c))
 CHECK_OBJ := $(CHECK_SRC:%.c=$(B)/%.o) $(B)/tests/check_main.o
 TESTUTIL_SRC := $(wildcard tests/util/*.c)
 TESTUTIL_OBJ := $(TESTUTIL_SRC:%.c=$(B)/%.o)

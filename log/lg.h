@@ -98,8 +98,9 @@ int lg_batch_header(struct sl_slice buf, struct lg_batch_info *out,
  * Fully validate one batch that exactly fills 'batch': the header checks of
  * lg_batch_header, a known codec, records that decode (decompressing them)
  * with a count equal to records_count, offset deltas 0..n-1 in order with the
- * last equal to last_offset_delta, and timestamps with first_timestamp the
- * smallest... 'max_bytes' limits the decompressed size (0: 64 MiB).
+ * last equal to last_offset_delta, no record timestamp after max_timestamp
+ * (unless log-append time), and a base sequence when there is a producer
+ * id.  'max_bytes' limits the decompressed size (0: 64 MiB).
  * Returns 0, SL_ECORRUPT, SL_EUNSUPPORTED (unknown codec) or SL_ETOOBIG.
  */
 int lg_batch_validate(struct sl_slice batch, size_t max_bytes,
