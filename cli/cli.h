@@ -14,8 +14,19 @@
 
 int cli_broker(int argc, char **argv);
 int cli_topics(int argc, char **argv);
+int cli_capture(int argc, char **argv);
 int cli_log_dump(int argc, char **argv);	/* argv[0] = "dump" */
 int cli_log_verify(int argc, char **argv);	/* argv[0] = "verify" */
+
+int cli_up(int argc, char **argv);
+
+struct sl_config;
+struct sl_err;
+/*
+ * Reject sections no component owns ([broker], [source "NAME"],
+ * [view "NAME"] are known); SL_ECONFIG naming file and line.
+ */
+int cli_config_check_sections(const struct sl_config *cfg, struct sl_err *err);
 
 /* Print "sluice: <what>: <why>" to stderr. */
 void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

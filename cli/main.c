@@ -23,9 +23,19 @@ static const struct cli_command cli_commands[] = {
 	  "sluice broker [-c FILE] [--data-dir DIR] [--listen HOST:PORT] [--http HOST:PORT]",
 	  "Serve the log over the Kafka wire protocol.  Options override the\n"
 	  "[broker] section of FILE.  Stops cleanly on SIGTERM or SIGINT.\n" },
+	{ "capture", cli_capture,
+	  "sluice capture -c FILE [--source NAME]",
+	  "Stream every committed row change of a [source] database into topics\n"
+	  "(see docs/capture-postgres.md).  Stops cleanly on SIGTERM or SIGINT.\n" },
 	{ "topics", cli_topics,
 	  "sluice topics -b HOST:PORT list | create NAME [--partitions N] [--compact] | describe NAME | delete NAME",
 	  "Administer topics on any Kafka-protocol broker (sluice or Apache Kafka).\n" },
+	{ "up", cli_up,
+	  "sluice up -c FILE",
+	  "Start the broker, every [source] and every [view] of FILE as supervised\n"
+	  "child processes: the broker first, restarts with backoff (1 s doubling to\n"
+	  "30 s), each output line prefixed by its component; SIGINT or SIGTERM stops\n"
+	  "views, then sources, then the broker.\n" },
 	{ "log", cli_log,
 	  "sluice log dump [--json] PATH | verify DATA_DIR",
 	  "dump:   print the batches and records of a segment file or partition folder,\n"

@@ -51,9 +51,9 @@ step "sluice topics create orders --partitions 3"
 "$SLUICE" topics -b "127.0.0.1:$port" create orders --partitions 3
 "$SLUICE" topics -b "127.0.0.1:$port" describe orders
 
-step "producing 6 keyed messages with kcat (gzip, acks=all)"
+step "producing 6 keyed messages with kcat (gzip, acks=all, Kafka's murmur2 partitioner)"
 printf 'alice:{"order":1,"total":12.5}\nbob:{"order":2,"total":3}\nalice:{"order":3,"total":7}\ncarol:{"order":4,"total":99}\nbob:{"order":5,"total":1}\nalice:{"order":6,"total":40}\n' |
-    kcat -b "127.0.0.1:$port" -P -t orders -K: -z gzip -X acks=all
+    kcat -b "127.0.0.1:$port" -P -t orders -K: -z gzip -X acks=all -X partitioner=murmur2_random
 echo "produced"
 
 step "consuming them back (messages with the same key share a partition, in order)"
