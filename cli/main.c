@@ -27,6 +27,16 @@ static const struct cli_command cli_commands[] = {
 	  "sluice capture -c FILE [--source NAME]",
 	  "Stream every committed row change of a [source] database into topics\n"
 	  "(see docs/capture-postgres.md).  Stops cleanly on SIGTERM or SIGINT.\n" },
+	{ "materialize", cli_materialize,
+	  "sluice materialize -c FILE [--view NAME] [--rebuild]",
+	  "Keep the [view] sections of FILE (or only NAME) up to date from their\n"
+	  "topics, exactly once (see docs/views.md).  --rebuild builds a fresh copy\n"
+	  "from offset 0 beside the live view, swaps it in atomically when caught\n"
+	  "up, and exits.  Stops cleanly on SIGTERM or SIGINT.\n" },
+	{ "view", cli_view,
+	  "sluice view -c FILE [--table T] get VIEW KEY... | scan VIEW [--prefix KEY] [--limit N] | lookup VIEW INDEX VALUE...",
+	  "Read an LMDB view: rows are printed as JSON lines.  Exit status 1 when\n"
+	  "get finds no row or lookup no match.\n" },
 	{ "topics", cli_topics,
 	  "sluice topics -b HOST:PORT list | create NAME [--partitions N] [--compact] | describe NAME | delete NAME",
 	  "Administer topics on any Kafka-protocol broker (sluice or Apache Kafka).\n" },

@@ -55,7 +55,9 @@ void lg_pstate_free(struct lg_pstate *);
  * Check a batch from 'pid' with 'epoch', 'first_seq' and 'count' records.
  * Returns 0 (append it), SL_EDUPSEQ with '*dup_base' the offset it was
  * appended at, SL_ESEQ (gap or out of order) or SL_EFENCED (epoch older than
- * the one known).  A new epoch must start at sequence 0.
+ * the one known).  A new epoch must start at sequence 0.  An unknown
+ * producer is accepted at any sequence (its batches may have been removed
+ * by retention or compaction; docs/log-format.md).
  */
 int lg_pstate_check(const struct lg_pstate *, int64_t pid, int16_t epoch,
     int32_t first_seq, int32_t count, int64_t *dup_base);
@@ -150,9 +152,8 @@ int lg_index_build(const char *log_path, int64_t base_offset,
 #define LG_INDEX_ENTRY_SIZE 8
 #define LG_TIMEINDEX_ENTRY_SIZE 12
 #define LG_SEGMENT_NAME_DIGITS 20
-/* Bytes of a batch header that the scanners read (through last offset delta
- * and the timestamps/producer fields): the whole fixed header. */
-#define LG_SCAN_MAX_BATCH (64 << 20)	/* larger batches on disk are corrupt */
+/* A batch on disk larger than this is corrupt (scanners never allocate more). */
+#define LG_SCAN_MAX_BATCH (64 << 20)
 
 struct lg_index_entry {
 	int32_t rel;			/* offset - segment base */
@@ -245,7 +246,7 @@ void lg_segment_index_cut(struct lg_segment *, int64_t pos);
  * 'rewrite'), then fsync them if 'sync'.  Returns 0 or -errno.
  */
 int lg_segment_index_flush(struct lg_segment *, int rewrite, int sync);
-/* Byte position of the last index entry with relative offset <= 'rel'. */
+/* Byte position of the last index entry at or below 'offset' (0 if none). */
 int64_t lg_segment_index_lookup(const struct lg_segment *, int64_t offset);
 
 /* Decode the fixed header fields without the CRC (61 bytes at 'p'). */

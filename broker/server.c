@@ -1,0 +1,696 @@
+/*
+ * broker/server.c: the broker's event loop, connections and group commit.
+ *
+ * One libevent loop serves every connection.  A connection reads one frame
+ * (a 4-byte size then the request), dispatches it, and reads nothing more
+ * until the response is queued (invariant (1) of brk_int.h); Produce with
+ * acks=all and Fetch long polls are deferred and answered later from the
+ * commit event or a timer.  Responses are written with the file ranges of
+ * Fetch spliced in as evbuffer file segments, so record bytes go from the
+ * page cache to the socket with sendfile.
+ *
+ * CONNECTION STATES
+ *   reading   --conn_process: whole frame-->     busy
+ *   busy      --brk_dispatch: BRK_DONE-->        reading (response queued)
+ *   busy      --brk_dispatch: BRK_DEFER-->       waiting (EV_READ disabled)
+ *   waiting   --brk_conn_reply-->                reading (after the write drains)
+ *   any       --EOF, error, idle timeout, bad frame: conn_close-->  freed
+ *
+ * GROUP COMMIT: every append marks its partition dirty and activates
+ * 'commit_ev' once; the event runs after the callbacks of the current loop
+ * iteration, so every request that arrived meanwhile shares one
+ * lg_partition_sync per partition (brk_commit_now).
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+#include "broker/brk_int.h"
+#include "broker/group.h"
+
+/* Keep decoding pipelined requests while less than this is queued to send. */
+#define BRK_OUT_HIGH (256 * 1024)
+/* Smallest legal frame: api key, version, correlation id, client id length. */
+#define BRK_FRAME_MIN 10
+
+static void conn_process(struct brk_conn *c);
+static void conn_close(struct brk_conn *c);
+
+/* ------------------------------------------------------------ responses */
+
+void
+brk_resp_add_file(struct brk_resp *r, const struct lg_range *range)
+{
+	if (r->n_files == r->cap_files) {
+		r->cap_files = r->cap_files ? r->cap_files * 2 : 8;
+		r->files = sl_realloc(r->files, r->cap_files * sizeof(*r->files));
+	}
+	r->files[r->n_files].at = r->b.len;
+	r->files[r->n_files].range = *range;
+	r->n_files++;
+	r->file_bytes += range->len;
+}
+
+void
+brk_resp_reset(struct brk_resp *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_files; i++)
+		lg_range_release(&r->files[i].range);
+	r->n_files = 0;
+	r->file_bytes = 0;
+	sl_buf_reset(&r->b);
+}
+
+void
+brk_resp_free(struct brk_resp *r)
+{
+	brk_resp_reset(r);
+	free(r->files);
+	r->files = NULL;
+	r->cap_files = 0;
+	sl_buf_free(&r->b);
+}
+
+static void
+range_cleanup(const struct evbuffer_file_segment *seg, int flags, void *arg)
+{
+	struct lg_range *range = arg;
+
+	(void)seg;
+	(void)flags;
+	lg_range_release(range);
+	free(range);
+}
+
+/* Queue the bytes of 'range' on 'out': sendfile when possible, else pread. */
+static void
+out_add_range(struct evbuffer *out, struct lg_range *range)
+{
+	struct evbuffer_file_segment *seg;
+	struct lg_range *held;
+	size_t done = 0;
+
+	if (range->len == 0) {
+		lg_range_release(range);
+		return;
+	}
+	seg = evbuffer_file_segment_new(range->fd, range->pos, (ev_off_t)range->len, 0);
+	if (seg != NULL) {
+		held = sl_malloc(sizeof(*held));
+		*held = *range;
+		evbuffer_file_segment_add_cleanup_cb(seg, range_cleanup, held);
+		if (evbuffer_add_file_segment(out, seg, 0, (ev_off_t)range->len) == 0) {
+			evbuffer_file_segment_free(seg);	/* 'out' keeps its own reference */
+			return;
+		}
+		evbuffer_file_segment_free(seg);	/* runs range_cleanup */
+		sl_error("broker: evbuffer_add_file_segment failed");
+		return;
+	}
+	/* Fallback: copy.  The length was announced already, so fill it even on error. */
+	while (done < range->len) {
+		uint8_t tmp[65536];
+		size_t want = range->len - done < sizeof(tmp) ? range->len - done : sizeof(tmp);
+		ssize_t n = pread(range->fd, tmp, want, range->pos + (off_t)done);
+
+		if (n <= 0) {
+			memset(tmp, 0, want);
+			n = (ssize_t)want;
+		}
+		evbuffer_add(out, tmp, (size_t)n);
+		done += (size_t)n;
+	}
+	lg_range_release(range);
+}
+
+/* Queue c->resp as the response to the request in flight. */
+static void
+conn_send(struct brk_conn *c)
+{
+	struct brk_resp *r = &c->resp;
+	struct evbuffer *out;
+	uint8_t hdr[8];
+	size_t i, pos = 0, total;
+
+	if (c->api_key == API_PRODUCE)
+		brk_hist_observe(&c->b->m.produce_latency,
+		    (double)(sl_mono_ns() - c->start_ns) / 1e9);
+	else if (c->api_key == API_FETCH)
+		brk_hist_observe(&c->b->m.fetch_latency,
+		    (double)(sl_mono_ns() - c->start_ns) / 1e9);
+	if (c->bev == NULL) {
+		c->replied = 1;	/* a detached connection keeps it for the caller */
+		return;
+	}
+	out = bufferevent_get_output(c->bev);
+	total = 4 + r->b.len + r->file_bytes;
+	sl_put_be32(hdr, (uint32_t)total);
+	sl_put_be32(hdr + 4, (uint32_t)c->correlation_id);
+	evbuffer_add(out, hdr, sizeof(hdr));
+	for (i = 0; i < r->n_files; i++) {
+		struct brk_file_piece *f = &r->files[i];
+
+		if (f->at > pos)
+			evbuffer_add(out, r->b.p + pos, f->at - pos);
+		pos = f->at;
+		out_add_range(out, &f->range);	/* takes the reference */
+	}
+	if (r->b.len > pos)
+		evbuffer_add(out, r->b.p + pos, r->b.len - pos);
+	c->b->m.bytes_out += total + 4;
+	r->n_files = 0;
+	r->file_bytes = 0;
+	sl_buf_reset(&r->b);
+}
+
+void
+brk_conn_reply(struct brk_conn *c)
+{
+	conn_send(c);
+	c->busy = 0;
+	if (c->bev != NULL)
+		bufferevent_enable(c->bev, EV_READ);
+	/* The next frame is decoded from write_cb once this response drains. */
+}
+
+/* --------------------------------------------------------- connections */
+
+static void
+conn_process(struct brk_conn *c)
+{
+	struct brk_broker *b = c->b;
+	struct evbuffer *in, *out;
+	uint8_t sz[4];
+	int64_t size;
+	int rc;
+
+	if (c->bev == NULL)
+		return;
+	in = bufferevent_get_input(c->bev);
+	out = bufferevent_get_output(c->bev);
+	while (!c->busy) {
+		size_t have = evbuffer_get_length(in);
+
+		if (have < 4)
+			return;
+		evbuffer_copyout(in, sz, 4);
+		size = (int32_t)sl_get_be32(sz);
+		if (size < BRK_FRAME_MIN || size > b->cfg.max_request_bytes) {	/* (3) */
+			sl_warn("broker: %s: frame size %lld outside %d..%lld, closing",
+			    c->peer, (long long)size, BRK_FRAME_MIN,
+			    (long long)b->cfg.max_request_bytes);
+			b->m.bad_frames++;
+			conn_close(c);
+			return;
+		}
+		if (have < 4 + (size_t)size)
+			return;	/* the read watermark bounds what is buffered */
+		evbuffer_drain(in, 4);
+		sl_buf_reset(&c->frame);
+		sl_buf_reserve(&c->frame, (size_t)size);
+		evbuffer_remove(in, c->frame.p, (size_t)size);
+		c->frame.len = (size_t)size;
+		b->m.bytes_in += (uint64_t)size + 4;
+		c->busy = 1;	/* (1) */
+		rc = brk_dispatch(b, c, c->frame.p, c->frame.len);
+		if (rc < 0) {
+			sl_warn("broker: %s: malformed request (api %d v%d): %s, closing",
+			    c->peer, c->api_key, c->api_version, sl_strerror(rc));
+			b->m.bad_frames++;
+			conn_close(c);
+			return;
+		}
+		if (rc == BRK_DEFER) {
+			bufferevent_disable(c->bev, EV_READ);
+			return;
+		}
+		if (rc == BRK_DONE)
+			conn_send(c);
+		c->busy = 0;
+		if (c->frame.cap > (1u << 20))
+			sl_buf_free(&c->frame);	/* one huge request must not pin its memory */
+		if (evbuffer_get_length(out) >= BRK_OUT_HIGH)
+			return;	/* write_cb resumes once the socket has taken it */
+	}
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	conn_process(arg);
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	conn_process(arg);
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct brk_conn *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_TIMEOUT)
+		sl_debug("broker: %s: idle timeout", c->peer);
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		conn_close(c);
+}
+
+/* Unlink every deferred piece of 'c' (2), then free it. */
+static void
+conn_close(struct brk_conn *c)
+{
+	struct brk_broker *b = c->b;
+
+	if (c->pw != NULL) {
+		struct brk_produce_wait **pp;
+
+		for (pp = &b->commit_waiters; *pp != NULL; pp = &(*pp)->next)
+			if (*pp == c->pw) {
+				*pp = c->pw->next;
+				break;
+			}
+		brk_produce_wait_free(c->pw);
+		c->pw = NULL;
+	}
+	if (c->fw != NULL) {
+		brk_fetch_wait_cancel(c->fw);
+		c->fw = NULL;
+	}
+	if (c->gt != NULL) {
+		if (b->groups != NULL)
+			brk_groups_cancel(b->groups, c->gt);
+		free(c->gt);
+		c->gt = NULL;
+	}
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		b->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	b->n_conns--;
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	brk_resp_free(&c->resp);
+	sl_buf_free(&c->frame);
+	free(c);
+}
+
+static struct brk_conn *
+conn_new(struct brk_broker *b)
+{
+	struct brk_conn *c = sl_calloc(1, sizeof(*c));
+
+	c->b = b;
+	c->next = b->conns;
+	if (b->conns != NULL)
+		b->conns->prev = c;
+	b->conns = c;
+	b->n_conns++;
+	return c;
+}
+
+struct brk_conn *
+brk_conn_detached(struct brk_broker *b)
+{
+	struct brk_conn *c = conn_new(b);
+
+	snprintf(c->peer, sizeof(c->peer), "detached");
+	return c;
+}
+
+void
+brk_conn_free(struct brk_conn *c)
+{
+	if (c != NULL)
+		conn_close(c);
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct brk_broker *b = arg;
+	struct brk_conn *c;
+	struct timeval tv;
+	char host[64], serv[16];
+	int one = 1;
+
+	(void)l;
+	b->m.connections_total++;
+	if (b->n_conns >= b->cfg.max_connections) {
+		b->m.connections_rejected++;
+		sl_warn("broker: %lld connections open (max_connections), refusing one",
+		    (long long)b->n_conns);
+		evutil_closesocket(fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c = conn_new(b);
+	if (getnameinfo(sa, (socklen_t)salen, host, sizeof(host), serv, sizeof(serv),
+	    NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		snprintf(c->peer, sizeof(c->peer), "%s:%s", host, serv);
+	c->bev = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		evutil_closesocket(fd);
+		conn_close(c);
+		return;
+	}
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	/* (3): never buffer more than one maximal frame of input. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, (size_t)b->cfg.max_request_bytes + 4);
+	if (b->cfg.idle_timeout_ms > 0) {
+		tv.tv_sec = b->cfg.idle_timeout_ms / 1000;
+		tv.tv_usec = (b->cfg.idle_timeout_ms % 1000) * 1000;
+		bufferevent_set_timeouts(c->bev, &tv, NULL);
+	}
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* ---------------------------------------------------------- group commit */
+
+void
+brk_produce_wait_free(struct brk_produce_wait *w)
+{
+	if (w == NULL)
+		return;
+	free(w->parts);
+	free(w->err_pos);
+	free(w);
+}
+
+void
+brk_commit_schedule(struct brk_broker *b)
+{
+	if (!b->commit_scheduled && b->commit_ev != NULL) {
+		b->commit_scheduled = 1;
+		event_active(b->commit_ev, EV_TIMEOUT, 0);
+	}
+}
+
+void
+brk_part_mark_dirty(struct brk_broker *b, struct brk_part *p)
+{
+	if (!p->dirty) {
+		p->dirty = 1;
+		p->next_dirty = b->dirty;
+		b->dirty = p;
+	}
+	brk_commit_schedule(b);
+}
+
+void
+brk_commit_now(struct brk_broker *b)
+{
+	struct brk_part *p, *next;
+	struct brk_produce_wait *w, *wnext;
+	struct sl_err err;
+	int any = 0;
+	size_t i;
+
+	b->commit_scheduled = 0;
+	p = b->dirty;
+	b->dirty = NULL;
+	for (; p != NULL; p = next) {
+		next = p->next_dirty;
+		p->next_dirty = NULL;
+		p->dirty = 0;
+		err.code = 0;
+		p->sync_err = lg_partition_sync(p->lg, &err);
+		b->m.syncs++;
+		any = 1;
+		if (p->sync_err != 0)
+			sl_error("broker: sync %s-%d: %s", p->topic->name, (int)p->index,
+			    sl_err_msg(&err, p->sync_err));
+	}
+	w = b->commit_waiters;
+	b->commit_waiters = NULL;
+	for (; w != NULL; w = wnext) {
+		struct brk_conn *c = w->c;
+
+		wnext = w->next;
+		for (i = 0; i < w->n; i++)
+			if (w->parts[i]->sync_err != 0) {
+				sl_put_be16(c->resp.b.p + w->err_pos[i],
+				    (uint16_t)KERR_KAFKA_STORAGE_ERROR);
+				b->m.errors[API_PRODUCE]++;
+			}
+		c->pw = NULL;
+		brk_produce_wait_free(w);
+		brk_conn_reply(c);
+	}
+	if (any)
+		brk_fetch_wake(b);
+}
+
+static void
+commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	brk_commit_now(arg);
+}
+
+static void
+retention_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	brk_retention_run(arg);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct brk_broker *b = arg;
+
+	(void)what;
+	sl_info("broker: signal %d, shutting down", (int)sig);
+	event_base_loopexit(b->base, NULL);
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+static int
+listen_on(struct brk_broker *b, struct sl_err *err)
+{
+	struct addrinfo hints, *res = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char *host = NULL, port[16];
+	int p, rc;
+
+	if ((rc = brk_parse_hostport(b->cfg.listen, &host, &p, err)) != 0)
+		return rc;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	snprintf(port, sizeof(port), "%d", p);
+	rc = getaddrinfo(host[0] != '\0' ? host : NULL, port, &hints, &res);
+	if (rc != 0) {
+		rc = sl_errf(err, SL_ECONFIG, "listen %s: %s", b->cfg.listen,
+		    gai_strerror(rc));
+		goto out;
+	}
+	b->listener = evconnlistener_new_bind(b->base, accept_cb, b,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 128, res->ai_addr,
+	    (int)res->ai_addrlen);
+	if (b->listener == NULL) {
+		rc = -errno;
+		if (rc == 0)
+			rc = -EADDRINUSE;
+		sl_errf(err, rc, "listen %s: %s", b->cfg.listen, sl_strerror(rc));
+		goto out;
+	}
+	if (getsockname(evconnlistener_get_fd(b->listener), (struct sockaddr *)&ss, &sl) == 0)
+		b->port = ntohs(ss.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)&ss)->sin_port);
+	if (b->adv_host == NULL)
+		b->adv_host = sl_strdup(host[0] == '\0' || strcmp(host, "0.0.0.0") == 0 ||
+		    strcmp(host, "::") == 0 ? "localhost" : host);
+	if (b->adv_port == 0)
+		b->adv_port = b->port;
+	rc = 0;
+out:
+	if (res != NULL)
+		freeaddrinfo(res);
+	free(host);
+	return rc;
+}
+
+static int
+topic_exists_cb(void *arg, const char *topic, int32_t partition)
+{
+	return brk_part_find(arg, topic, strlen(topic), partition) != NULL;
+}
+
+int
+brk_open_ex(const struct brk_config *cfg, int serve, struct brk_broker **out,
+    struct sl_err *err)
+{
+	struct brk_broker *b = sl_calloc(1, sizeof(*b));
+	int rc;
+
+	*out = NULL;
+	b->cfg = *cfg;
+	b->cfg.listen = cfg->listen != NULL ? sl_strdup(cfg->listen) : NULL;
+	b->cfg.http = cfg->http != NULL ? sl_strdup(cfg->http) : NULL;
+	b->cfg.data_dir = sl_strdup(cfg->data_dir != NULL ? cfg->data_dir : "./data");
+	b->cfg.advertised = cfg->advertised != NULL ? sl_strdup(cfg->advertised) : NULL;
+	b->port = -1;
+	b->http_port = -1;
+	b->max_partitions = BRK_PARTITIONS_MAX;
+	b->started_ms = sl_now_ms();
+	pthread_mutex_init(&b->bg_lock, NULL);
+	pthread_cond_init(&b->bg_cond, NULL);
+	if (b->cfg.advertised != NULL) {
+		const char *colon = strrchr(b->cfg.advertised, ':');
+
+		if (colon != NULL) {
+			if ((rc = brk_parse_hostport(b->cfg.advertised, &b->adv_host,
+			    &b->adv_port, err)) != 0)
+				goto fail;
+		} else {
+			b->adv_host = sl_strdup(b->cfg.advertised);
+		}
+	}
+	if ((rc = sl_mkdir_p(b->cfg.data_dir, 0755)) != 0) {
+		sl_errf(err, rc, "data_dir %s: %s", b->cfg.data_dir, sl_strerror(rc));
+		goto fail;
+	}
+	if ((b->base = event_base_new()) == NULL) {
+		rc = sl_errf(err, -ENOMEM, "event_base_new failed");
+		goto fail;
+	}
+	b->commit_ev = event_new(b->base, -1, 0, commit_cb, b);
+	if ((rc = brk_pids_load(b, err)) != 0)
+		goto fail;
+	if ((rc = brk_topics_load(b, err)) != 0)
+		goto fail;
+	if (serve) {
+		if ((rc = listen_on(b, err)) != 0)
+			goto fail;
+	} else {
+		if (b->adv_host == NULL)
+			b->adv_host = sl_strdup("localhost");
+		if (b->adv_port == 0)
+			b->adv_port = 9092;
+	}
+	if ((rc = brk_groups_open(b->cfg.data_dir, b->base, b->cfg.node_id,
+	    b->adv_host, b->adv_port, &b->groups, err)) != 0)
+		goto fail;
+	brk_groups_set_topic_check(b->groups, topic_exists_cb, b);
+	if (serve) {
+		struct timeval tv;
+
+		if (b->cfg.http != NULL && (rc = brk_http_start(b, err)) != 0)
+			goto fail;
+		b->sig_term = evsignal_new(b->base, SIGTERM, signal_cb, b);
+		b->sig_int = evsignal_new(b->base, SIGINT, signal_cb, b);
+		event_add(b->sig_term, NULL);
+		event_add(b->sig_int, NULL);
+		b->retention_ev = event_new(b->base, -1, EV_PERSIST, retention_cb, b);
+		tv.tv_sec = b->cfg.retention_check_ms / 1000;
+		tv.tv_usec = (b->cfg.retention_check_ms % 1000) * 1000;
+		event_add(b->retention_ev, &tv);
+		if ((rc = brk_bg_start(b, err)) != 0)
+			goto fail;
+	}
+	*out = b;
+	return 0;
+fail:
+	brk_close(b);
+	return rc;
+}
+
+int
+brk_open(const struct brk_config *c, struct brk_broker **out, struct sl_err *err)
+{
+	int rc = brk_open_ex(c, 1, out, err);
+
+	if (rc == 0)
+		sl_info("broker: listening on %s (advertised %s:%d), data in %s",
+		    c->listen, (*out)->adv_host, (*out)->adv_port, c->data_dir);
+	return rc;
+}
+
+int
+brk_port(const struct brk_broker *b)
+{
+	return b->port;
+}
+
+int
+brk_http_port(const struct brk_broker *b)
+{
+	return b->http_port;
+}
+
+int
+brk_run(struct brk_broker *b)
+{
+	signal(SIGPIPE, SIG_IGN);
+	return event_base_dispatch(b->base) < 0 ? -EIO : 0;
+}
+
+void
+brk_stop(struct brk_broker *b)
+{
+	event_base_loopexit(b->base, NULL);
+}
+
+int
+brk_close(struct brk_broker *b)
+{
+	int rc;
+
+	if (b == NULL)
+		return 0;
+	if (b->listener != NULL)
+		evconnlistener_free(b->listener);
+	brk_http_stop(b);
+	brk_commit_now(b);	/* answer acks=all waiters before their connections go */
+	while (b->conns != NULL)
+		conn_close(b->conns);
+	brk_bg_stop(b);
+	brk_groups_close(b->groups);
+	rc = brk_topics_close(b);	/* sync, checkpoints, clean-shutdown markers */
+	if (b->sig_term != NULL)
+		event_free(b->sig_term);
+	if (b->sig_int != NULL)
+		event_free(b->sig_int);
+	if (b->retention_ev != NULL)
+		event_free(b->retention_ev);
+	if (b->commit_ev != NULL)
+		event_free(b->commit_ev);
+	if (b->base != NULL)
+		event_base_free(b->base);
+	pthread_mutex_destroy(&b->bg_lock);
+	pthread_cond_destroy(&b->bg_cond);
+	free(b->adv_host);
+	brk_config_free(&b->cfg);
+	free(b);
+	return rc;
+}

@@ -1,0 +1,35 @@
+/*
+ * capture/cap.h: the one public header of the capture module.
+ *
+ * `sluice capture` runs one [source "NAME"] of a configuration file: it
+ * streams the committed row changes of a database into Kafka topics.  This
+ * header is what cli/ needs: the keys a postgres source accepts and the
+ * run loop.  libpq and librdkafka stay inside the capture sources; the decoder,
+ * replication connection and producer are in capture/cap_int.h.
+ */
+#ifndef CAP_H
+#define CAP_H
+
+#include <signal.h>
+
+#include "common/sl.h"
+
+/*
+ * The keys of a [source "NAME"] section with type = postgres, NULL
+ * terminated; a key ending in '.' accepts any key with that prefix
+ * ("producer." for librdkafka options).  Documented in docs/config.md.
+ */
+extern const char *const cap_pg_conf_keys[];
+
+/*
+ * Run the postgres source 'sec' of 'cfg' until '*stop' becomes non-zero
+ * (then flush, confirm what was acknowledged and return 0) or a failure.
+ * 'bootstrap_default' is used when the section has no bootstrap (the
+ * [broker] listen address of the same file), may be NULL.  Returns 0,
+ * SL_ECONFIG for a configuration error (exit status 2), or another code
+ * with 'err' set for a runtime failure (exit status 3).
+ */
+int cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
+    const char *bootstrap_default, volatile sig_atomic_t *stop, struct sl_err *err);
+
+#endif /* CAP_H */

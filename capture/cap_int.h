@@ -1,0 +1,361 @@
+/*
+ * capture/cap_int.h: internals of the capture module, shared by the capture/ sources
+ * and its tests only (never by cli/ or other modules: they use cap.h).
+ *
+ * The pgoutput decoder (pg_pgoutput.c) is pure: bytes in, a struct
+ * cap_pgo_msg out, no I/O and no libpq.  Everything it returns borrows the
+ * input buffer or the caller's arena.
+ */
+#ifndef CAP_INT_H
+#define CAP_INT_H
+
+#include <stdint.h>
+
+#include "common/sl.h"
+
+/* ------------------------------------------------------- pgoutput decoder */
+
+/* Message types of pgoutput (the first byte of each XLogData payload). */
+enum cap_pgo_type {
+	CAP_PGO_BEGIN = 'B',
+	CAP_PGO_COMMIT = 'C',
+	CAP_PGO_ORIGIN = 'O',
+	CAP_PGO_RELATION = 'R',
+	CAP_PGO_TYPE = 'Y',
+	CAP_PGO_INSERT = 'I',
+	CAP_PGO_UPDATE = 'U',
+	CAP_PGO_DELETE = 'D',
+	CAP_PGO_TRUNCATE = 'T',
+	CAP_PGO_MESSAGE = 'M',
+	CAP_PGO_STREAM_START = 'S',
+	CAP_PGO_STREAM_STOP = 'E',
+	CAP_PGO_STREAM_COMMIT = 'c',
+	CAP_PGO_STREAM_ABORT = 'A'
+};
+
+/* One column value of a TupleData. */
+struct cap_pgo_value {
+	char kind;			/* 'n' null, 'u' unchanged TOAST, 't' text, 'b' binary */
+	uint32_t len;			/* bytes at 'data' ('t', 'b'), else 0 */
+	const uint8_t *data;		/* borrowed from the message; NOT NUL-terminated */
+};
+
+struct cap_pgo_tuple {
+	uint16_t ncols;
+	struct cap_pgo_value *cols;	/* arena */
+};
+
+struct cap_pgo_column {
+	uint8_t flags;			/* 1: part of the key (replica identity) */
+	const char *name;		/* borrowed, NUL-terminated in the message */
+	uint32_t type_oid;
+	int32_t typmod;
+};
+
+/*
+ * One decoded message.  Strings and tuple bytes borrow the message buffer;
+ * arrays come from the arena given to cap_pgo_decode.  Both must outlive it.
+ */
+struct cap_pgo_msg {
+	uint8_t type;			/* enum cap_pgo_type */
+	int has_xid;			/* 1: sent inside a streamed block */
+	uint32_t xid;			/* that block's (sub)transaction id */
+	union {
+		struct {
+			uint64_t final_lsn;
+			int64_t commit_ts;	/* µs since 2000-01-01 */
+			uint32_t xid;
+		} begin;
+		struct {		/* Commit and Stream Commit */
+			uint32_t xid;		/* Stream Commit only */
+			uint8_t flags;
+			uint64_t commit_lsn;
+			uint64_t end_lsn;
+			int64_t commit_ts;
+		} commit;
+		struct {
+			uint64_t lsn;
+			const char *name;
+		} origin;
+		struct {
+			uint32_t relid;
+			const char *nspname;
+			const char *relname;
+			uint8_t replident;	/* 'd', 'n', 'f' or 'i' */
+			uint16_t ncols;
+			struct cap_pgo_column *cols;
+		} rel;
+		struct {
+			uint32_t oid;
+			const char *nspname;
+			const char *name;
+		} type;
+		struct {		/* Insert, Update, Delete */
+			uint32_t relid;
+			char old_kind;		/* 0, 'K' (old key) or 'O' (old tuple) */
+			struct cap_pgo_tuple old_tuple;	/* when old_kind != 0 */
+			struct cap_pgo_tuple new_tuple;	/* Insert, Update */
+		} change;
+		struct {
+			uint32_t nrels;
+			uint8_t options;	/* 1 CASCADE, 2 RESTART IDENTITY */
+			uint32_t *relids;	/* arena */
+		} truncate;
+		struct {
+			uint8_t flags;		/* 1: transactional */
+			uint64_t lsn;
+			const char *prefix;
+			uint32_t len;
+			const uint8_t *content;	/* borrowed */
+		} message;
+		struct {
+			uint32_t xid;
+			uint8_t first;		/* 1: first segment of this xid */
+		} stream_start;
+		struct {
+			uint32_t xid;
+			uint32_t subxid;	/* == xid: the whole transaction */
+		} stream_abort;
+	} u;
+};
+
+/*
+ * Decoder state: the protocol version and whether we are between Stream
+ * Start and Stream Stop (which adds an xid to most messages).
+ */
+struct cap_pgo_decoder {
+	int proto;			/* 1 or 2 */
+	int in_stream;			/* (1) set by Stream Start, cleared by Stop */
+	uint32_t stream_xid;
+};
+
+void cap_pgo_decoder_init(struct cap_pgo_decoder *, int proto);
+
+/*
+ * Decode the pgoutput message 'p'/'len' that the server sent at 'lsn' (the
+ * XLogData start LSN, used in error messages) into '*msg'.  Arrays are
+ * taken from 'arena'.  Returns 0, or SL_ECORRUPT with 'err' naming the LSN
+ * and the byte offset for an unknown, truncated or malformed message.
+ */
+int cap_pgo_decode(struct cap_pgo_decoder *, uint64_t lsn, const uint8_t *p,
+    size_t len, struct sl_arena *arena, struct cap_pgo_msg *msg,
+    struct sl_err *err);
+
+/* "16/B374D848": the text form of an LSN, into 'buf' (>= 18 bytes). */
+char *cap_lsn_fmt(uint64_t lsn, char *buf, size_t size);
+/* Parse "X/Y"; 0 or SL_EINVAL. */
+int cap_lsn_parse(const char *s, uint64_t *out);
+
+/* The name of a message type for diagnostics ("Begin"), or "unknown". */
+const char *cap_pgo_type_name(uint8_t type);
+
+
+/* ------------------------------------------------ replication (pg_repl.c) */
+
+struct pg_conn;			/* libpq's PGconn, opaque here */
+struct cap_pg_repl;
+
+struct cap_pg_sysinfo {
+	char sysid[32];
+	uint32_t timeline;
+	uint64_t xlogpos;
+	char dbname[128];
+};
+
+enum { CAP_PG_XLOG = 1, CAP_PG_KEEPALIVE = 2 };
+
+/* One message of the replication stream. */
+struct cap_pg_xlog {
+	uint64_t start_lsn;		/* XLogData: LSN of this WAL data */
+	uint64_t wal_end;		/* server's end of WAL */
+	int reply;			/* keepalive: reply requested */
+	const uint8_t *data;		/* XLogData payload; valid until the next call */
+	size_t len;
+};
+
+/*
+ * Connections.  Both set the session settings sch_pg_parse() expects
+ * (DateStyle ISO, TimeZone UTC, IntervalStyle postgres, bytea_output hex,
+ * extra_float_digits 1).  Return 0 or SL_EPROTO with the server's message.
+ */
+int cap_pg_sql_open(const char *dsn, struct pg_conn **out, struct sl_err *err);
+void cap_pg_sql_close(struct pg_conn *);
+int cap_pg_repl_open(const char *dsn, struct cap_pg_repl **out, struct sl_err *err);
+void cap_pg_repl_close(struct cap_pg_repl *);
+int cap_pg_repl_server_version(const struct cap_pg_repl *);
+int cap_pg_repl_identify(struct cap_pg_repl *, struct cap_pg_sysinfo *out,
+    struct sl_err *err);
+/*
+ * CREATE_REPLICATION_SLOT 'slot' LOGICAL pgoutput; '*snapshot_name' (when
+ * 'export_snapshot') is the exported snapshot, valid until the next command
+ * on this connection; the caller frees it.
+ */
+int cap_pg_slot_create(struct cap_pg_repl *, const char *slot, int export_snapshot,
+    uint64_t *consistent, char **snapshot_name, struct sl_err *err);
+int cap_pg_repl_start(struct cap_pg_repl *, const char *slot, const char *publication,
+    uint64_t start, int proto, int streaming, int messages, struct sl_err *err);
+int cap_pg_repl_next(struct cap_pg_repl *, int timeout_ms, struct cap_pg_xlog *out,
+    struct sl_err *err);
+/* Send a standby status update; 'flush' is clamped never to go backwards. */
+int cap_pg_repl_status(struct cap_pg_repl *, uint64_t write, uint64_t flush,
+    int reply, struct sl_err *err);
+uint64_t cap_pg_repl_flushed(const struct cap_pg_repl *);
+void cap_pg_repl_stop(struct cap_pg_repl *);
+
+/* ------------------------------------------------ catalog (pg_catalog.c) */
+
+/* A captured table as resolved from the 'tables' patterns. */
+struct cap_pg_table {
+	char *schema;
+	char *name;
+	uint32_t oid;
+	int has_key;			/* a primary key or replica identity index/full */
+};
+
+/*
+ * Resolve 'patterns' ("public.*, !public.audit": comma separated, shell
+ * wildcards, a pattern without a dot means schema public) against the
+ * database's ordinary and partitioned tables.  '*out' is sorted by schema
+ * and name.  Returns 0, SL_ENOTFOUND naming the patterns when nothing
+ * matches, SL_EINVAL for an empty pattern, or SL_EPROTO.
+ */
+int cap_pg_tables_resolve(struct pg_conn *, const char *patterns,
+    struct cap_pg_table **out, size_t *n, struct sl_err *err);
+void cap_pg_tables_free(struct cap_pg_table *, size_t n);
+/* 1 if "schema.name" matches 'patterns' (same rules). */
+int cap_pg_table_match(const char *patterns, const char *schema, const char *name);
+
+/*
+ * Check that the connected role can capture: REPLICATION attribute (or
+ * superuser) and SELECT on every table.  Returns 0 or SL_EPROTO with a
+ * sentence naming the missing privilege and the statement that grants it.
+ */
+int cap_pg_privileges_check(struct pg_conn *, const struct cap_pg_table *, size_t n,
+    struct sl_err *err);
+
+/*
+ * Create publication 'pub' FOR TABLE the list when it does not exist;
+ * '*created' says whether it did.  A missing ownership gives SL_EPROTO
+ * naming the table and what to do.
+ */
+int cap_pg_publication_ensure(struct pg_conn *, const char *pub,
+    const struct cap_pg_table *, size_t n, int *created, struct sl_err *err);
+
+struct cap_pg_slot_info {
+	int exists;
+	uint64_t confirmed_flush;
+	uint64_t restart_lsn;
+	char wal_status[16];		/* reserved, extended, unreserved, lost, "" */
+	char plugin[64];
+	char database[128];
+	int active;
+};
+int cap_pg_slot_info(struct pg_conn *, const char *slot, struct cap_pg_slot_info *out,
+    struct sl_err *err);
+
+/*
+ * What a type oid is: for a domain its base type's oid (recursively), for
+ * an enum 'is_enum' = 1; the type's name into 'name'.  Returns 0,
+ * SL_ENOTFOUND or SL_EPROTO.
+ */
+int cap_pg_type_lookup(struct pg_conn *, uint32_t oid, uint32_t *base_oid,
+    int *is_enum, char *name, size_t name_size, struct sl_err *err);
+
+/* ------------------------------------------------------ Kafka (produce.c) */
+
+struct cap_kv {
+	char *key;
+	char *value;
+};
+
+/* A source position: commit LSN (or 0 for snapshot rows) and sequence. */
+struct cap_pos {
+	uint64_t lsn;
+	uint64_t seq;
+};
+
+static inline int
+cap_pos_cmp(const struct cap_pos *a, const struct cap_pos *b)
+{
+	if (a->lsn != b->lsn)
+		return a->lsn < b->lsn ? -1 : 1;
+	if (a->seq != b->seq)
+		return a->seq < b->seq ? -1 : 1;
+	return 0;
+}
+
+/* A topic capture writes, with the positions found in it at start. */
+struct cap_topic {
+	char *name;
+	int32_t partitions;
+	struct cap_pos *last;		/* per partition: highest stored position */
+	int *has_last;			/* per partition: 'last' is set */
+	int64_t *hi;			/* per partition: end offset when read */
+	void *rkt;			/* rd_kafka_topic_t */
+};
+
+struct cap_topic_spec {
+	const char *name;
+	int partitions;
+	int replication_factor;		/* -1: the broker's default */
+	int compact;			/* cleanup.policy=compact, else delete */
+	int64_t retention_ms;		/* delete policy only; 0: broker default */
+	const struct cap_kv *configs;	/* more topic configs */
+	size_t n_configs;
+};
+
+struct cap_producer;
+
+/* Called from cap_producer_poll for each message: 'error' 0 or librdkafka's. */
+typedef void cap_delivery_fn(void *msg_opaque, int error, const char *errstr, void *ctx);
+
+/*
+ * An idempotent, acks=all producer on 'bootstrap' with librdkafka options
+ * 'props' (copied; enable.idempotence and acks cannot be overridden).
+ */
+int cap_producer_open(const char *bootstrap, const struct cap_kv *props, size_t n_props,
+    cap_delivery_fn *on_delivery, void *ctx, struct cap_producer **out,
+    struct sl_err *err);
+void cap_producer_close(struct cap_producer *);
+/*
+ * The topic 'spec->name': created when missing, its partition count from
+ * metadata, and its partitions' last stored positions read.  The topic is
+ * owned by the producer.  Returns 0, SL_EPROTO or SL_EINVAL.
+ */
+int cap_topic_open(struct cap_producer *, const struct cap_topic_spec *spec,
+    struct cap_topic **out, struct sl_err *err);
+/*
+ * Wait 'settle_ms' and re-read the partitions whose end moved since they
+ * were opened (a killed predecessor's last requests), until none moves.
+ */
+int cap_producer_settle(struct cap_producer *, int settle_ms, struct sl_err *err);
+/* 1 if 'pos' is at or below what partition 'partition' already holds. */
+int cap_topic_skip(const struct cap_topic *, int32_t partition, const struct cap_pos *pos);
+/* Queue one message (copied); 'value' NULL is a tombstone. */
+int cap_produce(struct cap_producer *, struct cap_topic *, int32_t partition,
+    const void *key, size_t key_len, const void *value, size_t value_len,
+    const struct cap_pos *pos, void *opaque, struct sl_err *err);
+void cap_producer_poll(struct cap_producer *, int timeout_ms);
+int cap_producer_outstanding(const struct cap_producer *);
+int cap_producer_flush(struct cap_producer *, int timeout_ms);
+
+/* ---------------------------------------------- spool (pg_spool.c) */
+
+struct cap_spool;
+
+/* A new spool file for streamed xid 'xid' in 'dir' (replacing a stale one). */
+int cap_spool_open(const char *dir, uint32_t xid, struct cap_spool **out,
+    struct sl_err *err);
+uint32_t cap_spool_xid(const struct cap_spool *);
+int cap_spool_append(struct cap_spool *, uint64_t lsn, const uint8_t *p, size_t len,
+    struct sl_err *err);
+/* Remember that subtransaction 'subxid' aborted: its changes are skipped. */
+void cap_spool_abort_sub(struct cap_spool *, uint32_t subxid);
+int cap_spool_is_aborted(const struct cap_spool *, uint32_t subxid);
+int cap_spool_rewind(struct cap_spool *, struct sl_err *err);
+int cap_spool_next(struct cap_spool *, uint64_t *lsn, struct sl_buf *msg,
+    struct sl_err *err);
+/* Close and delete the file. */
+void cap_spool_close(struct cap_spool *);
+
+#endif /* CAP_INT_H */

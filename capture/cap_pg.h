@@ -1,0 +1,149 @@
+/*
+ * capture/cap_pg.h: the state of one running PostgreSQL source, shared by
+ * pg_source.c (configuration, start-up), pg_capture.c (the streaming loop)
+ * and pg_snapshot.c (the initial snapshot).  Internal to capture/.
+ */
+#ifndef CAP_PG_H
+#define CAP_PG_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "capture/cap_int.h"
+#include "schemas/sch.h"
+
+enum cap_snapshot_mode { CAP_SNAP_INITIAL, CAP_SNAP_NEVER, CAP_SNAP_INITIAL_ONLY };
+
+/* The [source "NAME"] section, parsed with defaults (docs/config.md). */
+struct cap_pg_conf {
+	const char *name;
+	const char *dsn;
+	const char *tables;
+	char *slot;
+	char *publication;
+	char *topic_prefix;
+	char *spool_dir;
+	const char *bootstrap;
+	int json;			/* format = json */
+	enum cap_snapshot_mode snapshot;
+	int snapshot_workers;
+	int64_t heartbeat_ms;
+	int64_t status_ms;
+	int topic_partitions;
+	int topic_replication;
+	int topic_compact;
+	int64_t topic_retention_ms;	/* table topics with cleanup.policy=delete */
+	int64_t tx_retention_ms;
+	int64_t hb_retention_ms;
+	int64_t msg_retention_ms;
+	int streaming;			/* streaming 'on' when the server has it */
+	int tombstones;
+	int tx_topic;			/* produce <prefix>.transaction */
+	int hb_topic;
+	int messages_topic;
+	struct cap_kv *producer;	/* producer.* */
+	size_t n_producer;
+};
+
+/* A relation as the latest Relation message described it. */
+struct cap_rel {
+	uint32_t relid;
+	struct sch_table table;		/* strings owned */
+	uint32_t *parse_oid;		/* per column: oid to parse the text as */
+	int *is_enum;			/* per column */
+	int has_key;
+	char *collection;		/* "schema.table" */
+	struct cap_topic *topic;
+};
+
+/* A transaction whose messages are being produced or acknowledged. */
+struct cap_txn {
+	uint32_t xid;
+	uint64_t commit_lsn;		/* the position's LSN */
+	uint64_t end_lsn;		/* flushed once it is done (1) */
+	int64_t commit_ts_us;		/* µs since 1970 */
+	uint64_t seq;			/* next sequence number */
+	int64_t outstanding;		/* produced, not acknowledged */
+	int closed;			/* Commit seen */
+	uint64_t events;
+	struct sch_tx_count *counts;
+	uint32_t n_counts;
+	char txid_str[48];		/* "xid:lsn" */
+	struct cap_txn *next;
+};
+
+struct cap_type {
+	uint32_t oid;
+	uint32_t base;
+	int is_enum;
+	char *name;
+};
+
+struct cap_pg {
+	struct cap_pg_conf conf;
+	struct sch_json_opts json_opts;
+	char dbname[128];
+	struct pg_conn *sql;		/* catalog queries */
+	struct cap_pg_repl *repl;
+	struct cap_producer *prod;
+	struct cap_pgo_decoder dec;
+	struct sl_arena arena;		/* reset per message */
+	struct sl_buf key, val;
+
+	struct cap_topic *tx_topic, *hb_topic, *msg_topic;
+	struct cap_rel **rels;
+	size_t n_rels;
+	struct cap_type *types;
+	size_t n_types;
+
+	struct cap_txn *txq_head, *txq_tail;	/* commit order (1) */
+	struct cap_txn *cur;		/* the open transaction */
+	struct cap_spool **spools;	/* streamed transactions in progress */
+	size_t n_spools;
+
+	uint64_t write_lsn;
+	uint64_t flush_lsn;		/* (1) */
+	uint64_t last_commit_lsn;
+	int64_t last_status_ns;
+
+	uint64_t snap_seq;
+	uint64_t snap_lsn;
+	int64_t snap_ts_ms;
+
+	int fatal;			/* set by a failed delivery */
+	char fatal_msg[256];
+	uint64_t produced, acked, skipped, txns, stream_aborts;
+};
+
+extern cap_delivery_fn *const cap_pg_delivered;
+
+/* pg_capture.c */
+int cap_pg_handle(struct cap_pg *, uint64_t lsn, const uint8_t *p, size_t len,
+    struct sl_err *err);
+int cap_pg_stream(struct cap_pg *, volatile sig_atomic_t *stop, struct sl_err *err);
+int cap_pg_emit(struct cap_pg *, struct cap_txn *, struct cap_topic *, int32_t partition,
+    const struct sl_buf *key, const void *value, size_t value_len, int is_snapshot,
+    struct sl_err *err);
+int cap_pg_emit_row(struct cap_pg *, struct cap_txn *, struct cap_rel *, enum sch_op op,
+    struct sch_value *before, struct sch_value *after, uint64_t lsn, int snapshot,
+    struct sl_err *err);
+/* Install a Relation message (or one built from the catalog) in the cache. */
+int cap_pg_on_relation(struct cap_pg *, const struct cap_pgo_msg *m, struct sl_err *err);
+int cap_pg_table_topic(struct cap_pg *, const char *schema, const char *name, int compact,
+    struct cap_topic **out, struct sl_err *err);
+int cap_pg_heartbeat(struct cap_pg *, struct sl_err *err);
+void cap_pg_queue_advance(struct cap_pg *);
+struct cap_rel *cap_pg_rel_find(struct cap_pg *, uint32_t relid);
+void cap_pg_rels_free(struct cap_pg *);
+void cap_pg_state_free(struct cap_pg *);
+
+/* pg_source.c */
+int cap_pg_type_info(struct cap_pg *, uint32_t oid, uint32_t *base, int *is_enum,
+    char *name, size_t name_size, struct sl_err *err);
+
+/* pg_snapshot.c: copy 'tables' under 'snapshot_name' as op 'r' rows. */
+int cap_pg_snapshot(struct cap_pg *, const char *snapshot_name,
+    const struct cap_pg_table *tables, size_t n, volatile sig_atomic_t *stop,
+    struct sl_err *err);
+
+#endif /* CAP_PG_H */

@@ -1,0 +1,1016 @@
+/*
+ * capture/pg_capture.c: the PostgreSQL capture loop.
+ *
+ * Reads the replication stream (pg_repl.c), decodes pgoutput
+ * (pg_pgoutput.c), turns each change into a struct sch_event with the
+ * relation cache kept here, and produces it (produce.c): a topic per table
+ * `<prefix>.<schema>.<table>`, key = the key columns, partition =
+ * murmur2(key) % partitions, a tombstone after each delete, BEGIN/END on
+ * `<prefix>.transaction`, logical messages on `<prefix>.messages`, and
+ * heartbeats on `<prefix>.heartbeat`.  The flush LSN confirmed to the
+ * server follows broker acknowledgements.  Configuration parsing and the
+ * start-up sequence (publication, slot, snapshot) are in pg_source.c.
+ *
+ * POSITIONS.  Every message carries (commit LSN, seq): seq 0 is BEGIN,
+ * 1..n the transaction's events in order (a tombstone counts as one), n+1
+ * END.  Snapshot rows have LSN 0.
+ *
+ * INVARIANTS
+ *  (1) The flush LSN sent to the server is the end LSN of a transaction
+ *      only after every message of it and of every earlier transaction was
+ *      acknowledged by the broker (the queue 'txq' pops in commit order).
+ *  (2) While no transaction is open and nothing awaits acknowledgement, a
+ *      keepalive's WAL end may be confirmed: everything before it has been
+ *      received and acknowledged (this moves the slot while the captured
+ *      tables are idle).
+ *  (3) A message whose position is at or below the last one its partition
+ *      already holds is not produced again (DESIGN.md §3.5).
+ *  (4) A streamed transaction is produced only at Stream Commit, from its
+ *      spool file; changes of aborted subtransactions are skipped.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "capture/cap_pg.h"
+
+/* µs between 1970-01-01 and 2000-01-01 */
+#define PG_EPOCH_OFFSET_US INT64_C(946684800000000)
+
+/* ---------------------------------------------------------- deliveries */
+
+static void
+capq_delivered(void *opaque, int error, const char *errstr, void *ctx)
+{
+	struct cap_pg *s = ctx;
+	struct cap_txn *t = opaque;
+
+	if (error != 0 && s->fatal == 0) {
+		s->fatal = SL_EPROTO;
+		snprintf(s->fatal_msg, sizeof(s->fatal_msg), "kafka delivery failed: %s",
+		    errstr ? errstr : "?");
+	}
+	if (t != NULL)
+		t->outstanding--;
+	s->acked++;
+}
+
+/* A transaction record at the queue's tail; 'end_lsn' set when it closes. */
+static struct cap_txn *
+capq_push(struct cap_pg *s)
+{
+	struct cap_txn *t = sl_calloc(1, sizeof(*t));
+
+	if (s->txq_tail)
+		s->txq_tail->next = t;
+	else
+		s->txq_head = t;
+	s->txq_tail = t;
+	return t;
+}
+
+/* Pop every closed, fully acknowledged transaction: (1). */
+void
+cap_pg_queue_advance(struct cap_pg *s)
+{
+	while (s->txq_head && s->txq_head->closed && s->txq_head->outstanding == 0) {
+		struct cap_txn *t = s->txq_head;
+
+		if (t->end_lsn > s->flush_lsn)
+			s->flush_lsn = t->end_lsn;
+		s->txq_head = t->next;
+		if (s->txq_head == NULL)
+			s->txq_tail = NULL;
+		free(t);
+	}
+}
+
+/* ----------------------------------------------------------- producing */
+
+/*
+ * Produce one message for the current transaction 't' at the next
+ * sequence number, unless the partition already holds it (3).
+ */
+int
+cap_pg_emit(struct cap_pg *s, struct cap_txn *t, struct cap_topic *topic, int32_t partition,
+    const struct sl_buf *key, const void *value, size_t value_len, int is_snapshot,
+    struct sl_err *err)
+{
+	struct cap_pos pos;
+	int rc;
+
+	pos.lsn = t ? t->commit_lsn : 0;
+	pos.seq = t ? t->seq++ : s->snap_seq++;
+	if (!is_snapshot && cap_topic_skip(topic, partition, &pos)) {
+		s->skipped++;
+		return 0;
+	}
+	if (t)
+		t->outstanding++;
+	/* NULL 'key': a null key; an empty buffer: the empty key */
+	rc = cap_produce(s->prod, topic, partition, key ? (key->len ? (const void *)key->p : "") :
+	    NULL, key ? key->len : 0, value, value_len, &pos, t, err);
+	if (rc != 0) {
+		if (t)
+			t->outstanding--;
+		return rc;
+	}
+	s->produced++;
+	return 0;
+}
+
+static int32_t
+cap_partition(const struct cap_topic *topic, const struct sl_buf *key)
+{
+	if (key == NULL || key->len == 0 || topic->partitions <= 1)
+		return 0;
+	return sl_murmur2_partition(key->p, key->len, topic->partitions);
+}
+
+static int
+cap_encode(struct cap_pg *s, const struct sch_event *ev, struct sl_buf *key,
+    struct sl_buf *val, struct sl_err *err)
+{
+	int rc;
+
+	sl_buf_reset(key);
+	sl_buf_reset(val);
+	if (s->conf.json) {
+		rc = sch_key_encode_json(ev, &s->json_opts, key);
+		if (rc == SL_ENOTFOUND) {
+			sl_buf_reset(key);
+			rc = 0;
+		}
+		if (rc == 0)
+			rc = sch_event_encode_json(ev, &s->json_opts, val);
+	} else {
+		rc = sch_key_encode_pb(ev, key);
+		if (rc == SL_ENOTFOUND) {
+			sl_buf_reset(key);
+			rc = 0;
+		}
+		if (rc == 0)
+			rc = sch_event_encode_pb(ev, val);
+	}
+	if (rc != 0) {
+		struct sl_err e2 = { 0 };
+
+		(void)sch_event_check_(ev, &e2);
+		return sl_errf(err, rc, "encoding a %c event of %s.%s: %s", (char)ev->op,
+		    ev->source.schema ? ev->source.schema : "", ev->source.table ?
+		    ev->source.table : "", e2.msg[0] ? e2.msg : sl_strerror(rc));
+	}
+	return 0;
+}
+
+/* Count an event of 'rel' in the transaction's per-table counters. */
+static uint64_t
+cap_txn_count(struct cap_txn *t, const char *collection)
+{
+	uint32_t i;
+
+	t->events++;
+	for (i = 0; i < t->n_counts; i++)
+		if (t->counts[i].data_collection == collection)
+			return ++t->counts[i].event_count;
+	t->counts = sl_realloc(t->counts, (t->n_counts + 1) * sizeof(*t->counts));
+	t->counts[t->n_counts].data_collection = collection;
+	t->counts[t->n_counts].event_count = 1;
+	return t->counts[t->n_counts++].event_count;
+}
+
+static void
+cap_source_fill(struct cap_pg *s, struct sch_source *src, const struct cap_rel *rel,
+    const struct cap_txn *t, uint64_t lsn)
+{
+	memset(src, 0, sizeof(*src));
+	src->connector = "postgresql";
+	src->name = s->conf.name;
+	src->db = s->dbname;
+	if (rel) {
+		src->schema = rel->table.schema;
+		src->table = rel->table.name;
+	}
+	if (t) {
+		src->ts_us = t->commit_ts_us;
+		src->ts_ms = t->commit_ts_us / 1000;
+		src->txid = t->xid;
+		src->has |= SCH_SRC_TXID;
+		src->last_commit_lsn = s->last_commit_lsn;
+		src->has |= SCH_SRC_LAST_COMMIT_LSN;
+	} else {
+		src->ts_ms = sl_now_ms();
+		src->ts_us = src->ts_ms * 1000;
+	}
+	src->lsn = lsn;
+	src->has |= SCH_SRC_LSN;
+}
+
+static int
+cap_emit_txevent(struct cap_pg *s, struct cap_txn *t, enum sch_tx_status status,
+    struct sl_err *err)
+{
+	struct sch_txevent te;
+	struct sl_buf key = { 0 };
+	int rc;
+
+	if (!s->conf.tx_topic)
+		return 0;
+	memset(&te, 0, sizeof(te));
+	te.status = status;
+	te.id = t->txid_str;
+	te.ts_ms = t->commit_ts_us / 1000;
+	if (status == SCH_TX_END) {
+		te.event_count = t->events;
+		te.collections = t->counts;
+		te.n_collections = t->n_counts;
+	}
+	cap_source_fill(s, &te.source, NULL, t, t->commit_lsn);
+	sl_buf_reset(&s->val);
+	rc = s->conf.json ? sch_txevent_encode_json(&te, &s->val) :
+	    sch_txevent_encode_pb(&te, &s->val);
+	if (rc != 0)
+		return sl_errf(err, rc, "encoding a transaction event: %s", sl_strerror(rc));
+	sl_buf_add(&key, t->txid_str, strlen(t->txid_str));
+	rc = cap_pg_emit(s, t, s->tx_topic, cap_partition(s->tx_topic, &key), &key,
+	    s->val.p, s->val.len, 0, err);
+	sl_buf_free(&key);
+	return rc;
+}
+
+/* ------------------------------------------------------ relation cache */
+
+struct cap_rel *
+cap_pg_rel_find(struct cap_pg *s, uint32_t relid)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_rels; i++)
+		if (s->rels[i]->relid == relid)
+			return s->rels[i];
+	return NULL;
+}
+
+static void
+rel_free_contents(struct cap_rel *r)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->table.n_columns; i++) {
+		free((char *)r->table.columns[i].name);
+		free((char *)r->table.columns[i].type_name);
+	}
+	free(r->table.columns);
+	free(r->parse_oid);
+	free(r->is_enum);
+	free((char *)r->table.schema);
+	free((char *)r->table.name);
+	free(r->collection);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+cap_pg_rels_free(struct cap_pg *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_rels; i++) {
+		rel_free_contents(s->rels[i]);
+		free(s->rels[i]);
+	}
+	free(s->rels);
+	s->rels = NULL;
+	s->n_rels = 0;
+}
+
+/* FNV-1a 64 of the table's shape: the schema id (stable across restarts). */
+static uint64_t
+rel_schema_id(const struct cap_rel *r)
+{
+	uint64_t h = 1469598103934665603ull;
+	uint32_t i;
+
+#define MIX(p, n) do { size_t k_; const uint8_t *b_ = (const uint8_t *)(p);	\
+	for (k_ = 0; k_ < (n); k_++) { h ^= b_[k_]; h *= 1099511628211ull; } } while (0)
+	MIX(r->table.schema, strlen(r->table.schema) + 1);
+	MIX(r->table.name, strlen(r->table.name) + 1);
+	for (i = 0; i < r->table.n_columns; i++) {
+		const struct sch_column *c = &r->table.columns[i];
+
+		MIX(c->name, strlen(c->name) + 1);
+		MIX(&c->type_oid, sizeof(c->type_oid));
+		MIX(&c->typmod, sizeof(c->typmod));
+		MIX(&c->is_key, sizeof(c->is_key));
+	}
+#undef MIX
+	return h & 0x7fffffffffffffffull;
+}
+
+/* Find or create the topic of "schema.table". */
+int
+cap_pg_table_topic(struct cap_pg *s, const char *schema, const char *name,
+    int compact, struct cap_topic **out, struct sl_err *err)
+{
+	struct cap_topic_spec spec;
+	char *topic = sl_asprintf("%s.%s.%s", s->conf.topic_prefix, schema, name);
+	int rc;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.name = topic;
+	spec.partitions = s->conf.topic_partitions;
+	spec.replication_factor = s->conf.topic_replication;
+	spec.compact = compact && s->conf.topic_compact;
+	spec.retention_ms = s->conf.topic_retention_ms;
+	rc = cap_topic_open(s->prod, &spec, out, err);
+	free(topic);
+	return rc;
+}
+
+int
+cap_pg_on_relation(struct cap_pg *s, const struct cap_pgo_msg *m, struct sl_err *err)
+{
+	struct cap_rel tmp, *r;
+	uint16_t i;
+	int rc, has_key = 0;
+
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.relid = m->u.rel.relid;
+	tmp.table.db = s->dbname;
+	/* pgoutput sends "" for pg_catalog; user tables always have one */
+	tmp.table.schema = sl_strdup(m->u.rel.nspname[0] ? m->u.rel.nspname : "pg_catalog");
+	tmp.table.name = sl_strdup(m->u.rel.relname);
+	tmp.table.n_columns = m->u.rel.ncols;
+	tmp.table.columns = sl_calloc(m->u.rel.ncols ? m->u.rel.ncols : 1,
+	    sizeof(*tmp.table.columns));
+	tmp.parse_oid = sl_calloc(m->u.rel.ncols ? m->u.rel.ncols : 1, sizeof(*tmp.parse_oid));
+	tmp.is_enum = sl_calloc(m->u.rel.ncols ? m->u.rel.ncols : 1, sizeof(*tmp.is_enum));
+	for (i = 0; i < m->u.rel.ncols; i++) {
+		struct sch_column *c = &tmp.table.columns[i];
+		const char *tn = sch_pg_type_name(m->u.rel.cols[i].type_oid);
+		char name[128];
+
+		c->name = sl_strdup(m->u.rel.cols[i].name);
+		c->type_oid = m->u.rel.cols[i].type_oid;
+		c->typmod = m->u.rel.cols[i].typmod;
+		c->is_key = m->u.rel.cols[i].flags & 1;
+		c->nullable = -1;
+		has_key |= c->is_key;
+		tmp.parse_oid[i] = c->type_oid;
+		if (tn == NULL) {
+			/* a user type: domains parse as their base, enums as labels */
+			if ((rc = cap_pg_type_info(s, c->type_oid, &tmp.parse_oid[i],
+			    &tmp.is_enum[i], name, sizeof(name), err)) != 0) {
+				rel_free_contents(&tmp);
+				return rc;
+			}
+			c->type_name = sl_strdup(name);
+			/* a domain is described by its base type */
+			if (tmp.parse_oid[i] != c->type_oid && !tmp.is_enum[i])
+				c->type_oid = tmp.parse_oid[i];
+		} else {
+			c->type_name = sl_strdup(tn);
+		}
+	}
+	tmp.has_key = has_key;
+	tmp.table.schema_id = rel_schema_id(&tmp);
+	tmp.collection = sl_asprintf("%s.%s", tmp.table.schema, tmp.table.name);
+
+	r = cap_pg_rel_find(s, tmp.relid);
+	if (r != NULL && r->table.schema_id == tmp.table.schema_id &&
+	    strcmp(r->table.name, tmp.table.name) == 0) {
+		rel_free_contents(&tmp);	/* resent unchanged */
+		return 0;
+	}
+	if ((rc = cap_pg_table_topic(s, tmp.table.schema, tmp.table.name, has_key, &tmp.topic,
+	    err)) != 0) {
+		rel_free_contents(&tmp);
+		return rc;
+	}
+	if (r == NULL) {
+		r = sl_calloc(1, sizeof(*r));
+		s->rels = sl_realloc(s->rels, (s->n_rels + 1) * sizeof(*s->rels));
+		s->rels[s->n_rels++] = r;
+	} else {
+		sl_info("table %s: new schema version %" PRIu64 " (%u columns)",
+		    tmp.collection, tmp.table.schema_id, tmp.table.n_columns);
+		rel_free_contents(r);
+	}
+	*r = tmp;
+	return 0;
+}
+
+/* ------------------------------------------------------------- changes */
+
+static int
+cap_tuple_values(struct cap_pg *s, const struct cap_rel *r, const struct cap_pgo_tuple *tup,
+    uint64_t lsn, struct sch_value **out, struct sl_err *err)
+{
+	struct sch_value *v;
+	uint32_t i;
+	char lb[32];
+	int rc;
+
+	if (tup->ncols != r->table.n_columns)
+		return SL_CORRUPT(err, "pgoutput change at LSN %s for %s: %u values for %u columns",
+		    cap_lsn_fmt(lsn, lb, sizeof(lb)), r->collection, tup->ncols,
+		    r->table.n_columns);
+	v = sl_arena_alloc(&s->arena, (r->table.n_columns ? r->table.n_columns : 1) * sizeof(*v));
+	for (i = 0; i < r->table.n_columns; i++) {
+		const struct cap_pgo_value *pv = &tup->cols[i];
+
+		switch (pv->kind) {
+		case 'n':
+			v[i] = sch_value_null();
+			break;
+		case 'u':
+			v[i] = sch_value_unchanged();
+			break;
+		case 't':
+			if (r->is_enum[i])
+				rc = sch_pg_parse_enum((const char *)pv->data, pv->len, &s->arena, &v[i]);
+			else
+				rc = sch_pg_parse(r->parse_oid[i], r->table.columns[i].typmod,
+				    (const char *)pv->data, pv->len, &s->arena, &v[i], err);
+			if (rc != 0)
+				return sl_errf(err, rc, "change at LSN %s, %s.%s: %s",
+				    cap_lsn_fmt(lsn, lb, sizeof(lb)), r->collection,
+				    r->table.columns[i].name, err ? err->msg : sl_strerror(rc));
+			break;
+		default:
+			return SL_CORRUPT(err, "pgoutput change at LSN %s for %s: binary value "
+			    "in column %s (binary mode is not requested)",
+			    cap_lsn_fmt(lsn, lb, sizeof(lb)), r->collection,
+			    r->table.columns[i].name);
+		}
+	}
+	*out = v;
+	return 0;
+}
+
+/* 1 if the key columns of images 'a' and 'b' differ. */
+static int
+key_changed(const struct cap_rel *r, const struct sch_value *a, const struct sch_value *b)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->table.n_columns; i++)
+		if (r->table.columns[i].is_key && b[i].kind != SCH_UNCHANGED &&
+		    !sch_value_equal(&a[i], &b[i]))
+			return 1;
+	return 0;
+}
+
+/* Encode and produce one row event (and its tombstone for a delete). */
+int
+cap_pg_emit_row(struct cap_pg *s, struct cap_txn *t, struct cap_rel *r, enum sch_op op,
+    struct sch_value *before, struct sch_value *after, uint64_t lsn, int snapshot,
+    struct sl_err *err)
+{
+	struct sch_event ev;
+	int32_t part;
+	int rc;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.op = op;
+	ev.table = &r->table;
+	ev.before = before;
+	ev.after = after;
+	cap_source_fill(s, &ev.source, r, t, lsn);
+	ev.ts_ms = sl_now_ms();
+	if (snapshot) {
+		ev.source.snapshot = SCH_SNAPSHOT_TRUE;
+		ev.source.ts_ms = s->snap_ts_ms;
+		ev.source.ts_us = s->snap_ts_ms * 1000;
+		ev.source.has &= ~(unsigned)SCH_SRC_LSN;
+		if (s->snap_lsn) {
+			ev.source.lsn = s->snap_lsn;
+			ev.source.has |= SCH_SRC_LSN;
+		}
+	}
+	if (t) {
+		ev.tx.id = t->txid_str;
+		ev.tx.data_collection_order = cap_txn_count(t, r->collection);
+		ev.tx.total_order = t->events;
+	}
+	if ((rc = cap_encode(s, &ev, &s->key, &s->val, err)) != 0)
+		return rc;
+	part = cap_partition(r->topic, &s->key);
+	if ((rc = cap_pg_emit(s, t, r->topic, part, s->key.len ? &s->key : NULL, s->val.p,
+	    s->val.len, snapshot, err)) != 0)
+		return rc;
+	if (op == SCH_OP_DELETE && s->key.len > 0 && s->conf.tombstones)
+		rc = cap_pg_emit(s, t, r->topic, part, &s->key, NULL, 0, snapshot, err);
+	return rc;
+}
+
+static int
+cap_on_change(struct cap_pg *s, struct cap_txn *t, const struct cap_pgo_msg *m, uint64_t lsn,
+    struct sl_err *err)
+{
+	struct cap_rel *r = cap_pg_rel_find(s, m->u.change.relid);
+	struct sch_value *before = NULL, *after = NULL;
+	char lb[32];
+	int rc;
+
+	if (r == NULL)
+		return SL_CORRUPT(err, "pgoutput %s at LSN %s: relation %u was never described",
+		    cap_pgo_type_name(m->type), cap_lsn_fmt(lsn, lb, sizeof(lb)),
+		    m->u.change.relid);
+	if (m->u.change.old_kind &&
+	    (rc = cap_tuple_values(s, r, &m->u.change.old_tuple, lsn, &before, err)) != 0)
+		return rc;
+	if (m->type != CAP_PGO_DELETE &&
+	    (rc = cap_tuple_values(s, r, &m->u.change.new_tuple, lsn, &after, err)) != 0)
+		return rc;
+	switch (m->type) {
+	case CAP_PGO_INSERT:
+		return cap_pg_emit_row(s, t, r, SCH_OP_CREATE, NULL, after, lsn, 0, err);
+	case CAP_PGO_DELETE:
+		return cap_pg_emit_row(s, t, r, SCH_OP_DELETE, before, NULL, lsn, 0, err);
+	default:
+		break;
+	}
+	if (before != NULL && r->has_key && key_changed(r, before, after)) {
+		/*
+		 * A primary-key change, as Debezium writes it: delete (and
+		 * tombstone) the old key, create the new one, so a compacted
+		 * topic keeps no row under the old key.
+		 */
+		uint32_t i;
+
+		/* the old image has no unchanged values to stand for */
+		for (i = 0; i < r->table.n_columns; i++)
+			if (before[i].kind == SCH_UNCHANGED)
+				before[i] = sch_value_null();
+		if ((rc = cap_pg_emit_row(s, t, r, SCH_OP_DELETE, before, NULL, lsn, 0, err)) != 0)
+			return rc;
+		for (i = 0; i < r->table.n_columns; i++)
+			if (after[i].kind == SCH_UNCHANGED && m->u.change.old_kind == 'O' &&
+			    before[i].kind != SCH_NULL)
+				after[i] = before[i];
+		return cap_pg_emit_row(s, t, r, SCH_OP_CREATE, NULL, after, lsn, 0, err);
+	}
+	if (before != NULL && m->u.change.old_kind == 'K') {
+		/* old key only: a partial image is not a before image */
+		before = NULL;
+	}
+	if (before != NULL) {
+		uint32_t i;
+
+		for (i = 0; i < r->table.n_columns; i++)
+			if (before[i].kind == SCH_UNCHANGED)
+				before[i] = sch_value_null();
+	}
+	return cap_pg_emit_row(s, t, r, SCH_OP_UPDATE, before, after, lsn, 0, err);
+}
+
+static int
+cap_on_truncate(struct cap_pg *s, struct cap_txn *t, const struct cap_pgo_msg *m, uint64_t lsn,
+    struct sl_err *err)
+{
+	uint32_t i;
+	int32_t p;
+	int rc;
+
+	for (i = 0; i < m->u.truncate.nrels; i++) {
+		struct cap_rel *r = cap_pg_rel_find(s, m->u.truncate.relids[i]);
+		struct sch_event ev;
+
+		if (r == NULL) {
+			char lb[32];
+
+			return SL_CORRUPT(err, "pgoutput Truncate at LSN %s: relation %u was "
+			    "never described", cap_lsn_fmt(lsn, lb, sizeof(lb)),
+			    m->u.truncate.relids[i]);
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.op = SCH_OP_TRUNCATE;
+		ev.table = &r->table;
+		cap_source_fill(s, &ev.source, r, t, lsn);
+		ev.ts_ms = sl_now_ms();
+		ev.tx.id = t->txid_str;
+		ev.tx.data_collection_order = cap_txn_count(t, r->collection);
+		ev.tx.total_order = t->events;
+		sl_buf_reset(&s->val);
+		rc = s->conf.json ? sch_event_encode_json(&ev, &s->json_opts, &s->val) :
+		    sch_event_encode_pb(&ev, &s->val);
+		if (rc != 0)
+			return sl_errf(err, rc, "encoding a truncate of %s", r->collection);
+		/*
+		 * Every partition gets the truncate, so it is ordered after the
+		 * earlier changes of every key.  A compacted topic refuses a
+		 * null key: the key is the empty string.
+		 */
+		sl_buf_reset(&s->key);
+		for (p = 0; p < r->topic->partitions; p++) {
+			struct sl_buf empty = { 0 };
+
+			if ((rc = cap_pg_emit(s, t, r->topic, p, &empty, s->val.p, s->val.len,
+			    0, err)) != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int
+cap_on_message(struct cap_pg *s, struct cap_txn *t, const struct cap_pgo_msg *m, uint64_t lsn,
+    struct sl_err *err)
+{
+	struct sch_message msg;
+	struct sch_event ev;
+	struct sl_buf key = { 0 };
+	int rc, own = 0;
+
+	if (!s->conf.messages_topic)
+		return 0;
+	if (t == NULL) {
+		/* non-transactional: its own record, confirmed at its LSN */
+		t = capq_push(s);
+		t->commit_lsn = m->u.message.lsn;
+		t->end_lsn = m->u.message.lsn;
+		t->commit_ts_us = sl_now_ms() * 1000;
+		snprintf(t->txid_str, sizeof(t->txid_str), "message:%" PRIu64, m->u.message.lsn);
+		own = 1;
+	}
+	memset(&msg, 0, sizeof(msg));
+	msg.prefix = m->u.message.prefix;
+	msg.content = sl_slice_make(m->u.message.content, m->u.message.len);
+	msg.transactional = m->u.message.flags & 1;
+	msg.lsn = m->u.message.lsn;
+	memset(&ev, 0, sizeof(ev));
+	ev.op = SCH_OP_MESSAGE;
+	ev.message = &msg;
+	cap_source_fill(s, &ev.source, NULL, own ? NULL : t, m->u.message.lsn);
+	ev.ts_ms = sl_now_ms();
+	sl_buf_reset(&s->val);
+	rc = s->conf.json ? sch_event_encode_json(&ev, &s->json_opts, &s->val) :
+	    sch_event_encode_pb(&ev, &s->val);
+	if (rc == 0) {
+		sl_buf_add(&key, msg.prefix, strlen(msg.prefix));
+		rc = cap_pg_emit(s, t, s->msg_topic, cap_partition(s->msg_topic, &key), &key,
+		    s->val.p, s->val.len, 0, err);
+	} else {
+		rc = sl_errf(err, rc, "encoding a logical message (prefix %s)", msg.prefix);
+	}
+	sl_buf_free(&key);
+	if (own)
+		t->closed = 1;
+	(void)lsn;
+	return rc;
+}
+
+/* ------------------------------------------------------- transactions */
+
+static int
+cap_txn_begin(struct cap_pg *s, uint32_t xid, uint64_t commit_lsn, int64_t commit_ts,
+    struct sl_err *err)
+{
+	struct cap_txn *t = capq_push(s);
+	char lb[32];
+
+	t->xid = xid;
+	t->commit_lsn = commit_lsn;
+	t->commit_ts_us = commit_ts + PG_EPOCH_OFFSET_US;
+	snprintf(t->txid_str, sizeof(t->txid_str), "%" PRIu32 ":%s", xid,
+	    cap_lsn_fmt(commit_lsn, lb, sizeof(lb)));
+	s->cur = t;
+	return cap_emit_txevent(s, t, SCH_TX_BEGIN, err);
+}
+
+static int
+cap_txn_commit(struct cap_pg *s, uint64_t commit_lsn, uint64_t end_lsn, struct sl_err *err)
+{
+	struct cap_txn *t = s->cur;
+	char a[32], b[32];
+	int rc;
+
+	if (t == NULL)
+		return SL_CORRUPT(err, "pgoutput Commit at LSN %s without Begin",
+		    cap_lsn_fmt(commit_lsn, a, sizeof(a)));
+	if (commit_lsn != t->commit_lsn)
+		return SL_CORRUPT(err, "pgoutput Commit at LSN %s: Begin announced %s",
+		    cap_lsn_fmt(commit_lsn, a, sizeof(a)), cap_lsn_fmt(t->commit_lsn, b, sizeof(b)));
+	rc = cap_emit_txevent(s, t, SCH_TX_END, err);
+	free(t->counts);
+	t->counts = NULL;
+	t->n_counts = 0;
+	t->end_lsn = end_lsn;
+	t->closed = 1;
+	s->cur = NULL;
+	s->last_commit_lsn = commit_lsn;
+	s->txns++;
+	return rc;
+}
+
+/* Dispatch one decoded message inside a transaction 't'. */
+static int
+cap_apply(struct cap_pg *s, struct cap_txn *t, const struct cap_pgo_msg *m, uint64_t lsn,
+    struct sl_err *err)
+{
+	char lb[32];
+
+	switch (m->type) {
+	case CAP_PGO_RELATION:
+		return cap_pg_on_relation(s, m, err);
+	case CAP_PGO_TYPE:
+	case CAP_PGO_ORIGIN:
+		return 0;
+	case CAP_PGO_INSERT:
+	case CAP_PGO_UPDATE:
+	case CAP_PGO_DELETE:
+	case CAP_PGO_TRUNCATE:
+		if (t == NULL)
+			return SL_CORRUPT(err, "pgoutput %s at LSN %s outside a transaction",
+			    cap_pgo_type_name(m->type), cap_lsn_fmt(lsn, lb, sizeof(lb)));
+		return m->type == CAP_PGO_TRUNCATE ? cap_on_truncate(s, t, m, lsn, err) :
+		    cap_on_change(s, t, m, lsn, err);
+	case CAP_PGO_MESSAGE:
+		return cap_on_message(s, (m->u.message.flags & 1) ? t : NULL, m, lsn, err);
+	default:
+		return SL_CORRUPT(err, "pgoutput %s at LSN %s is out of place",
+		    cap_pgo_type_name(m->type), cap_lsn_fmt(lsn, lb, sizeof(lb)));
+	}
+}
+
+static struct cap_spool *
+stream_find(struct cap_pg *s, uint32_t xid, size_t *idx)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_spools; i++)
+		if (cap_spool_xid(s->spools[i]) == xid) {
+			if (idx)
+				*idx = i;
+			return s->spools[i];
+		}
+	return NULL;
+}
+
+static void
+stream_drop(struct cap_pg *s, uint32_t xid)
+{
+	size_t i;
+
+	if (stream_find(s, xid, &i) == NULL)
+		return;
+	cap_spool_close(s->spools[i]);
+	s->spools[i] = s->spools[--s->n_spools];
+}
+
+static int cap_status(struct cap_pg *s, int reply, struct sl_err *err);
+
+/*
+ * During a long replay nothing is read from the server: keep telling it we
+ * are alive, or wal_sender_timeout ends the connection.
+ */
+static int
+cap_tick(struct cap_pg *s, struct sl_err *err)
+{
+	cap_producer_poll(s->prod, 0);
+	cap_pg_queue_advance(s);
+	if (s->repl != NULL && sl_mono_ns() - s->last_status_ns > s->conf.status_ms * 1000000)
+		return cap_status(s, 0, err);
+	return 0;
+}
+
+/* Replay a committed streamed transaction from its spool (4). */
+static int
+stream_commit(struct cap_pg *s, const struct cap_pgo_msg *c, struct sl_err *err)
+{
+	struct cap_spool *sp = stream_find(s, c->u.commit.xid, NULL);
+	struct cap_pgo_decoder d;
+	struct sl_buf msg = { 0 };
+	uint64_t lsn, n = 0;
+	int rc;
+
+	if ((rc = cap_txn_begin(s, c->u.commit.xid, c->u.commit.commit_lsn, c->u.commit.commit_ts,
+	    err)) != 0)
+		return rc;
+	if (sp != NULL) {
+		if ((rc = cap_spool_rewind(sp, err)) != 0)
+			goto out;
+		cap_pgo_decoder_init(&d, 2);
+		d.in_stream = 1;
+		while ((rc = cap_spool_next(sp, &lsn, &msg, err)) == 1) {
+			struct cap_pgo_msg m;
+
+			sl_arena_reset(&s->arena);
+			if ((rc = cap_pgo_decode(&d, lsn, msg.p, msg.len, &s->arena, &m, err)) != 0)
+				goto out;
+			if (m.has_xid && m.type != CAP_PGO_RELATION && m.type != CAP_PGO_TYPE &&
+			    cap_spool_is_aborted(sp, m.xid))
+				continue;
+			if ((rc = cap_apply(s, s->cur, &m, lsn, err)) != 0)
+				goto out;
+			if ((++n & 1023) == 0 && (rc = cap_tick(s, err)) != 0)
+				goto out;
+		}
+		if (rc < 0)
+			goto out;
+	}
+	rc = cap_txn_commit(s, c->u.commit.commit_lsn, c->u.commit.end_lsn, err);
+out:
+	sl_buf_free(&msg);
+	stream_drop(s, c->u.commit.xid);
+	return rc;
+}
+
+/*
+ * Handle one XLogData payload received at 'lsn'.  Returns 0 or the error
+ * that stops capture (naming the LSN).
+ */
+int
+cap_pg_handle(struct cap_pg *s, uint64_t lsn, const uint8_t *p, size_t len, struct sl_err *err)
+{
+	struct cap_pgo_msg m;
+	int rc;
+
+	sl_arena_reset(&s->arena);
+	if ((rc = cap_pgo_decode(&s->dec, lsn, p, len, &s->arena, &m, err)) != 0)
+		return rc;
+	if (s->dec.in_stream && m.type != CAP_PGO_STREAM_START) {
+		/* inside a streamed block: to the spool, not to Kafka (4) */
+		struct cap_spool *sp = stream_find(s, s->dec.stream_xid, NULL);
+
+		if (sp == NULL)
+			return SL_CORRUPT(err, "pgoutput stream message at LSN %" PRIX64
+			    " without Stream Start", lsn);
+		return cap_spool_append(sp, lsn, p, len, err);
+	}
+	switch (m.type) {
+	case CAP_PGO_BEGIN:
+		if (s->cur != NULL)
+			return SL_CORRUPT(err, "pgoutput Begin at LSN %" PRIX64 " inside a transaction",
+			    lsn);
+		return cap_txn_begin(s, m.u.begin.xid, m.u.begin.final_lsn, m.u.begin.commit_ts, err);
+	case CAP_PGO_COMMIT:
+		return cap_txn_commit(s, m.u.commit.commit_lsn, m.u.commit.end_lsn, err);
+	case CAP_PGO_STREAM_START:
+		if (stream_find(s, m.u.stream_start.xid, NULL) == NULL) {
+			struct cap_spool *sp;
+
+			if ((rc = cap_spool_open(s->conf.spool_dir, m.u.stream_start.xid, &sp,
+			    err)) != 0)
+				return rc;
+			s->spools = sl_realloc(s->spools, (s->n_spools + 1) * sizeof(*s->spools));
+			s->spools[s->n_spools++] = sp;
+		}
+		return 0;
+	case CAP_PGO_STREAM_STOP:
+		return 0;
+	case CAP_PGO_STREAM_ABORT:
+		if (m.u.stream_abort.subxid == m.u.stream_abort.xid) {
+			stream_drop(s, m.u.stream_abort.xid);
+		} else {
+			struct cap_spool *sp = stream_find(s, m.u.stream_abort.xid, NULL);
+
+			if (sp)
+				cap_spool_abort_sub(sp, m.u.stream_abort.subxid);
+		}
+		s->stream_aborts++;
+		return 0;
+	case CAP_PGO_STREAM_COMMIT:
+		return stream_commit(s, &m, err);
+	default:
+		return cap_apply(s, s->cur, &m, lsn, err);
+	}
+}
+
+/* ---------------------------------------------------------- heartbeats */
+
+int
+cap_pg_heartbeat(struct cap_pg *s, struct sl_err *err)
+{
+	struct sch_heartbeat hb;
+	struct sl_buf key = { 0 };
+	struct cap_pos pos;
+	int rc;
+
+	if (!s->conf.hb_topic)
+		return 0;
+	memset(&hb, 0, sizeof(hb));
+	hb.connector = "postgresql";
+	hb.name = s->conf.name;
+	hb.ts_ms = sl_now_ms();
+	hb.lsn = s->flush_lsn;
+	sl_buf_reset(&s->val);
+	rc = s->conf.json ? sch_heartbeat_encode_json(&hb, &s->val) :
+	    sch_heartbeat_encode_pb(&hb, &s->val);
+	if (rc != 0)
+		return sl_errf(err, rc, "encoding a heartbeat");
+	sl_buf_add(&key, s->conf.name, strlen(s->conf.name));
+	pos.lsn = s->flush_lsn;
+	pos.seq = 0;
+	rc = cap_produce(s->prod, s->hb_topic, cap_partition(s->hb_topic, &key), key.p, key.len,
+	    s->val.p, s->val.len, &pos, NULL, err);
+	sl_buf_free(&key);
+	return rc;
+}
+
+/* ---------------------------------------------------------- the loop */
+
+static int
+cap_status(struct cap_pg *s, int reply, struct sl_err *err)
+{
+	s->last_status_ns = sl_mono_ns();
+	sl_debug("status: write %" PRIX64 " flush %" PRIX64 " (%" PRIu64 " produced, %" PRIu64
+	    " acked, %" PRIu64 " skipped, %" PRIu64 " txns)", s->write_lsn, s->flush_lsn,
+	    s->produced, s->acked, s->skipped, s->txns);
+	return cap_pg_repl_status(s->repl, s->write_lsn, s->flush_lsn, reply, err);
+}
+
+int
+cap_pg_stream(struct cap_pg *s, volatile sig_atomic_t *stop, struct sl_err *err)
+{
+	int64_t next_hb = sl_mono_ns() + s->conf.heartbeat_ms * 1000000;
+	uint64_t reported = s->flush_lsn;
+	int rc = 0;
+
+	while (!*stop) {
+		struct cap_pg_xlog x;
+		int64_t now;
+
+		rc = cap_pg_repl_next(s->repl, 100, &x, err);
+		if (rc < 0)
+			break;
+		if (rc == CAP_PG_XLOG) {
+			if (x.start_lsn > s->write_lsn)
+				s->write_lsn = x.start_lsn;
+			if ((rc = cap_pg_handle(s, x.start_lsn, x.data, x.len, err)) != 0)
+				break;
+		} else if (rc == CAP_PG_KEEPALIVE) {
+			if (x.wal_end > s->write_lsn)
+				s->write_lsn = x.wal_end;
+			cap_producer_poll(s->prod, 0);
+			cap_pg_queue_advance(s);
+			/* (2) idle: everything before the server's position is ours */
+			if (s->cur == NULL && s->txq_head == NULL && x.wal_end > s->flush_lsn) {
+				sl_debug("keepalive: idle, flush %" PRIX64 " -> %" PRIX64,
+				    s->flush_lsn, x.wal_end);
+				s->flush_lsn = x.wal_end;
+			}
+			if (x.reply || s->flush_lsn != reported) {
+				if ((rc = cap_status(s, 0, err)) != 0)
+					break;
+				reported = s->flush_lsn;
+			}
+		}
+		rc = 0;
+		cap_producer_poll(s->prod, 0);
+		if (s->fatal) {
+			rc = sl_errf(err, s->fatal, "%s", s->fatal_msg);
+			break;
+		}
+		cap_pg_queue_advance(s);
+		now = sl_mono_ns();
+		if (s->flush_lsn != reported &&
+		    now - s->last_status_ns > s->conf.status_ms * 1000000 / 10) {
+			if ((rc = cap_status(s, 0, err)) != 0)
+				break;
+			reported = s->flush_lsn;
+		} else if (now - s->last_status_ns > s->conf.status_ms * 1000000) {
+			if ((rc = cap_status(s, 0, err)) != 0)
+				break;
+			reported = s->flush_lsn;
+		}
+		if (s->conf.heartbeat_ms > 0 && now >= next_hb) {
+			if ((rc = cap_pg_heartbeat(s, err)) != 0)
+				break;
+			next_hb = now + s->conf.heartbeat_ms * 1000000;
+		}
+	}
+	return rc;
+}
+
+void
+cap_pg_state_free(struct cap_pg *s)
+{
+	struct cap_txn *t, *n;
+	size_t i;
+
+	for (t = s->txq_head; t; t = n) {
+		n = t->next;
+		free(t->counts);
+		free(t);
+	}
+	s->txq_head = s->txq_tail = NULL;
+	s->cur = NULL;
+	for (i = 0; i < s->n_spools; i++)
+		cap_spool_close(s->spools[i]);
+	free(s->spools);
+	s->spools = NULL;
+	s->n_spools = 0;
+	cap_pg_rels_free(s);
+	for (i = 0; i < s->n_types; i++)
+		free(s->types[i].name);
+	free(s->types);
+	sl_arena_free(&s->arena);
+	sl_buf_free(&s->key);
+	sl_buf_free(&s->val);
+}
+
+cap_delivery_fn *const cap_pg_delivered = capq_delivered;

@@ -1,0 +1,535 @@
+/*
+ * capture/pg_source.c: one [source "NAME"] with type = postgres, from its
+ * configuration to a running stream: parse the section (defaults in
+ * docs/config.md), resolve the tables, check privileges, create the
+ * publication and the topics, create the slot (taking the initial
+ * snapshot) when missing, then START_REPLICATION and hand over to
+ * pg_capture.c.  The decoding and producing themselves live there.
+ *
+ * SLOT LIFE CYCLE (the transitions and who makes them)
+ *   absent ──pg_source_snapshot──► "<slot>_snap" (exported snapshot, rows
+ *   copied) ──pg_copy_logical_replication_slot──► "<slot>" ──stream──►
+ *   A "<slot>_snap" found at start is an interrupted snapshot: dropped and
+ *   the snapshot starts over (docs/capture-postgres.md).
+ *   With snapshot = never, "<slot>" is created directly.
+ *
+ * INVARIANTS
+ *  (1) "<slot>" exists only once every snapshot row was acknowledged by the
+ *      broker: streaming never starts from a half-copied snapshot.
+ *  (2) A slot whose wal_status is "lost" stops capture with an error; its
+ *      missing changes are never silently skipped.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "capture/cap.h"
+#include "capture/cap_pg.h"
+
+const char *const cap_pg_conf_keys[] = {
+	"type", "dsn", "tables", "slot", "publication", "topic_prefix", "format",
+	"snapshot", "snapshot_workers", "heartbeat", "status_interval", "bootstrap",
+	"streaming", "tombstones", "spool_dir", "topic.partitions",
+	"topic.replication_factor", "topic.cleanup_policy", "topic.retention",
+	"transaction.topic", "transaction.retention", "heartbeat.topic",
+	"heartbeat.retention", "messages.topic", "messages.retention",
+	"json.decimal_handling", "producer.", NULL
+};
+
+static int
+conf_key_known(const char *key)
+{
+	size_t i, n;
+
+	for (i = 0; cap_pg_conf_keys[i]; i++) {
+		n = strlen(cap_pg_conf_keys[i]);
+		if (cap_pg_conf_keys[i][n - 1] == '.' ?
+		    strncmp(key, cap_pg_conf_keys[i], n) == 0 && key[n] != '\0' :
+		    strcmp(key, cap_pg_conf_keys[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+conf_bad(const struct sl_config *cfg, const struct sl_conf_section *sec, const char *key,
+    const char *why, struct sl_err *err)
+{
+	const struct sl_conf_entry *e = sl_conf_entry(sec, key);
+
+	return sl_errf(err, SL_ECONFIG, "%s:%d: [source \"%s\"] %s: %s", cfg->path,
+	    e ? e->line : sec->line, sec->name ? sec->name : "", key, why);
+}
+
+/* A name usable as a slot: lower case letters, digits and underscores. */
+static char *
+slot_name_of(const char *name)
+{
+	char *s = sl_asprintf("sluice_%s", name);
+	char *p;
+
+	for (p = s; *p; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+		else if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+			*p = '_';
+	}
+	return s;
+}
+
+static void
+conf_free(struct cap_pg_conf *c)
+{
+	size_t i;
+
+	free(c->slot);
+	free(c->publication);
+	free(c->topic_prefix);
+	free(c->spool_dir);
+	for (i = 0; i < c->n_producer; i++) {
+		free(c->producer[i].key);
+		free(c->producer[i].value);
+	}
+	free(c->producer);
+	memset(c, 0, sizeof(*c));
+}
+
+static int
+conf_parse(const struct sl_config *cfg, const struct sl_conf_section *sec,
+    const char *bootstrap_default, struct cap_pg_conf *c, struct sch_json_opts *jo,
+    struct sl_err *err)
+{
+	const char *v;
+	int64_t i64;
+	size_t i;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	memset(jo, 0, sizeof(*jo));
+	for (i = 0; i < sec->n_entries; i++)
+		if (!conf_key_known(sec->entries[i].key))
+			return sl_errf(err, SL_ECONFIG, "%s:%d: [source \"%s\"]: unknown key '%s'",
+			    cfg->path, sec->entries[i].line, sec->name ? sec->name : "",
+			    sec->entries[i].key);
+	c->name = sec->name;
+	if (c->name == NULL || c->name[0] == '\0')
+		return sl_errf(err, SL_ECONFIG, "%s:%d: a [source] needs a name: [source \"app\"]",
+		    cfg->path, sec->line);
+	v = sl_conf_get(sec, "type");
+	if (v == NULL || strcmp(v, "postgres") != 0)
+		return conf_bad(cfg, sec, "type", "expected 'postgres'", err);
+	if ((c->dsn = sl_conf_get(sec, "dsn")) == NULL)
+		return conf_bad(cfg, sec, "dsn", "is required (a libpq conninfo)", err);
+	if ((c->tables = sl_conf_get(sec, "tables")) == NULL)
+		return conf_bad(cfg, sec, "tables", "is required (e.g. public.*)", err);
+	v = sl_conf_get(sec, "slot");
+	c->slot = v ? sl_strdup(v) : slot_name_of(c->name);
+	v = sl_conf_get(sec, "publication");
+	c->publication = v ? sl_strdup(v) : slot_name_of(c->name);
+	v = sl_conf_get(sec, "topic_prefix");
+	c->topic_prefix = sl_strdup(v ? v : c->name);
+	v = sl_conf_get(sec, "spool_dir");
+	c->spool_dir = v ? sl_strdup(v) : sl_asprintf("%s/sluice-spool-%s",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", c->name);
+	v = sl_conf_get(sec, "format");
+	if (v == NULL || strcmp(v, "protobuf") == 0)
+		c->json = 0;
+	else if (strcmp(v, "json") == 0)
+		c->json = 1;
+	else
+		return conf_bad(cfg, sec, "format", "expected protobuf or json", err);
+	v = sl_conf_get(sec, "snapshot");
+	if (v == NULL || strcmp(v, "initial") == 0)
+		c->snapshot = CAP_SNAP_INITIAL;
+	else if (strcmp(v, "never") == 0)
+		c->snapshot = CAP_SNAP_NEVER;
+	else if (strcmp(v, "initial_only") == 0)
+		c->snapshot = CAP_SNAP_INITIAL_ONLY;
+	else
+		return conf_bad(cfg, sec, "snapshot", "expected initial, never or initial_only", err);
+	c->bootstrap = sl_conf_get(sec, "bootstrap");
+	if (c->bootstrap == NULL)
+		c->bootstrap = bootstrap_default;
+	if (c->bootstrap == NULL)
+		return conf_bad(cfg, sec, "bootstrap", "is required when the file has no [broker]",
+		    err);
+
+	i64 = 2;
+	if ((rc = sl_conf_int64(cfg, sec, "snapshot_workers", &i64, err)) != 0)
+		return rc;
+	if (i64 < 1 || i64 > 64)
+		return conf_bad(cfg, sec, "snapshot_workers", "must be 1..64", err);
+	c->snapshot_workers = (int)i64;
+	c->heartbeat_ms = 10000;
+	if ((rc = sl_conf_duration_ms(cfg, sec, "heartbeat", &c->heartbeat_ms, err)) != 0)
+		return rc;
+	c->status_ms = 10000;
+	if ((rc = sl_conf_duration_ms(cfg, sec, "status_interval", &c->status_ms, err)) != 0)
+		return rc;
+	if (c->status_ms < 10)
+		return conf_bad(cfg, sec, "status_interval", "must be at least 10ms", err);
+	i64 = 6;
+	if ((rc = sl_conf_int64(cfg, sec, "topic.partitions", &i64, err)) != 0)
+		return rc;
+	if (i64 < 1 || i64 > 10000)
+		return conf_bad(cfg, sec, "topic.partitions", "must be 1..10000", err);
+	c->topic_partitions = (int)i64;
+	i64 = -1;
+	if ((rc = sl_conf_int64(cfg, sec, "topic.replication_factor", &i64, err)) != 0)
+		return rc;
+	c->topic_replication = (int)i64;
+	v = sl_conf_get(sec, "topic.cleanup_policy");
+	if (v == NULL || strcmp(v, "compact") == 0)
+		c->topic_compact = 1;
+	else if (strcmp(v, "delete") == 0)
+		c->topic_compact = 0;
+	else
+		return conf_bad(cfg, sec, "topic.cleanup_policy", "expected compact or delete", err);
+	c->topic_retention_ms = 0;
+	if ((rc = sl_conf_duration_ms(cfg, sec, "topic.retention", &c->topic_retention_ms,
+	    err)) != 0)
+		return rc;
+	c->tx_retention_ms = 7 * 86400000LL;
+	c->hb_retention_ms = 86400000LL;
+	c->msg_retention_ms = 7 * 86400000LL;
+	if ((rc = sl_conf_duration_ms(cfg, sec, "transaction.retention", &c->tx_retention_ms,
+	    err)) != 0 ||
+	    (rc = sl_conf_duration_ms(cfg, sec, "heartbeat.retention", &c->hb_retention_ms,
+	    err)) != 0 ||
+	    (rc = sl_conf_duration_ms(cfg, sec, "messages.retention", &c->msg_retention_ms,
+	    err)) != 0)
+		return rc;
+	c->streaming = c->tombstones = c->tx_topic = c->hb_topic = c->messages_topic = 1;
+	if ((rc = sl_conf_bool(cfg, sec, "streaming", &c->streaming, err)) != 0 ||
+	    (rc = sl_conf_bool(cfg, sec, "tombstones", &c->tombstones, err)) != 0 ||
+	    (rc = sl_conf_bool(cfg, sec, "transaction.topic", &c->tx_topic, err)) != 0 ||
+	    (rc = sl_conf_bool(cfg, sec, "heartbeat.topic", &c->hb_topic, err)) != 0 ||
+	    (rc = sl_conf_bool(cfg, sec, "messages.topic", &c->messages_topic, err)) != 0)
+		return rc;
+	v = sl_conf_get(sec, "json.decimal_handling");
+	if (v == NULL || strcmp(v, "precise") == 0)
+		jo->decimal = SCH_DECIMAL_PRECISE;
+	else if (strcmp(v, "string") == 0)
+		jo->decimal = SCH_DECIMAL_STRING;
+	else if (strcmp(v, "double") == 0)
+		jo->decimal = SCH_DECIMAL_DOUBLE;
+	else
+		return conf_bad(cfg, sec, "json.decimal_handling",
+		    "expected precise, string or double", err);
+	for (i = 0; i < sec->n_entries; i++) {
+		if (strncmp(sec->entries[i].key, "producer.", 9) != 0)
+			continue;
+		c->producer = sl_realloc(c->producer, (c->n_producer + 1) * sizeof(*c->producer));
+		c->producer[c->n_producer].key = sl_strdup(sec->entries[i].key + 9);
+		c->producer[c->n_producer].value = sl_strdup(sec->entries[i].value);
+		c->n_producer++;
+	}
+	return 0;
+}
+
+int
+cap_pg_type_info(struct cap_pg *s, uint32_t oid, uint32_t *base, int *is_enum, char *name,
+    size_t name_size, struct sl_err *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < s->n_types; i++)
+		if (s->types[i].oid == oid)
+			goto found;
+	if ((rc = cap_pg_type_lookup(s->sql, oid, base, is_enum, name, name_size, err)) != 0)
+		return rc;
+	s->types = sl_realloc(s->types, (s->n_types + 1) * sizeof(*s->types));
+	s->types[s->n_types].oid = oid;
+	s->types[s->n_types].base = *base;
+	s->types[s->n_types].is_enum = *is_enum;
+	s->types[s->n_types].name = sl_strdup(name);
+	i = s->n_types++;
+found:
+	*base = s->types[i].base;
+	*is_enum = s->types[i].is_enum;
+	snprintf(name, name_size, "%s", s->types[i].name);
+	return 0;
+}
+
+/* Remove spool files a previous run left (the server resends them). */
+static int
+spool_prepare(const char *dir, struct sl_err *err)
+{
+	DIR *d;
+	struct dirent *de;
+	int rc = sl_mkdir_p(dir, 0700);
+
+	if (rc != 0)
+		return sl_errf(err, rc, "spool_dir %s: %s", dir, sl_strerror(rc));
+	d = opendir(dir);
+	if (d == NULL)
+		return sl_errf(err, -errno, "spool_dir %s: %s", dir, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+
+		if (n > 6 && strcmp(de->d_name + n - 6, ".spool") == 0) {
+			char *p = sl_asprintf("%s/%s", dir, de->d_name);
+
+			unlink(p);
+			free(p);
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+static int
+sql_cmd(struct pg_conn *c, const char *sql, struct sl_err *err)
+{
+	PGresult *res = PQexec(c, sql);
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = sl_errf(err, SL_EPROTO, "postgres: %s: %s", sql, PQresultErrorMessage(res));
+	PQclear(res);
+	return rc;
+}
+
+static int
+slot_drop(struct cap_pg *s, const char *slot, struct sl_err *err)
+{
+	char *lit = PQescapeLiteral(s->sql, slot, strlen(slot));
+	char *sql = sl_asprintf("SELECT pg_drop_replication_slot(%s)", lit);
+	int rc = sql_cmd(s->sql, sql, err);
+
+	PQfreemem(lit);
+	free(sql);
+	return rc;
+}
+
+/*
+ * Create "<slot>_snap" with an exported snapshot, copy the tables, wait for
+ * every row's acknowledgement, then copy the slot to "<slot>" (1).
+ */
+static int
+source_snapshot(struct cap_pg *s, const struct cap_pg_table *tables, size_t n,
+    volatile sig_atomic_t *stop, struct sl_err *err)
+{
+	char *tmp = sl_asprintf("%s_snap", s->conf.slot);
+	struct cap_pg_slot_info si;
+	struct cap_pg_repl *r = NULL;
+	char *snapname = NULL, *a = NULL, *b = NULL, *sql = NULL;
+	uint64_t consistent;
+	int rc;
+
+	if ((rc = cap_pg_slot_info(s->sql, tmp, &si, err)) != 0)
+		goto out;
+	if (si.exists) {
+		sl_warn("slot %s is left from an interrupted snapshot: dropping it and "
+		    "taking the snapshot again", tmp);
+		if ((rc = slot_drop(s, tmp, err)) != 0)
+			goto out;
+	}
+	if ((rc = cap_pg_repl_open(s->conf.dsn, &r, err)) != 0)
+		goto out;
+	if ((rc = cap_pg_slot_create(r, tmp, 1, &consistent, &snapname, err)) != 0)
+		goto out;
+	s->snap_lsn = consistent;
+	s->snap_ts_ms = sl_now_ms();
+	sl_info("slot %s created at %" PRIX64 "; snapshot %s of %zu tables", tmp, consistent,
+	    snapname ? snapname : "?", n);
+	if ((rc = cap_pg_snapshot(s, snapname, tables, n, stop, err)) != 0)
+		goto out;
+	/* every row acknowledged before the slot is kept (1) */
+	while (cap_producer_outstanding(s->prod) > 0 && !s->fatal)
+		cap_producer_poll(s->prod, 100);
+	if (s->fatal) {
+		rc = sl_errf(err, s->fatal, "%s", s->fatal_msg);
+		goto out;
+	}
+	cap_pg_repl_close(r);
+	r = NULL;
+	if (s->conf.snapshot != CAP_SNAP_INITIAL_ONLY) {
+		a = PQescapeLiteral(s->sql, tmp, strlen(tmp));
+		b = PQescapeLiteral(s->sql, s->conf.slot, strlen(s->conf.slot));
+		sql = sl_asprintf("SELECT pg_copy_logical_replication_slot(%s, %s)", a, b);
+		if ((rc = sql_cmd(s->sql, sql, err)) != 0)
+			goto out;
+	}
+	rc = slot_drop(s, tmp, err);
+out:
+	cap_pg_repl_close(r);
+	PQfreemem(a);
+	PQfreemem(b);
+	free(sql);
+	free(snapname);
+	free(tmp);
+	return rc;
+}
+
+static int
+source_aux_topic(struct cap_pg *s, const char *suffix, int64_t retention_ms,
+    struct cap_topic **out, struct sl_err *err)
+{
+	struct cap_topic_spec spec;
+	char *name = sl_asprintf("%s.%s", s->conf.topic_prefix, suffix);
+	int rc;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.name = name;
+	spec.partitions = 1;
+	spec.replication_factor = s->conf.topic_replication;
+	spec.compact = 0;
+	spec.retention_ms = retention_ms;
+	rc = cap_topic_open(s->prod, &spec, out, err);
+	free(name);
+	return rc;
+}
+
+static int
+lost_slot_error(const char *slot, struct sl_err *err)
+{
+	return sl_errf(err, SL_ESTATE, "postgres: replication slot \"%s\" was invalidated "
+	    "(wal_status lost: the server removed WAL it still needed, see "
+	    "max_slot_wal_keep_size); the changes in between are gone and capture will not "
+	    "skip them silently.  To re-snapshot: SELECT pg_drop_replication_slot('%s'); "
+	    "then start capture again with snapshot = initial (the table topics are "
+	    "compacted, so the fresh 'r' rows replace the old ones)", slot, slot);
+}
+
+int
+cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
+    const char *bootstrap_default, volatile sig_atomic_t *stop, struct sl_err *err)
+{
+	struct cap_pg *s = sl_calloc(1, sizeof(*s));
+	struct cap_pg_table *tables = NULL;
+	struct cap_pg_slot_info si;
+	struct cap_pg_sysinfo sys;
+	size_t n_tables = 0, i;
+	int rc, created, proto, ver;
+	PGresult *res;
+
+	if ((rc = conf_parse(cfg, sec, bootstrap_default, &s->conf, &s->json_opts, err)) != 0)
+		goto out;
+	sl_log_set_component(s->conf.name);
+	if ((rc = cap_pg_sql_open(s->conf.dsn, &s->sql, err)) != 0)
+		goto out;
+	res = PQexec(s->sql, "SELECT current_database()");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		snprintf(s->dbname, sizeof(s->dbname), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if ((rc = cap_pg_tables_resolve(s->sql, s->conf.tables, &tables, &n_tables, err)) != 0 ||
+	    (rc = cap_pg_privileges_check(s->sql, tables, n_tables, err)) != 0 ||
+	    (rc = cap_pg_publication_ensure(s->sql, s->conf.publication, tables, n_tables,
+	    &created, err)) != 0)
+		goto out;
+	if (created)
+		sl_info("created publication %s for %zu tables", s->conf.publication, n_tables);
+	if ((rc = spool_prepare(s->conf.spool_dir, err)) != 0)
+		goto out;
+	if ((rc = cap_producer_open(s->conf.bootstrap, s->conf.producer, s->conf.n_producer,
+	    cap_pg_delivered, s, &s->prod, err)) != 0)
+		goto out;
+	if ((s->conf.tx_topic && (rc = source_aux_topic(s, "transaction", s->conf.tx_retention_ms,
+	    &s->tx_topic, err)) != 0) ||
+	    (s->conf.hb_topic && (rc = source_aux_topic(s, "heartbeat", s->conf.hb_retention_ms,
+	    &s->hb_topic, err)) != 0) ||
+	    (s->conf.messages_topic && (rc = source_aux_topic(s, "messages",
+	    s->conf.msg_retention_ms, &s->msg_topic, err)) != 0))
+		goto out;
+	for (i = 0; i < n_tables; i++) {
+		struct cap_topic *t;
+
+		if ((rc = cap_pg_table_topic(s, tables[i].schema, tables[i].name,
+		    tables[i].has_key, &t, err)) != 0)
+			goto out;
+	}
+
+	/* (3 of pg_capture.c) the positions must be the final ones */
+	if ((rc = cap_producer_settle(s->prod, 300, err)) != 0)
+		goto out;
+	if ((rc = cap_pg_slot_info(s->sql, s->conf.slot, &si, err)) != 0)
+		goto out;
+	if (si.exists && strcmp(si.wal_status, "lost") == 0) {
+		rc = lost_slot_error(s->conf.slot, err);	/* (2) */
+		goto out;
+	}
+	if (si.exists && strcmp(si.plugin, "pgoutput") != 0) {
+		rc = sl_errf(err, SL_ECONFIG, "postgres: slot %s uses plugin %s, not pgoutput",
+		    s->conf.slot, si.plugin);
+		goto out;
+	}
+	if (s->conf.snapshot == CAP_SNAP_INITIAL_ONLY) {
+		rc = source_snapshot(s, tables, n_tables, stop, err);
+		goto out;
+	}
+	if (!si.exists) {
+		if (s->conf.snapshot == CAP_SNAP_INITIAL) {
+			if ((rc = source_snapshot(s, tables, n_tables, stop, err)) != 0)
+				goto out;
+		} else {
+			struct cap_pg_repl *r;
+			uint64_t cp;
+
+			if ((rc = cap_pg_repl_open(s->conf.dsn, &r, err)) != 0)
+				goto out;
+			rc = cap_pg_slot_create(r, s->conf.slot, 0, &cp, NULL, err);
+			cap_pg_repl_close(r);
+			if (rc != 0)
+				goto out;
+			sl_info("slot %s created at %" PRIX64 " (snapshot = never)", s->conf.slot, cp);
+		}
+		if (*stop)
+			goto out;
+		if ((rc = cap_pg_slot_info(s->sql, s->conf.slot, &si, err)) != 0)
+			goto out;
+	}
+	s->flush_lsn = s->write_lsn = si.confirmed_flush;
+
+	if ((rc = cap_pg_repl_open(s->conf.dsn, &s->repl, err)) != 0 ||
+	    (rc = cap_pg_repl_identify(s->repl, &sys, err)) != 0)
+		goto out;
+	ver = cap_pg_repl_server_version(s->repl);
+	proto = ver >= 140000 ? 2 : 1;
+	cap_pgo_decoder_init(&s->dec, proto);
+	rc = cap_pg_repl_start(s->repl, s->conf.slot, s->conf.publication, 0, proto,
+	    proto >= 2 && s->conf.streaming, ver >= 140000, err);
+	if (rc != 0) {
+		if (err && strstr(err->msg, "can no longer get changes") != NULL)
+			rc = lost_slot_error(s->conf.slot, err);
+		goto out;
+	}
+	s->last_status_ns = sl_mono_ns();
+	{
+		char lb[32];
+
+		sl_info("streaming from slot %s at %s (pgoutput proto %d, system %s, db %s)",
+		    s->conf.slot, cap_lsn_fmt(si.confirmed_flush, lb, sizeof(lb)), proto,
+		    sys.sysid, sys.dbname);
+	}
+	rc = cap_pg_stream(s, stop, err);
+	/* a clean stop: confirm what the broker acknowledged, nothing more */
+	{
+		int64_t end = sl_mono_ns() + 10 * INT64_C(1000000000);
+
+		while (cap_producer_outstanding(s->prod) > 0 && sl_mono_ns() < end && !s->fatal)
+			cap_producer_poll(s->prod, 100);
+		cap_producer_poll(s->prod, 0);
+		cap_pg_queue_advance(s);
+		(void)cap_pg_repl_status(s->repl, s->write_lsn, s->flush_lsn, 0, NULL);
+		cap_pg_repl_stop(s->repl);
+	}
+	sl_info("stopped: %" PRIu64 " messages produced, %" PRIu64 " skipped as already "
+	    "stored, %" PRIu64 " transactions", s->produced, s->skipped, s->txns);
+out:
+	cap_pg_repl_close(s->repl);
+	cap_pg_state_free(s);
+	cap_producer_close(s->prod);
+	cap_pg_sql_close(s->sql);
+	cap_pg_tables_free(tables, n_tables);
+	conf_free(&s->conf);
+	free(s);
+	return rc;
+}

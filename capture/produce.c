@@ -1,0 +1,510 @@
+/*
+ * capture/produce.c: capture's side of Kafka, through librdkafka.
+ *
+ * An idempotent producer (enable.idempotence=true, acks=all) that sends
+ * each event to an explicit partition with the event's source position in
+ * headers; topics created through the admin API when missing; and, at
+ * start, a read of the last message of every partition to learn the
+ * highest source position already stored there (DESIGN.md §3.5).  It knows
+ * nothing about PostgreSQL: positions are opaque (lsn, seq) pairs.
+ *
+ * HEADERS of every message capture writes
+ *   sluice.lsn   commit LSN of the event's transaction, "X/Y" text (0/0 for
+ *                snapshot rows)
+ *   sluice.seq   decimal: the event's number within its transaction (or
+ *                within the snapshot)
+ *
+ * INVARIANTS
+ *  (1) Position order is (lsn, seq) lexicographic; a partition's messages
+ *      are written in increasing position order, so its last message holds
+ *      its highest position.
+ *  (2) A message is skipped only when its position is at or below the last
+ *      position read from the same partition at start.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "capture/cap_int.h"
+
+struct cap_producer {
+	rd_kafka_t *rk;
+	rd_kafka_t *reader;		/* consumer for the start-up scan, lazy */
+	char *bootstrap;
+	struct cap_kv *props;		/* producer.* options, copied */
+	size_t n_props;
+	struct cap_topic **topics;
+	size_t n_topics;
+	cap_delivery_fn *on_delivery;
+	void *ctx;
+	int64_t timeout_ms;
+};
+
+static void
+prod_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	struct cap_producer *p = opaque;
+
+	(void)rk;
+	if (p->on_delivery)
+		p->on_delivery(m->_private, m->err ? (int)m->err : 0,
+		    m->err ? rd_kafka_err2str(m->err) : NULL, p->ctx);
+}
+
+static int
+conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, struct sl_err *err)
+{
+	char es[256];
+
+	if (rd_kafka_conf_set(conf, k, v, es, sizeof(es)) != RD_KAFKA_CONF_OK)
+		return sl_errf(err, SL_ECONFIG, "kafka option %s = %s: %s", k, v, es);
+	return 0;
+}
+
+int
+cap_producer_open(const char *bootstrap, const struct cap_kv *props, size_t n_props,
+    cap_delivery_fn *on_delivery, void *ctx, struct cap_producer **out, struct sl_err *err)
+{
+	struct cap_producer *p = sl_calloc(1, sizeof(*p));
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	char es[512];
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	p->bootstrap = sl_strdup(bootstrap);
+	p->on_delivery = on_delivery;
+	p->ctx = ctx;
+	p->timeout_ms = 10000;
+	p->props = sl_calloc(n_props ? n_props : 1, sizeof(*p->props));
+	for (i = 0; i < n_props; i++) {
+		p->props[i].key = sl_strdup(props[i].key);
+		p->props[i].value = sl_strdup(props[i].value);
+	}
+	p->n_props = n_props;
+	if ((rc = conf_set(conf, "bootstrap.servers", bootstrap, err)) != 0 ||
+	    (rc = conf_set(conf, "enable.idempotence", "true", err)) != 0 ||
+	    (rc = conf_set(conf, "acks", "all", err)) != 0 ||
+	    (rc = conf_set(conf, "linger.ms", "5", err)) != 0 ||
+	    (rc = conf_set(conf, "message.timeout.ms", "0", err)) != 0 ||
+	    (rc = conf_set(conf, "message.max.bytes", "67108864", err)) != 0 ||
+	    (rc = conf_set(conf, "compression.codec", "lz4", err)) != 0)
+		goto fail;
+	for (i = 0; i < n_props; i++) {
+		if (strcmp(props[i].key, "enable.idempotence") == 0 ||
+		    strcmp(props[i].key, "acks") == 0) {
+			rc = sl_errf(err, SL_ECONFIG, "producer.%s cannot be changed: capture's "
+			    "exactly-once needs enable.idempotence=true and acks=all",
+			    props[i].key);
+			goto fail;
+		}
+		if ((rc = conf_set(conf, props[i].key, props[i].value, err)) != 0)
+			goto fail;
+	}
+	rd_kafka_conf_set_dr_msg_cb(conf, prod_dr_cb);
+	rd_kafka_conf_set_opaque(conf, p);
+	p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, es, sizeof(es));
+	if (p->rk == NULL) {
+		rc = sl_errf(err, SL_ECONFIG, "kafka producer: %s", es);
+		conf = NULL;
+		goto fail;
+	}
+	*out = p;
+	return 0;
+fail:
+	if (conf)
+		rd_kafka_conf_destroy(conf);
+	cap_producer_close(p);
+	return rc;
+}
+
+void
+cap_producer_close(struct cap_producer *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->n_topics; i++) {
+		struct cap_topic *t = p->topics[i];
+
+		if (t->rkt)
+			rd_kafka_topic_destroy(t->rkt);
+		free(t->name);
+		free(t->last);
+		free(t->has_last);
+		free(t->hi);
+		free(t);
+	}
+	free(p->topics);
+	if (p->reader)
+		rd_kafka_destroy(p->reader);
+	if (p->rk)
+		rd_kafka_destroy(p->rk);
+	for (i = 0; i < p->n_props; i++) {
+		free(p->props[i].key);
+		free(p->props[i].value);
+	}
+	free(p->props);
+	free(p->bootstrap);
+	free(p);
+}
+
+/* Partitions of 'name' per the cluster's metadata: >0, 0 if absent, or <0. */
+static int
+prod_partitions(rd_kafka_t *rk, const char *name, int timeout_ms)
+{
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, name, NULL);
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_resp_err_t e;
+	int n = 0;
+
+	e = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+	rd_kafka_topic_destroy(rkt);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return -1;
+	if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+		n = md->topics[0].partition_cnt;
+	rd_kafka_metadata_destroy(md);
+	return n;
+}
+
+static int
+prod_create(struct cap_producer *p, const struct cap_topic_spec *spec, struct sl_err *err)
+{
+	rd_kafka_NewTopic_t *nt;
+	rd_kafka_queue_t *q;
+	rd_kafka_event_t *ev;
+	const rd_kafka_CreateTopics_result_t *res;
+	const rd_kafka_topic_result_t **tr;
+	size_t ntr, i;
+	char es[256], num[32];
+	int rc = 0;
+
+	nt = rd_kafka_NewTopic_new(spec->name, spec->partitions, spec->replication_factor,
+	    es, sizeof(es));
+	if (nt == NULL)
+		return sl_errf(err, SL_EINVAL, "topic %s: %s", spec->name, es);
+	rd_kafka_NewTopic_set_config(nt, "cleanup.policy", spec->compact ? "compact" : "delete");
+	if (!spec->compact && spec->retention_ms > 0) {
+		snprintf(num, sizeof(num), "%" PRId64, spec->retention_ms);
+		rd_kafka_NewTopic_set_config(nt, "retention.ms", num);
+	}
+	for (i = 0; i < spec->n_configs; i++)
+		rd_kafka_NewTopic_set_config(nt, spec->configs[i].key, spec->configs[i].value);
+	q = rd_kafka_queue_new(p->rk);
+	rd_kafka_CreateTopics(p->rk, &nt, 1, NULL, q);
+	ev = rd_kafka_queue_poll(q, (int)p->timeout_ms + 5000);
+	if (ev == NULL) {
+		rc = sl_errf(err, SL_EPROTO, "kafka: creating topic %s timed out", spec->name);
+		goto out;
+	}
+	if (rd_kafka_event_error(ev)) {
+		rc = sl_errf(err, SL_EPROTO, "kafka: creating topic %s: %s", spec->name,
+		    rd_kafka_event_error_string(ev));
+		goto out;
+	}
+	res = rd_kafka_event_CreateTopics_result(ev);
+	tr = rd_kafka_CreateTopics_result_topics(res, &ntr);
+	for (i = 0; i < ntr; i++) {
+		rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[i]);
+
+		if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+			rc = sl_errf(err, SL_EPROTO, "kafka: creating topic %s: %s", spec->name,
+			    rd_kafka_topic_result_error_string(tr[i]) ?
+			    rd_kafka_topic_result_error_string(tr[i]) : rd_kafka_err2str(e));
+	}
+out:
+	if (ev)
+		rd_kafka_event_destroy(ev);
+	rd_kafka_queue_destroy(q);
+	rd_kafka_NewTopic_destroy(nt);
+	return rc;
+}
+
+static int
+prod_reader(struct cap_producer *p, struct sl_err *err)
+{
+	rd_kafka_conf_t *conf;
+	char es[512];
+	size_t i;
+	int rc;
+
+	if (p->reader)
+		return 0;
+	conf = rd_kafka_conf_new();
+	if ((rc = conf_set(conf, "bootstrap.servers", p->bootstrap, err)) != 0 ||
+	    (rc = conf_set(conf, "enable.partition.eof", "true", err)) != 0 ||
+	    (rc = conf_set(conf, "enable.auto.commit", "false", err)) != 0 ||
+	    (rc = conf_set(conf, "fetch.wait.max.ms", "10", err)) != 0 ||
+	    (rc = conf_set(conf, "fetch.error.backoff.ms", "10", err)) != 0) {
+		rd_kafka_conf_destroy(conf);
+		return rc;
+	}
+	/* security settings apply to the reader too */
+	for (i = 0; i < p->n_props; i++)
+		if (strncmp(p->props[i].key, "security.", 9) == 0 ||
+		    strncmp(p->props[i].key, "sasl.", 5) == 0 ||
+		    strncmp(p->props[i].key, "ssl.", 4) == 0)
+			(void)conf_set(conf, p->props[i].key, p->props[i].value, NULL);
+	p->reader = rd_kafka_new(RD_KAFKA_CONSUMER, conf, es, sizeof(es));
+	if (p->reader == NULL)
+		return sl_errf(err, SL_ECONFIG, "kafka consumer: %s", es);
+	return 0;
+}
+
+/* Read the position headers of one message; 0 if it has none. */
+static int
+prod_msg_pos(const rd_kafka_message_t *m, struct cap_pos *pos)
+{
+	rd_kafka_headers_t *h = NULL;
+	const void *v;
+	size_t len;
+	char buf[64];
+
+	if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return 0;
+	if (rd_kafka_header_get_last(h, "sluice.lsn", &v, &len) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+	    len == 0 || len >= sizeof(buf))
+		return 0;
+	memcpy(buf, v, len);
+	buf[len] = '\0';
+	if (cap_lsn_parse(buf, &pos->lsn) != 0)
+		return 0;
+	if (rd_kafka_header_get_last(h, "sluice.seq", &v, &len) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+	    len == 0 || len >= sizeof(buf))
+		return 0;
+	memcpy(buf, v, len);
+	buf[len] = '\0';
+	pos->seq = strtoull(buf, NULL, 10);
+	return 1;
+}
+
+/*
+ * Read the last message of partition 'i' of 't' into t->last[i] (1), and
+ * remember the end offset seen in t->hi[i].
+ */
+static int
+prod_scan_partition(struct cap_producer *p, struct cap_topic *t, void *rkt_v, int32_t i,
+    struct sl_err *err)
+{
+	rd_kafka_topic_t *rkt = rkt_v;
+	int64_t lo = 0, hi = 0, deadline;
+	rd_kafka_resp_err_t e;
+	int rc = 0;
+
+	e = rd_kafka_query_watermark_offsets(p->reader, t->name, i, &lo, &hi, (int)p->timeout_ms);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return sl_errf(err, SL_EPROTO, "kafka: offsets of %s [%d]: %s", t->name, (int)i,
+		    rd_kafka_err2str(e));
+	t->hi[i] = hi;
+	if (hi <= lo)
+		return 0;
+	if (rd_kafka_consume_start(rkt, i, hi - 1) != 0)
+		return sl_errf(err, SL_EPROTO, "kafka: read %s [%d]: %s", t->name, (int)i,
+		    rd_kafka_err2str(rd_kafka_last_error()));
+	deadline = sl_mono_ns() + p->timeout_ms * 1000000;
+	for (;;) {
+		rd_kafka_message_t *m = rd_kafka_consume(rkt, i, 100);
+		struct cap_pos pos;
+
+		if (m == NULL) {
+			if (sl_mono_ns() > deadline) {
+				rc = sl_errf(err, SL_EPROTO, "kafka: reading the last message of %s "
+				    "[%d] timed out", t->name, (int)i);
+				break;
+			}
+			continue;
+		}
+		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			rd_kafka_message_destroy(m);
+			break;
+		}
+		if (m->err) {
+			rc = sl_errf(err, SL_EPROTO, "kafka: read %s [%d]: %s", t->name, (int)i,
+			    rd_kafka_message_errstr(m));
+			rd_kafka_message_destroy(m);
+			break;
+		}
+		if (prod_msg_pos(m, &pos) && (!t->has_last[i] ||
+		    cap_pos_cmp(&pos, &t->last[i]) > 0)) {
+			t->last[i] = pos;
+			t->has_last[i] = 1;
+		}
+		rd_kafka_message_destroy(m);
+	}
+	rd_kafka_consume_stop(rkt, i);
+	return rc;
+}
+
+static int
+prod_scan(struct cap_producer *p, struct cap_topic *t, struct sl_err *err)
+{
+	rd_kafka_topic_t *rkt;
+	int32_t i;
+	int rc;
+
+	if ((rc = prod_reader(p, err)) != 0)
+		return rc;
+	rkt = rd_kafka_topic_new(p->reader, t->name, NULL);
+	for (i = 0; i < t->partitions && rc == 0; i++)
+		rc = prod_scan_partition(p, t, rkt, i, err);
+	rd_kafka_topic_destroy(rkt);
+	return rc;
+}
+
+/*
+ * A producer killed a moment ago may still have requests in the broker's
+ * hands that become visible only now: wait 'settle_ms', look at every
+ * partition's end again and re-read the partitions that moved, until none
+ * does.  Returns 0 or SL_EPROTO.
+ */
+int
+cap_producer_settle(struct cap_producer *p, int settle_ms, struct sl_err *err)
+{
+	int round, moved = 1, rc = 0;
+	size_t k;
+	int32_t i;
+
+	for (round = 0; round < 20 && moved && rc == 0; round++) {
+		struct timespec ts = { settle_ms / 1000, (long)(settle_ms % 1000) * 1000000 };
+
+		nanosleep(&ts, NULL);
+		moved = 0;
+		for (k = 0; k < p->n_topics && rc == 0; k++) {
+			struct cap_topic *t = p->topics[k];
+			rd_kafka_topic_t *rkt = NULL;
+
+			for (i = 0; i < t->partitions && rc == 0; i++) {
+				int64_t lo = 0, hi = 0;
+
+				if (rd_kafka_query_watermark_offsets(p->reader, t->name, i, &lo, &hi,
+				    (int)p->timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+				    hi == t->hi[i])
+					continue;
+				if (rkt == NULL)
+					rkt = rd_kafka_topic_new(p->reader, t->name, NULL);
+				sl_info("%s [%d] grew from %" PRId64 " to %" PRId64 " after start: "
+				    "re-reading its last position", t->name, (int)i, t->hi[i], hi);
+				rc = prod_scan_partition(p, t, rkt, i, err);
+				moved = 1;
+			}
+			if (rkt)
+				rd_kafka_topic_destroy(rkt);
+		}
+	}
+	return rc;
+}
+
+int
+cap_topic_open(struct cap_producer *p, const struct cap_topic_spec *spec,
+    struct cap_topic **out, struct sl_err *err)
+{
+	struct cap_topic *t;
+	size_t i;
+	int n, rc, tries;
+
+	*out = NULL;
+	for (i = 0; i < p->n_topics; i++)
+		if (strcmp(p->topics[i]->name, spec->name) == 0) {
+			*out = p->topics[i];
+			return 0;
+		}
+	n = prod_partitions(p->rk, spec->name, (int)p->timeout_ms);
+	if (n < 0)
+		return sl_errf(err, SL_EPROTO, "kafka: no metadata from %s within %" PRId64
+		    " ms (is the broker up?)", p->bootstrap, p->timeout_ms);
+	if (n == 0) {
+		if ((rc = prod_create(p, spec, err)) != 0)
+			return rc;
+		for (tries = 0; tries < 100 && n <= 0; tries++) {
+			n = prod_partitions(p->rk, spec->name, (int)p->timeout_ms);
+			if (n <= 0) {
+				struct timespec ts = { 0, 100 * 1000000 };
+
+				nanosleep(&ts, NULL);
+			}
+		}
+		if (n <= 0)
+			return sl_errf(err, SL_EPROTO, "kafka: topic %s not visible after creation",
+			    spec->name);
+		sl_info("created topic %s (%d partitions, cleanup.policy=%s)", spec->name, n,
+		    spec->compact ? "compact" : "delete");
+	}
+	t = sl_calloc(1, sizeof(*t));
+	t->name = sl_strdup(spec->name);
+	t->partitions = n;
+	t->last = sl_calloc((size_t)n, sizeof(*t->last));
+	t->has_last = sl_calloc((size_t)n, sizeof(*t->has_last));
+	t->hi = sl_calloc((size_t)n, sizeof(*t->hi));
+	if ((rc = prod_scan(p, t, err)) != 0) {
+		free(t->name);
+		free(t->last);
+		free(t->has_last);
+		free(t->hi);
+		free(t);
+		return rc;
+	}
+	t->rkt = rd_kafka_topic_new(p->rk, t->name, NULL);
+	p->topics = sl_realloc(p->topics, (p->n_topics + 1) * sizeof(*p->topics));
+	p->topics[p->n_topics++] = t;
+	*out = t;
+	return 0;
+}
+
+int
+cap_topic_skip(const struct cap_topic *t, int32_t partition, const struct cap_pos *pos)
+{
+	if (partition < 0 || partition >= t->partitions || !t->has_last[partition])
+		return 0;
+	return cap_pos_cmp(pos, &t->last[partition]) <= 0;	/* (2) */
+}
+
+int
+cap_produce(struct cap_producer *p, struct cap_topic *t, int32_t partition,
+    const void *key, size_t key_len, const void *value, size_t value_len,
+    const struct cap_pos *pos, void *opaque, struct sl_err *err)
+{
+	char lsn[32], seq[24];
+	rd_kafka_resp_err_t e;
+
+	cap_lsn_fmt(pos->lsn, lsn, sizeof(lsn));
+	snprintf(seq, sizeof(seq), "%" PRIu64, pos->seq);
+	for (;;) {
+		e = rd_kafka_producev(p->rk, RD_KAFKA_V_RKT(t->rkt),
+		    RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+		    RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
+		    RD_KAFKA_V_HEADER("sluice.lsn", lsn, (ssize_t)strlen(lsn)),
+		    RD_KAFKA_V_HEADER("sluice.seq", seq, (ssize_t)strlen(seq)),
+		    RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			break;
+		rd_kafka_poll(p->rk, 50);
+	}
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return sl_errf(err, SL_EPROTO, "kafka: produce to %s [%d]: %s", t->name,
+		    (int)partition, rd_kafka_err2str(e));
+	return 0;
+}
+
+void
+cap_producer_poll(struct cap_producer *p, int timeout_ms)
+{
+	rd_kafka_poll(p->rk, timeout_ms);
+}
+
+int
+cap_producer_outstanding(const struct cap_producer *p)
+{
+	return rd_kafka_outq_len(p->rk);
+}
+
+int
+cap_producer_flush(struct cap_producer *p, int timeout_ms)
+{
+	return rd_kafka_flush(p->rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : SL_EPROTO;
+}

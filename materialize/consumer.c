@@ -1,0 +1,615 @@
+/*
+ * materialize/consumer.c: `sluice materialize` for one view: a librdkafka
+ * consumer feeding the LMDB sink in batches, the rebuild-and-swap, and
+ * progress reporting.
+ *
+ * It is not the sink (lmdb_sink.c) and knows nothing of row layouts.
+ *
+ * STATES of a live view (mat_run without rebuild)
+ *   open      view_open(): resolve the path, open the sink, make the
+ *             consumer, subscribe
+ *   assigned  on_rebalance(): each assigned partition starts at the offset
+ *             stored in the view (__offsets), or the beginning
+ *   batching  consume_one(): events join the open LMDB transaction
+ *   commit    batch_commit(): after batch_events events, batch_ms after
+ *             the first, when the consumer has nothing more, or before
+ *             partitions are revoked; then the offsets go to the broker,
+ *             for monitoring only
+ *   swapped   the path now names another directory (a rebuild finished):
+ *             close the consumer and the sink and go back to open, so the
+ *             new environment's offsets decide where to resume
+ *
+ * INVARIANTS
+ *  (1) The position the consumer starts a partition at is the view's own
+ *      stored offset; offsets committed to the broker are never read.
+ *  (2) A message at an offset below the view's stored next offset is not
+ *      applied again (the sink skips it), so a replay after a crash or a
+ *      rebalance changes nothing.
+ *  (3) A rebuild swaps the path only after the new environment has
+ *      committed every partition up to the high watermark it measured.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "materialize/mat.h"
+#include "materialize/mat_int.h"
+
+struct touched {
+	char *topic;
+	int32_t partition;
+	int64_t next;
+};
+
+struct mat_consumer {
+	const struct mat_view_conf *conf;
+	rd_kafka_t *rk;
+	struct mat_lmdb *sink;
+	struct sl_buf dir;		/* the environment directory open */
+	struct sl_arena arena;		/* per event */
+	int64_t batch_n;
+	int64_t batch_start_ns;
+	struct touched *touched;	/* partitions in the open batch */
+	size_t n_touched;
+	int failed;			/* a rebalance callback failed */
+	struct sl_err cb_err;
+	struct mat_metrics *metrics;
+};
+
+static int
+kconf_set(rd_kafka_conf_t *kc, const char *k, const char *v, struct sl_err *err)
+{
+	char es[256];
+
+	if (rd_kafka_conf_set(kc, k, v, es, sizeof(es)) != RD_KAFKA_CONF_OK)
+		return sl_errf(err, SL_ECONFIG, "kafka option %s = %s: %s", k, v, es);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- batches */
+
+static void
+touched_note(struct mat_consumer *c, const char *topic, int32_t partition, int64_t next)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_touched; i++)
+		if (c->touched[i].partition == partition && strcmp(c->touched[i].topic, topic) == 0) {
+			c->touched[i].next = next;
+			return;
+		}
+	c->touched = sl_realloc(c->touched, (c->n_touched + 1) * sizeof(*c->touched));
+	c->touched[c->n_touched].topic = sl_strdup(topic);
+	c->touched[c->n_touched].partition = partition;
+	c->touched[c->n_touched++].next = next;
+}
+
+static void
+touched_clear(struct mat_consumer *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_touched; i++)
+		free(c->touched[i].topic);
+	c->n_touched = 0;
+}
+
+/* Commit the open batch (mat_int.h (1)), then tell the broker. */
+static int
+batch_commit(struct mat_consumer *c, int tell_broker, struct sl_err *err)
+{
+	rd_kafka_topic_partition_list_t *l;
+	size_t i;
+	int rc;
+
+	if (!mat_lmdb_in_txn(c->sink)) {
+		touched_clear(c);
+		c->batch_n = 0;
+		return 0;
+	}
+	if ((rc = mat_lmdb_commit(c->sink, err)) != 0)
+		return rc;
+	mat_metrics_add(c->metrics, MAT_M_COMMITS, 1);
+	if (tell_broker && c->rk && c->n_touched > 0 && c->conf->group_id) {
+		l = rd_kafka_topic_partition_list_new((int)c->n_touched);
+		for (i = 0; i < c->n_touched; i++)
+			rd_kafka_topic_partition_list_add(l, c->touched[i].topic,
+			    c->touched[i].partition)->offset = c->touched[i].next;
+		(void)rd_kafka_commit(c->rk, l, 1);	/* informational (1) */
+		rd_kafka_topic_partition_list_destroy(l);
+	}
+	touched_clear(c);
+	c->batch_n = 0;
+	return 0;
+}
+
+/* Decode and apply one message; 0 or an error naming its position. */
+static int
+consume_one(struct mat_consumer *c, const rd_kafka_message_t *m, struct sl_err *err)
+{
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	struct mat_origin o = { topic, m->partition, m->offset };
+	struct sch_event ev, *evp = NULL;
+	struct sl_err e2 = { 0 };
+	size_t tl = strlen(topic);
+	int rc = 0;
+
+	if (m->payload != NULL && m->len > 0) {
+		if (c->conf->format == MAT_FORMAT_JSON) {
+			rc = mat_json_event_decode(sl_slice_make(m->key, m->key ? m->key_len : 0),
+			    sl_slice_make(m->payload, m->len), &c->arena, &ev, &e2);
+		} else {
+			rc = sch_event_decode_pb(sl_slice_make(m->payload, m->len), &c->arena, &ev,
+			    &e2);
+			/* transaction and heartbeat topics carry other messages */
+			if (rc != 0 && ((tl > 12 && strcmp(topic + tl - 12, ".transaction") == 0) ||
+			    (tl > 10 && strcmp(topic + tl - 10, ".heartbeat") == 0)))
+				rc = SL_ENOTFOUND;
+		}
+		if (rc == 0)
+			evp = &ev;
+		else if (rc != SL_ENOTFOUND) {
+			rc = sl_errf(err, rc, "view %s: %s/%" PRId32 " offset %" PRId64 ": %s",
+			    c->conf->name, topic, m->partition, m->offset, sl_err_msg(&e2, rc));
+			goto out;
+		}
+	}
+	if (c->batch_n == 0)
+		c->batch_start_ns = sl_mono_ns();
+	rc = mat_lmdb_apply(c->sink, evp, &o, &e2);
+	if (rc == 1) {
+		rc = 0;
+		goto out;
+	}
+	if (rc != 0) {
+		rc = sl_errf(err, rc, "view %s: applying %s/%" PRId32 " offset %" PRId64 ": %s",
+		    c->conf->name, topic, m->partition, m->offset, sl_err_msg(&e2, rc));
+		goto out;
+	}
+	c->batch_n++;
+	touched_note(c, topic, m->partition, m->offset + 1);
+	mat_metrics_add(c->metrics, MAT_M_EVENTS, 1);
+out:
+	sl_arena_reset(&c->arena);
+	return rc;
+}
+
+/* -------------------------------------------------------------- rebalance */
+
+static void
+on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t kerr,
+    rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	struct mat_consumer *c = opaque;
+	int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+	int i, rc;
+
+	/* whatever is applied is committed before partitions move */
+	if ((rc = batch_commit(c, 1, &c->cb_err)) != 0)
+		c->failed = rc;
+	if (kerr == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		for (i = 0; i < parts->cnt; i++) {
+			rd_kafka_topic_partition_t *p = &parts->elems[i];
+			int64_t next = -1;
+
+			if ((rc = mat_lmdb_offset_get(c->sink, p->topic, p->partition, &next,
+			    &c->cb_err)) != 0)
+				c->failed = rc;
+			p->offset = next >= 0 ? next : RD_KAFKA_OFFSET_BEGINNING;	/* (1) */
+			if (next >= 0)
+				sl_info("view %s: assigned %s/%" PRId32 " from stored offset %" PRId64,
+				    c->conf->name, p->topic, p->partition, next);
+			else
+				sl_info("view %s: assigned %s/%" PRId32 " from the beginning",
+				    c->conf->name, p->topic, p->partition);
+		}
+		if (coop)
+			rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
+		else
+			rd_kafka_assign(rk, parts);
+	} else {
+		if (coop)
+			rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
+		else
+			rd_kafka_assign(rk, NULL);
+	}
+}
+
+/* ---------------------------------------------------------------- open */
+
+static int
+consumer_make(struct mat_consumer *c, int grouped, struct sl_err *err)
+{
+	rd_kafka_conf_t *kc = rd_kafka_conf_new();
+	char es[512];
+	size_t i;
+	int rc;
+
+	if ((rc = kconf_set(kc, "bootstrap.servers", c->conf->bootstrap, err)) != 0 ||
+	    (rc = kconf_set(kc, "enable.auto.commit", "false", err)) != 0 ||
+	    (rc = kconf_set(kc, "enable.auto.offset.store", "false", err)) != 0 ||
+	    (rc = kconf_set(kc, "auto.offset.reset", "earliest", err)) != 0 ||
+	    (rc = kconf_set(kc, "enable.partition.eof", "false", err)) != 0 ||
+	    (rc = kconf_set(kc, "client.id", c->conf->group_id, err)) != 0 ||
+	    (rc = kconf_set(kc, "fetch.wait.max.ms", "20", err)) != 0 ||
+	    (rc = kconf_set(kc, "log_level", "3", err)) != 0)
+		goto fail;
+	if (grouped && (rc = kconf_set(kc, "group.id", c->conf->group_id, err)) != 0)
+		goto fail;
+	for (i = 0; i < c->conf->n_consumer; i++)
+		if ((rc = kconf_set(kc, c->conf->consumer[i].key, c->conf->consumer[i].value,
+		    err)) != 0)
+			goto fail;
+	rd_kafka_conf_set_opaque(kc, c);
+	if (grouped)
+		rd_kafka_conf_set_rebalance_cb(kc, on_rebalance);
+	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, es, sizeof(es));
+	if (c->rk == NULL) {
+		rc = sl_errf(err, SL_ECONFIG, "view %s: kafka consumer: %s", c->conf->name, es);
+		rd_kafka_conf_destroy(kc);
+		return rc;
+	}
+	rd_kafka_poll_set_consumer(c->rk);
+	return 0;
+fail:
+	rd_kafka_conf_destroy(kc);
+	return rc;
+}
+
+static void
+consumer_close(struct mat_consumer *c)
+{
+	if (c->rk == NULL)
+		return;
+	rd_kafka_consumer_close(c->rk);	/* revokes: the callback commits */
+	rd_kafka_destroy(c->rk);
+	c->rk = NULL;
+}
+
+static int
+subscribe(struct mat_consumer *c, struct sl_err *err)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(
+	    (int)c->conf->n_topics);
+	rd_kafka_resp_err_t ke;
+	size_t i;
+
+	for (i = 0; i < c->conf->n_topics; i++)
+		rd_kafka_topic_partition_list_add(l, c->conf->topics[i], RD_KAFKA_PARTITION_UA);
+	ke = rd_kafka_subscribe(c->rk, l);
+	rd_kafka_topic_partition_list_destroy(l);
+	if (ke != 0)
+		return sl_errf(err, SL_EPROTO, "view %s: subscribe: %s", c->conf->name,
+		    rd_kafka_err2str(ke));
+	return 0;
+}
+
+/* 1 when the view path now names a directory other than c->dir. */
+static int
+path_swapped(struct mat_consumer *c)
+{
+	struct sl_buf d = { 0 };
+	char a[PATH_MAX], b[PATH_MAX];
+	int swapped = 0;
+
+	if (mat_path_resolve(c->conf->path, 0, &d, NULL) == 0 &&
+	    realpath((const char *)d.p, a) != NULL && realpath((const char *)c->dir.p, b) != NULL)
+		swapped = strcmp(a, b) != 0;
+	sl_buf_free(&d);
+	return swapped;
+}
+
+/* ----------------------------------------------------------------- progress */
+
+/* Sum over the assignment of (high watermark - position); -1 if unknown. */
+static int64_t
+lag_now(struct mat_consumer *c)
+{
+	rd_kafka_topic_partition_list_t *a = NULL;
+	int64_t lag = 0, lo, hi, next;
+	int i;
+
+	if (rd_kafka_assignment(c->rk, &a) != 0 || a == NULL)
+		return -1;
+	for (i = 0; i < a->cnt; i++) {
+		if (rd_kafka_get_watermark_offsets(c->rk, a->elems[i].topic, a->elems[i].partition,
+		    &lo, &hi) != 0 || hi < 0)
+			continue;
+		if (mat_lmdb_offset_get(c->sink, a->elems[i].topic, a->elems[i].partition, &next,
+		    NULL) != 0)
+			continue;
+		if (next < lo)
+			next = lo;
+		if (hi > next)
+			lag += hi - next;
+	}
+	rd_kafka_topic_partition_list_destroy(a);
+	return lag;
+}
+
+/* ---------------------------------------------------------------- rebuild */
+
+/*
+ * Assign every partition of the view's topics from the beginning (no
+ * group: a rebuild must not take partitions from the live materializer).
+ */
+static int
+rebuild_assign(struct mat_consumer *c, struct sl_err *err)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_resp_err_t ke;
+	size_t i;
+	int j, k, rc = 0, tries;
+
+	for (i = 0; i < c->conf->n_topics && rc == 0; i++) {
+		rd_kafka_topic_t *t = rd_kafka_topic_new(c->rk, c->conf->topics[i], NULL);
+
+		for (tries = 0; tries < 50; tries++) {
+			ke = rd_kafka_metadata(c->rk, 0, t, &md, 5000);
+			if (ke == 0 && md->topic_cnt == 1 && md->topics[0].err == 0)
+				break;
+			if (md)
+				rd_kafka_metadata_destroy(md);
+			md = NULL;
+			if (ke == 0)
+				ke = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+			if (tries < 49)
+				rd_kafka_poll(c->rk, 100);
+		}
+		rd_kafka_topic_destroy(t);
+		if (md == NULL) {
+			rc = sl_errf(err, SL_EPROTO, "view %s: rebuild: topic %s: %s", c->conf->name,
+			    c->conf->topics[i], rd_kafka_err2str(ke));
+			break;
+		}
+		for (j = 0; j < md->topic_cnt; j++)
+			for (k = 0; k < md->topics[j].partition_cnt; k++)
+				rd_kafka_topic_partition_list_add(l, md->topics[j].topic,
+				    md->topics[j].partitions[k].id)->offset = RD_KAFKA_OFFSET_BEGINNING;
+		rd_kafka_metadata_destroy(md);
+		md = NULL;
+	}
+	if (rc == 0 && (ke = rd_kafka_assign(c->rk, l)) != 0)
+		rc = sl_errf(err, SL_EPROTO, "view %s: rebuild: assign: %s", c->conf->name,
+		    rd_kafka_err2str(ke));
+	rd_kafka_topic_partition_list_destroy(l);
+	return rc;
+}
+
+/*
+ * '*caught' = 1 when every assigned partition's committed next offset has
+ * reached the high watermark the broker reports now (3).
+ */
+static int
+rebuild_caught_up(struct mat_consumer *c, int *caught, struct sl_err *err)
+{
+	rd_kafka_topic_partition_list_t *a = NULL;
+	rd_kafka_resp_err_t ke;
+	int64_t lo, hi, next;
+	int i, rc = 0;
+
+	*caught = 0;
+	if ((ke = rd_kafka_assignment(c->rk, &a)) != 0)
+		return sl_errf(err, SL_EPROTO, "view %s: assignment: %s", c->conf->name,
+		    rd_kafka_err2str(ke));
+	*caught = 1;
+	for (i = 0; i < a->cnt && *caught; i++) {
+		ke = rd_kafka_query_watermark_offsets(c->rk, a->elems[i].topic,
+		    a->elems[i].partition, &lo, &hi, 5000);
+		if (ke != 0) {
+			*caught = 0;	/* ask again later */
+			break;
+		}
+		if ((rc = mat_lmdb_offset_get(c->sink, a->elems[i].topic, a->elems[i].partition,
+		    &next, err)) != 0)
+			break;
+		if (next < lo)
+			next = lo;
+		if (next < hi)
+			*caught = 0;
+	}
+	rd_kafka_topic_partition_list_destroy(a);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ run */
+
+/* Consume until stop, failure, or (rebuild) the caught-up check passes. */
+static int
+consume_loop(struct mat_consumer *c, volatile sig_atomic_t *stop, int rebuild,
+    int *swapped, struct sl_err *err)
+{
+	int64_t last_report = sl_mono_ns(), last_check = last_report, reported_events = 0;
+	int rc = 0;
+
+	*swapped = 0;
+	while (!*stop) {
+		rd_kafka_message_t *m;
+		int64_t now, wait_ms = 200;
+
+		if (c->batch_n > 0) {
+			wait_ms = c->conf->batch_ms - (sl_mono_ns() - c->batch_start_ns) / 1000000;
+			if (wait_ms < 0)
+				wait_ms = 0;
+		}
+		m = rd_kafka_consumer_poll(c->rk, (int)wait_ms);
+		if (c->failed) {
+			rc = sl_errf(err, c->failed, "%s", sl_err_msg(&c->cb_err, c->failed));
+			break;
+		}
+		if (m != NULL && m->err == 0) {
+			rc = consume_one(c, m, err);
+			rd_kafka_message_destroy(m);
+			if (rc != 0)
+				break;
+		} else if (m != NULL) {
+			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+				sl_warn("view %s: consumer: %s", c->conf->name,
+				    rd_kafka_message_errstr(m));
+			rd_kafka_message_destroy(m);
+		}
+		now = sl_mono_ns();
+		/* commit when the batch is full, old, or nothing more is waiting */
+		if (c->batch_n > 0 && (m == NULL || c->batch_n >= c->conf->batch_events ||
+		    now - c->batch_start_ns >= c->conf->batch_ms * 1000000)) {
+			if ((rc = batch_commit(c, !rebuild, err)) != 0)
+				break;
+		}
+		if (now - last_report >= 1000000000) {
+			struct mat_lmdb_stats st;
+			int64_t lag = lag_now(c);
+			double secs = (double)(now - last_report) / 1e9;
+
+			mat_lmdb_stats(c->sink, &st);
+			mat_metrics_set(c->metrics, MAT_M_LAG, lag);
+			mat_metrics_set(c->metrics, MAT_M_RATE,
+			    (int64_t)((double)((int64_t)st.applied + (int64_t)st.skipped -
+			    reported_events) / secs));
+			if (rebuild)
+				fprintf(stderr, "sluice: rebuild %s: %" PRIu64 " events, %.0f events/s, "
+				    "lag %" PRId64 "\n", c->conf->name, st.applied + st.skipped,
+				    (double)((int64_t)st.applied + (int64_t)st.skipped -
+				    reported_events) / secs, lag);
+			reported_events = (int64_t)(st.applied + st.skipped);
+			last_report = now;
+		}
+		if (!rebuild && now - last_check >= 1000000000) {
+			last_check = now;
+			if (path_swapped(c)) {
+				*swapped = 1;
+				break;
+			}
+		}
+		if (rebuild && m == NULL && c->batch_n == 0 && now - last_check >= 200000000) {
+			int caught = 0;
+
+			last_check = now;
+			if ((rc = rebuild_caught_up(c, &caught, err)) != 0)
+				break;
+			if (caught)
+				break;
+		}
+	}
+	if (rc == 0)
+		rc = batch_commit(c, !rebuild, err);
+	else
+		mat_lmdb_abort(c->sink);
+	return rc;
+}
+
+static void
+view_close(struct mat_consumer *c)
+{
+	consumer_close(c);
+	mat_lmdb_close(c->sink);
+	c->sink = NULL;
+}
+
+static int
+view_open(struct mat_consumer *c, const char *dir, int rebuild, struct sl_err *err)
+{
+	int rc;
+
+	sl_buf_reset(&c->dir);
+	sl_buf_printf(&c->dir, "%s", dir);
+	if ((rc = mat_lmdb_open(dir, c->conf, &c->sink, err)) != 0)
+		return rc;
+	if ((rc = consumer_make(c, !rebuild, err)) != 0)
+		return rc;
+	return rebuild ? rebuild_assign(c, err) : subscribe(c, err);
+}
+
+static int
+run_live(struct mat_consumer *c, volatile sig_atomic_t *stop, struct sl_err *err)
+{
+	struct sl_buf dir = { 0 };
+	int rc, swapped;
+
+	for (;;) {
+		if ((rc = mat_path_resolve(c->conf->path, 1, &dir, err)) != 0)
+			break;
+		sl_info("view %s: %s (%s) from %s, topics %s%s", c->conf->name, c->conf->path,
+		    (const char *)dir.p, c->conf->bootstrap, c->conf->topics[0],
+		    c->conf->n_topics > 1 ? ",..." : "");
+		if ((rc = view_open(c, (const char *)dir.p, 0, err)) != 0)
+			break;
+		rc = consume_loop(c, stop, 0, &swapped, err);
+		view_close(c);
+		if (rc != 0 || !swapped)
+			break;
+		sl_info("view %s: the view was rebuilt and swapped in; reopening",
+		    c->conf->name);
+	}
+	view_close(c);
+	sl_buf_free(&dir);
+	return rc;
+}
+
+static int
+run_rebuild(struct mat_consumer *c, volatile sig_atomic_t *stop, struct sl_err *err)
+{
+	struct sl_buf live = { 0 }, next = { 0 }, old = { 0 };
+	struct mat_lmdb_stats st;
+	int64_t t0 = sl_mono_ns();
+	int rc, swapped, swapped_in = 0;
+
+	if ((rc = mat_path_resolve(c->conf->path, 1, &live, err)) != 0 ||
+	    (rc = mat_path_next(c->conf->path, &next, err)) != 0)
+		goto out;
+	sl_info("view %s: rebuilding into %s from offset 0 (live: %s)", c->conf->name,
+	    (const char *)next.p, (const char *)live.p);
+	mat_metrics_set(c->metrics, MAT_M_REBUILD, 1);
+	if ((rc = view_open(c, (const char *)next.p, 1, err)) != 0 ||
+	    (rc = consume_loop(c, stop, 1, &swapped, err)) != 0)
+		goto out;
+	if (*stop) {
+		rc = sl_errf(err, SL_ESTATE, "view %s: rebuild interrupted; the live view is "
+		    "unchanged", c->conf->name);
+		goto out;
+	}
+	mat_lmdb_stats(c->sink, &st);
+	view_close(c);
+	if ((rc = mat_path_swap(c->conf->path, (const char *)next.p, &old, err)) != 0)
+		goto out;
+	swapped_in = 1;
+	fprintf(stderr, "sluice: rebuild %s: %" PRIu64 " events in %.1f s; swapped in %s\n",
+	    c->conf->name, st.applied + st.skipped, (double)(sl_mono_ns() - t0) / 1e9,
+	    (const char *)next.p);
+	if (old.len > 0 && strcmp((const char *)old.p, (const char *)next.p) != 0)
+		(void)sl_rm_rf((const char *)old.p);
+out:
+	mat_metrics_set(c->metrics, MAT_M_REBUILD, 0);
+	view_close(c);
+	if (rc != 0 && next.len > 0 && !swapped_in)
+		(void)sl_rm_rf((const char *)next.p);	/* never swapped in */
+	sl_buf_free(&live);
+	sl_buf_free(&next);
+	sl_buf_free(&old);
+	return rc;
+}
+
+int
+mat_run(const struct mat_view_conf *conf, int rebuild, volatile sig_atomic_t *stop,
+    struct sl_err *err)
+{
+	struct mat_consumer c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.conf = conf;
+	if ((rc = mat_metrics_start(conf->http, conf->name, &c.metrics, err)) != 0)
+		return rc;
+	rc = rebuild ? run_rebuild(&c, stop, err) : run_live(&c, stop, err);
+	mat_metrics_stop(c.metrics);
+	touched_clear(&c);
+	free(c.touched);
+	sl_buf_free(&c.dir);
+	sl_arena_free(&c.arena);
+	return rc;
+}

@@ -1,0 +1,932 @@
+/*
+ * schemas/encode_json.c: struct sch_event -> Debezium's JSON envelope, as
+ * the Debezium PostgreSQL (and MySQL) connector produces it through Kafka
+ * Connect's JsonConverter with schemas.enable=false, so that existing
+ * Debezium consumers read sluice's topics unchanged.
+ *
+ * Value encodings follow Debezium's defaults (docs/types.md has the table):
+ * decimal.handling.mode=precise (switchable to string or double),
+ * time.precision.mode=adaptive, interval.handling.mode=numeric,
+ * binary.handling.mode=bytes (base64 in JSON), Jackson's quoting of
+ * non-finite doubles ("NaN").  Where Debezium drops a column it cannot map
+ * (interval[], money[], point...), we emit PostgreSQL's text instead.
+ *
+ * It is not a JSON parser and not the protobuf encoder.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schemas/sch.h"
+#include "schemas/sch_int.h"
+
+#define DEFAULT_UNAVAILABLE "__debezium_unavailable_value"
+#define USECS_PER_DAY INT64_C(86400000000)
+
+/*
+ * Debezium's stand-ins for PostgreSQL's infinities (PostgresValueConverter:
+ * PGStatement.DATE_POSITIVE_INFINITY read as micros for timestamps, and the
+ * LocalDates -5877611-06-21 / -06-22 as epoch days for dates; the date
+ * values are Debezium's, odd as they look).
+ */
+#define DBZ_TS_POS_INF_US INT64_C(9223372036825200000)
+#define DBZ_TS_NEG_INF_US INT64_C(-9223372036832400000)
+#define DBZ_DATE_POS_INF (-2147472692)
+#define DBZ_DATE_NEG_INF (-2147472691)
+
+struct json_ctx {
+	enum sch_decimal_mode decimal;
+	const char *unavailable;
+	const char *version;
+	int money_scale;
+};
+
+static void
+ctx_init(struct json_ctx *c, const struct sch_json_opts *o)
+{
+	c->decimal = o != NULL ? o->decimal : SCH_DECIMAL_PRECISE;
+	c->unavailable = o != NULL && o->unavailable != NULL ? o->unavailable :
+	    DEFAULT_UNAVAILABLE;
+	c->version = o != NULL && o->version != NULL ? o->version :
+	    "sluice-" SL_VERSION;
+	c->money_scale = o != NULL && o->money_scale > 0 ? o->money_scale : 2;
+}
+
+/* ----------------------------------------------------------- primitives */
+
+/* A JSON string, escaped as Jackson does ("\n", "\u0001"). */
+static void
+json_str(struct sl_buf *out, const char *s, size_t len)
+{
+	size_t i, run = 0;
+
+	if (len == 0) {
+		sl_buf_add(out, "\"\"", 2);
+		return;
+	}
+	sl_buf_reserve(out, len + 2);
+	sl_buf_add_u8(out, '"');
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		const char *esc = NULL;
+
+		if (ch >= 0x20 && ch != '"' && ch != '\\')
+			continue;
+		sl_buf_add(out, s + run, i - run);
+		run = i + 1;
+		switch (ch) {
+		case '"': esc = "\\\""; break;
+		case '\\': esc = "\\\\"; break;
+		case '\n': esc = "\\n"; break;
+		case '\r': esc = "\\r"; break;
+		case '\t': esc = "\\t"; break;
+		case '\b': esc = "\\b"; break;
+		case '\f': esc = "\\f"; break;
+		}
+		if (esc != NULL)
+			sl_buf_add(out, esc, strlen(esc));
+		else
+			sl_buf_printf(out, "\\u%04x", ch);
+	}
+	sl_buf_add(out, s + run, len - run);
+	sl_buf_add_u8(out, '"');
+}
+
+static void
+json_cstr(struct sl_buf *out, const char *s)
+{
+	if (s == NULL)
+		sl_buf_add(out, "null", 4);
+	else
+		json_str(out, s, strlen(s));
+}
+
+static void
+json_lit(struct sl_buf *out, const char *s)
+{
+	sl_buf_add(out, s, strlen(s));
+}
+
+/* A quoted base64 (RFC 4648, padded) string of 'len' bytes. */
+static void
+json_b64(struct sl_buf *out, const uint8_t *p, size_t len)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+	char q[4];
+
+	sl_buf_reserve(out, (len + 2) / 3 * 4 + 2);
+	sl_buf_add_u8(out, '"');
+	for (i = 0; i + 2 < len; i += 3) {
+		q[0] = tab[p[i] >> 2];
+		q[1] = tab[(p[i] & 3) << 4 | p[i + 1] >> 4];
+		q[2] = tab[(p[i + 1] & 15) << 2 | p[i + 2] >> 6];
+		q[3] = tab[p[i + 2] & 63];
+		sl_buf_add(out, q, 4);
+	}
+	if (len - i == 1) {
+		q[0] = tab[p[i] >> 2];
+		q[1] = tab[(p[i] & 3) << 4];
+		q[2] = q[3] = '=';
+		sl_buf_add(out, q, 4);
+	} else if (len - i == 2) {
+		q[0] = tab[p[i] >> 2];
+		q[1] = tab[(p[i] & 3) << 4 | p[i + 1] >> 4];
+		q[2] = tab[(p[i + 1] & 15) << 2];
+		q[3] = '=';
+		sl_buf_add(out, q, 4);
+	}
+	sl_buf_add_u8(out, '"');
+}
+
+/* A double as a JSON number, or Jackson's quoted "NaN"/"Infinity". */
+static void
+json_double(struct sl_buf *out, double v, int is4)
+{
+	if (isnan(v))
+		json_lit(out, "\"NaN\"");
+	else if (isinf(v))
+		json_lit(out, v < 0 ? "\"-Infinity\"" : "\"Infinity\"");
+	else
+		sch_put_float_(out, v, is4);
+}
+
+/* ------------------------------------------------------------- decimals */
+
+/*
+ * Append to 'out' the big-endian two's complement bytes of the integer
+ * whose decimal digits are 'd' (no sign, no point), negated if 'neg':
+ * the minimal form Java's BigInteger.toByteArray() gives, which Kafka
+ * Connect's Decimal carries.
+ */
+static void
+unscaled_bytes(const char *d, size_t nd, int neg, struct sl_buf *out)
+{
+	uint32_t *limb = sl_calloc(nd / 9 + 2, sizeof(*limb));
+	size_t nl = 0, i, k;
+	uint8_t *b;
+	size_t nb, start;
+	int nonzero = 0;
+
+	for (i = 0; i < nd; ) {
+		uint64_t chunk = 0, mul = 1, carry;
+
+		for (k = 0; k < 9 && i < nd; k++, i++) {
+			chunk = chunk * 10 + (uint64_t)(d[i] - '0');
+			mul *= 10;
+		}
+		carry = chunk;
+		for (k = 0; k < nl; k++) {
+			uint64_t t = (uint64_t)limb[k] * mul + carry;
+
+			limb[k] = (uint32_t)t;
+			carry = t >> 32;
+		}
+		if (carry != 0)
+			limb[nl++] = (uint32_t)carry;
+	}
+	nb = nl * 4 + 1;
+	b = sl_malloc(nb);
+	b[0] = 0;			/* room for a sign byte */
+	for (k = 0; k < nl; k++) {
+		uint32_t l = limb[nl - 1 - k];
+
+		b[1 + k * 4] = (uint8_t)(l >> 24);
+		b[2 + k * 4] = (uint8_t)(l >> 16);
+		b[3 + k * 4] = (uint8_t)(l >> 8);
+		b[4 + k * 4] = (uint8_t)l;
+		nonzero |= l != 0;
+	}
+	if (neg && nonzero) {
+		int carry = 1;
+
+		for (k = nb; k-- > 0; ) {
+			unsigned v = (uint8_t)~b[k] + (unsigned)carry;
+
+			b[k] = (uint8_t)v;
+			carry = v > 0xff;
+		}
+		/* drop redundant leading 0xff */
+		for (start = 0; start + 1 < nb && b[start] == 0xff &&
+		    (b[start + 1] & 0x80); start++)
+			;
+	} else {
+		for (start = 0; start + 1 < nb && b[start] == 0 &&
+		    !(b[start + 1] & 0x80); start++)
+			;
+	}
+	sl_buf_add(out, b + start, nb - start);
+	free(b);
+	free(limb);
+}
+
+/* A decimal split into its parts; 'digits' owned by the caller. */
+struct dec {
+	int neg;
+	char *digits;			/* integer digits then 'scale' fraction digits */
+	size_t nd;
+	size_t scale;
+};
+
+/*
+ * Split the text of a decimal ("-12.340", "$1,234.56", "(5.00)") keeping
+ * digits and the first '.', dropping currency symbols and separators.
+ * Returns 0, or -1 when there is no digit.
+ */
+static int
+dec_parse(const char *s, size_t len, struct dec *d)
+{
+	size_t i;
+	int point = 0, any = 0;
+
+	d->neg = 0;
+	d->digits = sl_malloc(len + 1);
+	d->nd = 0;
+	d->scale = 0;
+	for (i = 0; i < len; i++) {
+		if (s[i] >= '0' && s[i] <= '9') {
+			d->digits[d->nd++] = s[i];
+			if (point)
+				d->scale++;
+			any = 1;
+		} else if (s[i] == '.' && !point) {
+			point = 1;
+		} else if (s[i] == '-' || s[i] == '(') {
+			d->neg = 1;
+		}
+	}
+	d->digits[d->nd] = '\0';
+	return any ? 0 : -1;
+}
+
+/* Make the scale 'scale': pad zeros or drop digits rounding half up. */
+static void
+dec_rescale(struct dec *d, size_t scale)
+{
+	if (d->scale < scale) {
+		d->digits = sl_realloc(d->digits, d->nd + (scale - d->scale) + 1);
+		while (d->scale < scale) {
+			d->digits[d->nd++] = '0';
+			d->scale++;
+		}
+	} else if (d->scale > scale) {
+		size_t keep = d->nd - (d->scale - scale), k;
+		int up = d->digits[keep] >= '5';
+
+		d->nd = keep;
+		d->scale = scale;
+		for (k = keep; up && k-- > 0; ) {
+			if (d->digits[k] == '9') {
+				d->digits[k] = '0';
+			} else {
+				d->digits[k]++;
+				up = 0;
+			}
+		}
+		if (up) {
+			memmove(d->digits + 1, d->digits, d->nd);
+			d->digits[0] = '1';
+			d->nd++;
+		}
+	}
+	d->digits[d->nd] = '\0';
+}
+
+static void
+dec_plain(struct sl_buf *out, const struct dec *d)
+{
+	size_t ni = d->nd - d->scale;
+
+	sl_buf_add_u8(out, '"');
+	if (d->neg)
+		sl_buf_add_u8(out, '-');
+	if (ni == 0)
+		sl_buf_add_u8(out, '0');
+	else
+		sl_buf_add(out, d->digits, ni);
+	if (d->scale > 0) {
+		sl_buf_add_u8(out, '.');
+		sl_buf_add(out, d->digits + ni, d->scale);
+	}
+	sl_buf_add_u8(out, '"');
+}
+
+static void
+dec_b64(struct sl_buf *out, const struct dec *d)
+{
+	struct sl_buf b = { 0 };
+
+	unscaled_bytes(d->digits, d->nd, d->neg, &b);
+	json_b64(out, b.p, b.len);
+	sl_buf_free(&b);
+}
+
+static void
+dec_double(struct sl_buf *out, const struct dec *d)
+{
+	struct sl_buf t = { 0 };
+
+	/* "-0<int>.<frac>": strtod takes any length, correctly rounded */
+	if (d->neg)
+		sl_buf_add_u8(&t, '-');
+	sl_buf_add_u8(&t, '0');
+	sl_buf_add(&t, d->digits, d->nd - d->scale);
+	sl_buf_add_u8(&t, '.');
+	sl_buf_add(&t, d->digits + d->nd - d->scale, d->scale);
+	sl_buf_add_u8(&t, '\0');
+	json_double(out, strtod((const char *)t.p, NULL), 0);
+	sl_buf_free(&t);
+}
+
+/*
+ * numeric: precise -> Kafka Connect Decimal (base64 of the unscaled value
+ * at the column's scale) when the column has a typmod, else Debezium's
+ * VariableScaleDecimal {"scale":S,"value":base64} with trailing fraction
+ * zeros stripped; NaN and the infinities give null in precise mode.
+ */
+static void
+json_numeric(struct sl_buf *out, const struct sch_str *s, int32_t typmod,
+    const struct json_ctx *c)
+{
+	struct dec d;
+	int special = (s->len == 3 && memcmp(s->p, "NaN", 3) == 0) ||
+	    (s->len == 8 && memcmp(s->p, "Infinity", 8) == 0) ||
+	    (s->len == 9 && memcmp(s->p, "-Infinity", 9) == 0);
+
+	if (c->decimal == SCH_DECIMAL_STRING) {
+		json_str(out, s->p, s->len);
+		return;
+	}
+	if (special) {
+		if (c->decimal == SCH_DECIMAL_DOUBLE)
+			json_double(out, s->p[0] == 'N' ? NAN :
+			    s->p[0] == '-' ? -INFINITY : INFINITY, 0);
+		else
+			json_lit(out, "null");
+		return;
+	}
+	if (dec_parse(s->p, s->len, &d) < 0) {
+		free(d.digits);
+		json_str(out, s->p, s->len);
+		return;
+	}
+	if (c->decimal == SCH_DECIMAL_DOUBLE) {
+		dec_double(out, &d);
+	} else if (typmod >= 4) {
+		dec_rescale(&d, (size_t)((typmod - 4) & 0xffff));
+		dec_b64(out, &d);
+	} else {
+		while (d.scale > 0 && d.digits[d.nd - 1] == '0') {
+			d.nd--;
+			d.scale--;
+		}
+		sl_buf_printf(out, "{\"scale\":%zu,\"value\":", d.scale);
+		dec_b64(out, &d);
+		sl_buf_add_u8(out, '}');
+	}
+	free(d.digits);
+}
+
+/* money: a Decimal of money.fraction.digits (2) scale, or string/double. */
+static void
+json_money(struct sl_buf *out, const struct sch_str *s, const struct json_ctx *c)
+{
+	struct dec d;
+
+	if (dec_parse(s->p, s->len, &d) < 0) {
+		free(d.digits);
+		json_str(out, s->p, s->len);
+		return;
+	}
+	if (c->decimal == SCH_DECIMAL_DOUBLE) {
+		dec_double(out, &d);
+	} else {
+		dec_rescale(&d, (size_t)c->money_scale);
+		if (c->decimal == SCH_DECIMAL_STRING)
+			dec_plain(out, &d);
+		else
+			dec_b64(out, &d);
+	}
+	free(d.digits);
+}
+
+/* -------------------------------------------------------------- temporal */
+
+static void
+floor_div(int64_t a, int64_t b, int64_t *q, int64_t *r)
+{
+	*q = a / b;
+	*r = a % b;
+	if (*r < 0) {
+		*r += b;
+		(*q)--;
+	}
+}
+
+/* hh:mm:ss and a fraction: 'width' 1..6 digits exactly, else trimmed. */
+static void
+put_clock(struct sl_buf *out, int64_t us, int width)
+{
+	char f[8];
+	int n;
+
+	sl_buf_printf(out, "%02d:%02d:%02d", (int)(us / 3600000000),
+	    (int)(us / 60000000 % 60), (int)(us / 1000000 % 60));
+	snprintf(f, sizeof(f), "%06d", (int)(us % 1000000));
+	if (width >= 1 && width <= 6) {
+		n = width;
+	} else {
+		for (n = 6; n > 0 && f[n - 1] == '0'; n--)
+			;
+	}
+	if (n > 0) {
+		sl_buf_add_u8(out, '.');
+		sl_buf_add(out, f, (size_t)n);
+	}
+}
+
+/* ZonedTimestamp: ISO-8601 in UTC as java.time prints it. */
+static void
+json_zoned_ts(struct sl_buf *out, int64_t us, int32_t typmod)
+{
+	int64_t days, tod, y;
+	int m, d;
+
+	floor_div(us, USECS_PER_DAY, &days, &tod);
+	sch_civil_from_days_(days, &y, &m, &d);
+	sl_buf_add_u8(out, '"');
+	if (y > 9999)
+		sl_buf_printf(out, "+%lld", (long long)y);
+	else if (y < 0)
+		sl_buf_printf(out, "-%04lld", (long long)-y);
+	else
+		sl_buf_printf(out, "%04lld", (long long)y);
+	sl_buf_printf(out, "-%02d-%02dT", m, d);
+	put_clock(out, tod, typmod);
+	sl_buf_add(out, "Z\"", 2);
+}
+
+/* ZonedTime: the time moved to UTC, "hh:mm:ss[.f]Z". */
+static void
+json_zoned_time(struct sl_buf *out, int64_t us, int32_t off_s)
+{
+	int64_t q, t;
+
+	/* reduce first: 'us' may be any 64-bit value from a decoded event */
+	floor_div(us, USECS_PER_DAY, &q, &t);
+	floor_div(t - (int64_t)off_s * 1000000, USECS_PER_DAY, &q, &t);
+	sl_buf_add_u8(out, '"');
+	put_clock(out, t, -1);
+	sl_buf_add(out, "Z\"", 2);
+}
+
+/* MicroDuration: months as 365.25/12 days, computed in doubles as Debezium. */
+static void
+json_interval(struct sl_buf *out, int32_t months, int32_t days, int64_t us)
+{
+	int64_t hours = us / 3600000000, rest = us % 3600000000;
+	int64_t minutes = rest / 60000000;
+	double seconds = (double)(rest % 60000000) / 1e6;
+	double nd = (double)months * (365.25 / 12.0) + days;
+	double secs = ((nd * 24 + (double)hours) * 60 + (double)minutes) * 60 + seconds;
+	double us_d = secs * 1e6;
+	int64_t r;
+
+	/* Java's (long) cast saturates; C's is undefined out of range */
+	if (us_d >= 0x1p63)
+		r = INT64_MAX;
+	else if (us_d <= -0x1p63)
+		r = INT64_MIN;
+	else
+		r = (int64_t)us_d;
+	sl_buf_printf(out, "%lld", (long long)r);
+}
+
+/* -------------------------------------------------------------- values */
+
+static int json_value(struct sl_buf *out, const struct sch_value *v,
+    uint32_t oid, int32_t typmod, const struct json_ctx *c, int depth);
+
+static void
+json_unavailable(struct sl_buf *out, uint32_t oid, const struct json_ctx *c)
+{
+	const char *ph = c->unavailable;
+	uint32_t elem = sch_pg_array_elem(oid);
+	size_t i, n = strlen(ph);
+
+	if (oid == SCH_OID_BYTEA) {
+		json_b64(out, (const uint8_t *)ph, n);
+	} else if (elem == SCH_OID_INT2 || elem == SCH_OID_INT4 ||
+	    elem == SCH_OID_INT8 || elem == SCH_OID_OID) {
+		sl_buf_add_u8(out, '[');	/* Debezium: the bytes as numbers */
+		for (i = 0; i < n; i++)
+			sl_buf_printf(out, "%s%d", i ? "," : "", (int)(signed char)ph[i]);
+		sl_buf_add_u8(out, ']');
+	} else if (elem == SCH_OID_BYTEA) {
+		sl_buf_add_u8(out, '[');
+		json_b64(out, (const uint8_t *)ph, n);
+		sl_buf_add_u8(out, ']');
+	} else if (elem != 0) {
+		sl_buf_add_u8(out, '[');
+		json_str(out, ph, n);
+		sl_buf_add_u8(out, ']');
+	} else {
+		json_str(out, ph, n);
+	}
+}
+
+/* io.debezium.data.Bits: little-endian bytes, trimmed; bit(1) a boolean. */
+static void
+json_bits(struct sl_buf *out, const struct sch_str *s, int32_t typmod)
+{
+	uint8_t *b;
+	size_t i, n = 0;
+
+	if (typmod == 1) {
+		json_lit(out, s->len > 0 && s->p[0] == '1' ? "true" : "false");
+		return;
+	}
+	b = sl_calloc(s->len / 8 + 1, 1);
+	for (i = 0; i < s->len; i++) {
+		size_t bit = s->len - 1 - i;
+
+		if (s->p[i] == '1') {
+			b[bit / 8] |= (uint8_t)(1u << (bit % 8));
+			if (bit / 8 + 1 > n)
+				n = bit / 8 + 1;
+		}
+	}
+	json_b64(out, b, n);
+	free(b);
+}
+
+static int
+json_value(struct sl_buf *out, const struct sch_value *v, uint32_t oid,
+    int32_t typmod, const struct json_ctx *c, int depth)
+{
+	uint32_t i;
+	int rc;
+
+	switch (v->kind) {
+	case SCH_NULL:
+		json_lit(out, "null");
+		return 0;
+	case SCH_UNCHANGED:
+		json_unavailable(out, oid, c);
+		return 0;
+	case SCH_BOOL:
+		json_lit(out, v->u.b ? "true" : "false");
+		return 0;
+	case SCH_INT64:
+		sl_buf_printf(out, "%lld", (long long)v->u.i64);
+		return 0;
+	case SCH_UINT64:
+		sl_buf_printf(out, "%llu", (unsigned long long)v->u.u64);
+		return 0;
+	case SCH_DOUBLE:
+		json_double(out, v->u.f64, oid == SCH_OID_FLOAT4);
+		return 0;
+	case SCH_NUMERIC:
+		json_numeric(out, &v->u.s, typmod, c);
+		return 0;
+	case SCH_MONEY:
+		json_money(out, &v->u.s, c);
+		return 0;
+	case SCH_BITS:
+		json_bits(out, &v->u.s, typmod);
+		return 0;
+	case SCH_BYTES:
+		json_b64(out, v->u.bytes.p, v->u.bytes.len);
+		return 0;
+	case SCH_UUID: {
+		struct sl_buf t = { 0 };
+
+		(void)sch_value_to_pg_text(v, SCH_OID_UUID, &t);
+		json_str(out, (const char *)t.p, t.len);
+		sl_buf_free(&t);
+		return 0;
+	}
+	case SCH_DATE:
+		if (v->inf)
+			sl_buf_printf(out, "%d", v->inf > 0 ? DBZ_DATE_POS_INF :
+			    DBZ_DATE_NEG_INF);
+		else
+			sl_buf_printf(out, "%d", (int)v->u.date);
+		return 0;
+	case SCH_TIME:
+		if (typmod >= 0 && typmod <= 3)	/* MilliTime */
+			sl_buf_printf(out, "%lld", (long long)(v->u.time_us / 1000));
+		else				/* MicroTime */
+			sl_buf_printf(out, "%lld", (long long)v->u.time_us);
+		return 0;
+	case SCH_TIMETZ:
+		json_zoned_time(out, v->u.timetz.time_us, v->u.timetz.offset_s);
+		return 0;
+	case SCH_TIMESTAMP: {
+		int64_t us = v->inf > 0 ? DBZ_TS_POS_INF_US :
+		    v->inf < 0 ? DBZ_TS_NEG_INF_US : v->u.ts_us, q, r;
+
+		if (typmod >= 0 && typmod <= 3) {	/* Timestamp (ms) */
+			floor_div(us, 1000, &q, &r);
+			us = q;
+		}
+		sl_buf_printf(out, "%lld", (long long)us);
+		return 0;
+	}
+	case SCH_TIMESTAMPTZ:
+		if (v->inf)
+			json_lit(out, v->inf > 0 ? "\"infinity\"" : "\"-infinity\"");
+		else
+			json_zoned_ts(out, v->u.ts_us, typmod);
+		return 0;
+	case SCH_INTERVAL:
+		json_interval(out, v->u.interval.months, v->u.interval.days,
+		    v->u.interval.us);
+		return 0;
+	case SCH_ARRAY: {
+		uint32_t elem = v->u.array.elem_oid != 0 ? v->u.array.elem_oid :
+		    sch_pg_array_elem(oid);
+
+		if (depth >= SCH_MAX_ARRAY_DEPTH)
+			return SL_EINVAL;
+		sl_buf_add_u8(out, '[');
+		for (i = 0; i < v->u.array.n; i++) {
+			if (i > 0)
+				sl_buf_add_u8(out, ',');
+			if (v->u.array.v[i].kind == SCH_UNCHANGED)
+				return SL_EINVAL;
+			rc = json_value(out, &v->u.array.v[i], elem, typmod, c,
+			    depth + 1);
+			if (rc != 0)
+				return rc;
+		}
+		sl_buf_add_u8(out, ']');
+		return 0;
+	}
+	case SCH_TEXT:
+	case SCH_JSON:
+	case SCH_INET:
+	case SCH_MACADDR:
+	case SCH_XML:
+	case SCH_ENUM:
+	case SCH_OTHER:
+		json_str(out, v->u.s.p, v->u.s.len);
+		return 0;
+	}
+	return SL_EINVAL;
+}
+
+int
+sch_value_encode_json(const struct sch_value *v, uint32_t type_oid,
+    int32_t typmod, const struct sch_json_opts *opts, struct sl_buf *out)
+{
+	struct json_ctx c;
+
+	ctx_init(&c, opts);
+	return json_value(out, v, type_oid, typmod, &c, 0);
+}
+
+/* ------------------------------------------------------------- envelope */
+
+static int
+json_image(struct sl_buf *out, const struct sch_table *t,
+    const struct sch_value *img, int keys_only, const struct json_ctx *c)
+{
+	uint32_t i;
+	int first = 1, rc;
+
+	if (img == NULL) {
+		json_lit(out, "null");
+		return 0;
+	}
+	sl_buf_add_u8(out, '{');
+	for (i = 0; i < t->n_columns; i++) {
+		const struct sch_column *col = &t->columns[i];
+
+		if (keys_only && !col->is_key)
+			continue;
+		if (!first)
+			sl_buf_add_u8(out, ',');
+		first = 0;
+		json_cstr(out, col->name);
+		sl_buf_add_u8(out, ':');
+		rc = json_value(out, &img[i], col->type_oid, col->typmod, c, 0);
+		if (rc != 0)
+			return rc;
+	}
+	sl_buf_add_u8(out, '}');
+	return 0;
+}
+
+static const char *
+snapshot_name(enum sch_snapshot s)
+{
+	switch (s) {
+	case SCH_SNAPSHOT_TRUE: return "true";
+	case SCH_SNAPSHOT_FIRST: return "first";
+	case SCH_SNAPSHOT_LAST: return "last";
+	case SCH_SNAPSHOT_FIRST_IN_DATA_COLLECTION: return "first_in_data_collection";
+	case SCH_SNAPSHOT_LAST_IN_DATA_COLLECTION: return "last_in_data_collection";
+	case SCH_SNAPSHOT_INCREMENTAL: return "incremental";
+	default: return "false";
+	}
+}
+
+static void
+json_opt_u64(struct sl_buf *out, const char *key, int has, uint64_t v)
+{
+	sl_buf_printf(out, ",\"%s\":", key);
+	if (has)
+		sl_buf_printf(out, "%llu", (unsigned long long)v);
+	else
+		json_lit(out, "null");
+}
+
+/*
+ * Debezium's source block.  PostgreSQL: version, connector, name, ts_ms,
+ * snapshot, db, sequence, ts_us, ts_ns, schema, table, txId, lsn, xmin.
+ * MySQL: ... db, sequence, ts_us, ts_ns, table, server_id, gtid, file, pos,
+ * row, thread, query.
+ */
+static void
+json_source(struct sl_buf *out, const struct sch_source *s,
+    const struct json_ctx *c)
+{
+	int mysql = s->connector != NULL && strcmp(s->connector, "mysql") == 0;
+
+	json_lit(out, "{\"version\":");
+	json_cstr(out, c->version);
+	json_lit(out, ",\"connector\":");
+	json_cstr(out, s->connector != NULL ? s->connector : "postgresql");
+	json_lit(out, ",\"name\":");
+	json_cstr(out, s->name);
+	sl_buf_printf(out, ",\"ts_ms\":%lld,\"snapshot\":\"%s\",\"db\":",
+	    (long long)s->ts_ms, snapshot_name(s->snapshot));
+	json_cstr(out, s->db);
+	json_lit(out, ",\"sequence\":");
+	if (!mysql && (s->has & (SCH_SRC_LSN | SCH_SRC_LAST_COMMIT_LSN))) {
+		struct sl_buf seq = { 0 };
+
+		sl_buf_add_u8(&seq, '[');
+		if (s->has & SCH_SRC_LAST_COMMIT_LSN)
+			sl_buf_printf(&seq, "\"%llu\"",
+			    (unsigned long long)s->last_commit_lsn);
+		else
+			sl_buf_add(&seq, "null", 4);
+		sl_buf_add_u8(&seq, ',');
+		if (s->has & SCH_SRC_LSN)
+			sl_buf_printf(&seq, "\"%llu\"", (unsigned long long)s->lsn);
+		else
+			sl_buf_add(&seq, "null", 4);
+		sl_buf_add_u8(&seq, ']');
+		json_str(out, (const char *)seq.p, seq.len);
+		sl_buf_free(&seq);
+	} else if (s->has & SCH_SRC_SEQUENCE) {
+		sl_buf_printf(out, "\"%llu\"", (unsigned long long)s->sequence);
+	} else {
+		json_lit(out, "null");
+	}
+	sl_buf_printf(out, ",\"ts_us\":%lld,\"ts_ns\":%lld", (long long)s->ts_us,
+	    (long long)s->ts_us * 1000);
+	if (mysql) {
+		json_lit(out, ",\"table\":");
+		json_cstr(out, s->table);
+		sl_buf_printf(out, ",\"server_id\":%u,\"gtid\":", s->server_id);
+		json_cstr(out, (s->has & SCH_SRC_GTID) ? s->gtid : NULL);
+		json_lit(out, ",\"file\":");
+		json_cstr(out, s->binlog_file != NULL ? s->binlog_file : "");
+		sl_buf_printf(out, ",\"pos\":%llu,\"row\":%u,\"thread\":null,"
+		    "\"query\":null}", (unsigned long long)s->binlog_pos, s->row);
+		return;
+	}
+	json_lit(out, ",\"schema\":");
+	json_cstr(out, s->schema);
+	json_lit(out, ",\"table\":");
+	json_cstr(out, s->table);
+	json_opt_u64(out, "txId", s->has & SCH_SRC_TXID, s->txid);
+	json_opt_u64(out, "lsn", s->has & SCH_SRC_LSN, s->lsn);
+	json_opt_u64(out, "xmin", s->has & SCH_SRC_XMIN, s->xmin);
+	sl_buf_add_u8(out, '}');
+}
+
+static void
+json_tx(struct sl_buf *out, const struct sch_txinfo *tx)
+{
+	if (tx->id == NULL) {
+		json_lit(out, "null");
+		return;
+	}
+	json_lit(out, "{\"id\":");
+	json_cstr(out, tx->id);
+	sl_buf_printf(out, ",\"total_order\":%llu,\"data_collection_order\":%llu}",
+	    (unsigned long long)tx->total_order,
+	    (unsigned long long)tx->data_collection_order);
+}
+
+int
+sch_event_encode_json(const struct sch_event *ev,
+    const struct sch_json_opts *opts, struct sl_buf *out)
+{
+	struct json_ctx c;
+	size_t start = out->len;
+	int rc;
+
+	if (sch_event_check_(ev, NULL) != 0)
+		return SL_EINVAL;
+	ctx_init(&c, opts);
+	if (ev->op == SCH_OP_MESSAGE) {
+		json_lit(out, "{\"source\":");
+		json_source(out, &ev->source, &c);
+		sl_buf_printf(out, ",\"op\":\"m\",\"ts_ms\":%lld", (long long)ev->ts_ms);
+		if (ev->tx.id != NULL) {
+			json_lit(out, ",\"transaction\":");
+			json_tx(out, &ev->tx);
+		}
+		json_lit(out, ",\"message\":{\"prefix\":");
+		json_cstr(out, ev->message->prefix != NULL ? ev->message->prefix : "");
+		json_lit(out, ",\"content\":");
+		json_b64(out, ev->message->content.p, ev->message->content.len);
+		json_lit(out, "}}");
+		return 0;
+	}
+	json_lit(out, "{\"before\":");
+	if ((rc = json_image(out, ev->table, ev->before, 0, &c)) != 0)
+		goto fail;
+	json_lit(out, ",\"after\":");
+	if ((rc = json_image(out, ev->table, ev->after, 0, &c)) != 0)
+		goto fail;
+	json_lit(out, ",\"source\":");
+	json_source(out, &ev->source, &c);
+	sl_buf_printf(out, ",\"op\":\"%c\",\"ts_ms\":%lld,\"transaction\":",
+	    (char)ev->op, (long long)ev->ts_ms);
+	json_tx(out, &ev->tx);
+	sl_buf_add_u8(out, '}');
+	return 0;
+fail:
+	out->len = start;
+	return rc;
+}
+
+int
+sch_key_encode_json(const struct sch_event *ev,
+    const struct sch_json_opts *opts, struct sl_buf *out)
+{
+	const struct sch_value *img = ev->after != NULL ? ev->after : ev->before;
+	struct json_ctx c;
+	size_t start = out->len;
+	uint32_t i, n = 0;
+	int rc;
+
+	if (ev->table == NULL || img == NULL)
+		return SL_EINVAL;
+	for (i = 0; i < ev->table->n_columns; i++) {
+		if (!ev->table->columns[i].is_key)
+			continue;
+		if (img[i].kind == SCH_UNCHANGED)
+			return SL_EINVAL;
+		n++;
+	}
+	if (n == 0)
+		return SL_ENOTFOUND;
+	ctx_init(&c, opts);
+	rc = json_image(out, ev->table, img, 1, &c);
+	if (rc != 0)
+		out->len = start;
+	return rc;
+}
+
+int
+sch_txevent_encode_json(const struct sch_txevent *tx, struct sl_buf *out)
+{
+	uint32_t i;
+
+	if (tx->status != SCH_TX_BEGIN && tx->status != SCH_TX_END)
+		return SL_EINVAL;
+	sl_buf_printf(out, "{\"status\":\"%s\",\"id\":",
+	    tx->status == SCH_TX_BEGIN ? "BEGIN" : "END");
+	json_cstr(out, tx->id);
+	sl_buf_printf(out, ",\"ts_ms\":%lld", (long long)tx->ts_ms);
+	if (tx->status == SCH_TX_BEGIN) {
+		json_lit(out, ",\"event_count\":null,\"data_collections\":null}");
+		return 0;
+	}
+	sl_buf_printf(out, ",\"event_count\":%llu,\"data_collections\":[",
+	    (unsigned long long)tx->event_count);
+	for (i = 0; i < tx->n_collections; i++) {
+		json_lit(out, i ? ",{\"data_collection\":" : "{\"data_collection\":");
+		json_cstr(out, tx->collections[i].data_collection);
+		sl_buf_printf(out, ",\"event_count\":%llu}",
+		    (unsigned long long)tx->collections[i].event_count);
+	}
+	json_lit(out, "]}");
+	return 0;
+}
+
+int
+sch_heartbeat_encode_json(const struct sch_heartbeat *hb, struct sl_buf *out)
+{
+	sl_buf_printf(out, "{\"ts_ms\":%lld}", (long long)hb->ts_ms);
+	return 0;
+}

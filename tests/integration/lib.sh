@@ -1,0 +1,229 @@
+# tests/integration/lib.sh: shared helpers for the integration scripts.
+#
+# Sourced (POSIX sh) by every tests/integration/test_*.sh.  It makes a fresh
+# mktemp folder per test, starts `sluice broker` instances on free
+# non-default ports inside it, waits until they answer, and stops them by
+# the PID it started (never by name).  Everything it started is stopped and
+# the folder removed on exit (kept when KEEP=1, for post-mortems).
+# It is not a test framework: scripts assert with `it_fail` / `it_check`.
+#
+# Environment: SLUICE (the built command, required), BUILD (the build folder
+# holding tests/prog/*, required by tests that use helper programs).
+#
+# Broker handles are short names ("b"): the broker's files live in
+# $IT_DIR/<name>/ (sluice.ini, data/, broker.log, pid) and its ports are in
+# the variables set by it_broker_start: <name>_PORT, <name>_HTTP, <name>_ADDR.
+
+set -eu
+
+: "${SLUICE:?SLUICE must name the built sluice command}"
+case "$SLUICE" in /*) ;; *) SLUICE="$(pwd)/$SLUICE" ;; esac
+BUILD=${BUILD:-$(dirname "$SLUICE")}
+case "$BUILD" in /*) ;; *) BUILD="$(pwd)/$BUILD" ;; esac
+IT_NAME=$(basename "$0" .sh)
+IT_DIR=$(mktemp -d "/tmp/sluice-$IT_NAME-XXXXXX")
+IT_PIDS=""
+IT_PY=/usr/bin/python3		# Debian's python: python3-kafka lives there
+
+it_log() {
+	echo "[$IT_NAME $(date +%H:%M:%S)] $*" >&2
+}
+
+it_cleanup() {
+	rc=$?
+	for pid in $IT_PIDS; do
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -TERM "$pid" 2>/dev/null || true
+		fi
+	done
+	for pid in $IT_PIDS; do
+		n=0
+		while kill -0 "$pid" 2>/dev/null && [ $n -lt 50 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	if [ "$rc" -ne 0 ]; then
+		for f in "$IT_DIR"/*/broker.log; do
+			[ -f "$f" ] || continue
+			echo "---- last lines of $f" >&2
+			tail -n 30 "$f" >&2
+		done
+	fi
+	if [ "${KEEP:-0}" = 1 ]; then
+		echo "kept $IT_DIR" >&2
+	else
+		rm -rf "$IT_DIR"
+	fi
+	exit "$rc"
+}
+trap it_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Print a message and fail the test.
+it_fail() {
+	echo "FAIL [$IT_NAME]: $*" >&2
+	exit 1
+}
+
+# it_check DESCRIPTION COMMAND...: fail with DESCRIPTION unless COMMAND succeeds.
+it_check() {
+	what=$1
+	shift
+	if ! "$@"; then
+		it_fail "$what"
+	fi
+}
+
+# Remember a PID we started so it is stopped on exit.
+it_track() {
+	IT_PIDS="$IT_PIDS $1"
+}
+
+# Print a TCP port that is free now (bound to 0 and released).
+it_free_port() {
+	"$IT_PY" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+# The path of helper program NAME built from tests/prog/NAME.c; fails if absent.
+it_prog() {
+	p="$BUILD/tests/prog/$1"
+	[ -x "$p" ] || it_fail "helper program $p is not built (make B=... $p)"
+	echo "$p"
+}
+
+# it_wait SECONDS DESCRIPTION COMMAND...: retry COMMAND every 0.2 s until it
+# succeeds; fail with DESCRIPTION after SECONDS.
+it_wait() {
+	secs=$1
+	what=$2
+	shift 2
+	end=$(( $(date +%s) + secs ))
+	while ! "$@" >/dev/null 2>&1; do
+		if [ "$(date +%s)" -ge "$end" ]; then
+			it_fail "timed out after ${secs}s waiting for: $what"
+		fi
+		sleep 0.2
+	done
+}
+
+# it_broker_start NAME [INI_LINE...]: write $IT_DIR/NAME/sluice.ini (free
+# ports, data dir, then each extra line in [broker]) the first time, then
+# start `sluice broker -c` on it and wait until it serves Metadata.  Calling
+# it again after it_broker_stop/kill restarts the same broker on the same
+# ports and data.
+it_broker_start() {
+	name=$1
+	shift
+	d="$IT_DIR/$name"
+	if [ ! -f "$d/sluice.ini" ]; then
+		mkdir -p "$d/data"
+		port=$(it_free_port)
+		http=$(it_free_port)
+		while [ "$http" = "$port" ]; do http=$(it_free_port); done
+		{
+			echo "[broker]"
+			echo "listen = 127.0.0.1:$port"
+			echo "http = 127.0.0.1:$http"
+			echo "data_dir = $d/data"
+			for line in "$@"; do echo "$line"; done
+		} >"$d/sluice.ini"
+		echo "$port" >"$d/port"
+		echo "$http" >"$d/http"
+	fi
+	port=$(cat "$d/port")
+	http=$(cat "$d/http")
+	eval "${name}_PORT=$port ${name}_HTTP=$http ${name}_ADDR=127.0.0.1:$port"
+	echo "==== start $(date +%H:%M:%S.%N)" >>"$d/broker.log"
+	"$SLUICE" broker -c "$d/sluice.ini" >>"$d/broker.log" 2>&1 &
+	pid=$!
+	echo "$pid" >"$d/pid"
+	it_track "$pid"
+	# A port still held by the previous instance makes the broker exit;
+	# retry the start a few times in that case.
+	end=$(( $(date +%s) + 30 ))
+	while :; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			if [ "$(date +%s)" -ge "$end" ]; then
+				it_fail "broker $name exited at start (see $d/broker.log)"
+			fi
+			sleep 0.5
+			"$SLUICE" broker -c "$d/sluice.ini" >>"$d/broker.log" 2>&1 &
+			pid=$!
+			echo "$pid" >"$d/pid"
+			it_track "$pid"
+			continue
+		fi
+		if kcat -L -b "127.0.0.1:$port" -m 2 -q >/dev/null 2>&1; then
+			break
+		fi
+		if [ "$(date +%s)" -ge "$end" ]; then
+			it_fail "broker $name did not serve Metadata on 127.0.0.1:$port within 30s"
+		fi
+		sleep 0.2
+	done
+	it_log "broker $name up: pid $pid kafka 127.0.0.1:$port http 127.0.0.1:$http"
+}
+
+# The PID of broker NAME.
+it_broker_pid() {
+	cat "$IT_DIR/$1/pid"
+}
+
+# it_broker_stop NAME: SIGTERM and wait (SIGKILL after 20 s, which fails the
+# test: a clean stop must be prompt).
+it_broker_stop() {
+	pid=$(it_broker_pid "$1")
+	kill -TERM "$pid" 2>/dev/null || return 0
+	n=0
+	while kill -0 "$pid" 2>/dev/null; do
+		n=$((n + 1))
+		if [ $n -ge 200 ]; then
+			kill -KILL "$pid" 2>/dev/null || true
+			it_fail "broker $1 (pid $pid) ignored SIGTERM for 20s"
+		fi
+		sleep 0.1
+	done
+	wait "$pid" 2>/dev/null || true
+}
+
+# it_broker_kill NAME: SIGKILL, as a crash, and reap.
+it_broker_kill() {
+	pid=$(it_broker_pid "$1")
+	kill -KILL "$pid" 2>/dev/null || true
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+	wait "$pid" 2>/dev/null || true
+}
+
+# it_broker_alive NAME: succeed while the broker process runs.
+it_broker_alive() {
+	kill -0 "$(it_broker_pid "$1")" 2>/dev/null
+}
+
+# Resident memory of broker NAME in kB (VmRSS of /proc/PID/status).
+it_broker_rss_kb() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$(it_broker_pid "$1")/status"
+}
+
+# it_topic_create NAME TOPIC PARTITIONS [--compact]: through `sluice topics`.
+it_topic_create() {
+	b=$1
+	t=$2
+	n=$3
+	shift 3
+	eval "addr=\$${b}_ADDR"
+	# shellcheck disable=SC2154
+	"$SLUICE" topics -b "$addr" create "$t" --partitions "$n" "$@" ||
+		it_fail "sluice topics create $t --partitions $n $* failed"
+}
+
+# it_topic_partitions ADDR TOPIC: partitions kcat -L sees for TOPIC.
+it_topic_partitions() {
+	kcat -L -b "$1" -t "$2" -m 5 2>/dev/null |
+		awk -v t="\"$2\"" '$1 == "topic" && $2 == t { print $4; exit }'
+}
