@@ -6,10 +6,12 @@
  * index per segment (docs/log-format.md).  This module knows nothing about
  * networking or topics: the broker maps topics to partition folders.
  *
- * Threading: a struct lg_partition is used by one thread at a time, except
- * lg_partition_compact(), which may run on a background thread while the
- * owner appends, reads and syncs (it takes the partition's lock only to swap
- * segments).
+ * Threading: a struct lg_partition is used by one thread at a time, with two
+ * exceptions: lg_partition_compact() may run on a background thread while
+ * the owner appends, reads and syncs (it takes the partition's lock only to
+ * swap segments), and lg_partition_sync() may run on a committer thread
+ * while the owner appends (it does not hold the lock while the disk
+ * flushes), which is how group commit overlaps appends with fdatasync.
  */
 #ifndef LG_H
 #define LG_H
