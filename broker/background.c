@@ -4,8 +4,9 @@
  * Compaction (lg_partition_compact) is built to run beside the partition's
  * owner, so one background thread runs it every compaction_check_ms over
  * the partitions of compacted topics, holding 'bg_lock' while it walks the
- * topic list (invariant (4) of brk_int.h: create and delete take the same
- * lock, so deleting a compacted topic waits for a compaction in progress).
+ * topic list and while it compacts one partition (invariant (4) of
+ * brk_int.h: create and delete take the same lock, so they wait for at most
+ * the compaction of one partition).
  * Retention (lg_partition_retain) is not thread-safe against the owner but
  * is cheap (it unlinks whole segments), so it runs on the loop thread from
  * a timer every retention_check_ms, over topics with cleanup.policy=delete
@@ -13,39 +14,74 @@
  * fixed when it is created.
  */
 #include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "broker/brk_int.h"
 
+struct compact_item {
+	char *topic;
+	int32_t partition;
+};
+
+/*
+ * One pass over the partitions of compacted topics.  Called with bg_lock
+ * held; it lists them first, then takes the lock back for one partition at
+ * a time, looking it up again since the topic may have been deleted
+ * meanwhile, so topic creation and deletion wait for at most one partition.
+ */
 static void
 compact_all(struct brk_broker *b)
 {
+	struct compact_item *items = NULL;
 	struct brk_topic *t;
+	size_t n = 0, cap = 0, k;
 	int32_t i;
 
-	/* Called with bg_lock held. */
-	for (t = b->topics; t != NULL && !b->bg_stop; t = t->next) {
+	for (t = b->topics; t != NULL; t = t->next) {
 		if (!t->conf.opts.compact)
 			continue;
-		for (i = 0; i < t->conf.partitions && !b->bg_stop; i++) {
+		for (i = 0; i < t->conf.partitions; i++) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				items = sl_realloc(items, cap * sizeof(*items));
+			}
+			items[n].topic = sl_strdup(t->name);
+			items[n].partition = i;
+			n++;
+		}
+	}
+	for (k = 0; k < n; k++) {
+		struct brk_part *p;
+
+		pthread_mutex_unlock(&b->bg_lock);
+		sched_yield();	/* let a waiting topic create or delete in */
+		pthread_mutex_lock(&b->bg_lock);
+		p = b->bg_stop ? NULL : brk_part_find(b, items[k].topic,
+		    strlen(items[k].topic), items[k].partition);
+		if (p != NULL) {
 			struct sl_err err = { 0 };
 			int64_t cleaned = 0;
-			int rc = lg_partition_compact(t->parts[i].lg, sl_now_ms(),
-			    &cleaned, &err);
+			int rc = lg_partition_compact(p->lg, sl_now_ms(), &cleaned, &err);
 
 			__atomic_fetch_add(&b->bg_compactions, 1, __ATOMIC_RELAXED);
 			if (rc != 0) {
 				__atomic_fetch_add(&b->bg_compact_errors, 1, __ATOMIC_RELAXED);
-				sl_error("broker: compact %s-%d: %s", t->name, (int)i,
-				    sl_err_msg(&err, rc));
+				sl_error("broker: compact %s-%d: %s", items[k].topic,
+				    (int)items[k].partition, sl_err_msg(&err, rc));
 			} else {
 				__atomic_fetch_add(&b->bg_cleaned_bytes, cleaned, __ATOMIC_RELAXED);
 				if (cleaned > 0)
 					sl_info("broker: compacted %s-%d: %lld bytes removed",
-					    t->name, (int)i, (long long)cleaned);
+					    items[k].topic, (int)items[k].partition,
+					    (long long)cleaned);
 			}
 		}
+		free(items[k].topic);
 	}
+	free(items);
 }
 
 static void *

@@ -672,8 +672,14 @@ brk_close(struct brk_broker *b)
 		evconnlistener_free(b->listener);
 	brk_http_stop(b);
 	brk_commit_now(b);	/* answer acks=all waiters before their connections go */
-	while (b->conns != NULL)
-		conn_close(b->conns);
+	while (b->conns != NULL) {
+		struct brk_conn *c = b->conns;
+
+		/* Best effort: hand queued responses to the kernel before closing. */
+		if (c->bev != NULL)
+			evbuffer_write(bufferevent_get_output(c->bev), bufferevent_getfd(c->bev));
+		conn_close(c);
+	}
 	brk_bg_stop(b);
 	brk_groups_close(b->groups);
 	rc = brk_topics_close(b);	/* sync, checkpoints, clean-shutdown markers */
