@@ -29,6 +29,8 @@
  *  - Consecutive cleaned segments are grouped into one output segment,
  *    named for the first, while the output stays under the largest input
  *    segment and the offset span fits the 32-bit relative index offsets.
+ *    An output may be empty (every record dropped): the file stays, so the
+ *    first segment's base offset, the log start, never moves.
  *
  * SWAP PROTOCOL: the states of the partition folder, in order.  'G' is an
  * output group's base offset, 'old' every input segment it replaces.
@@ -150,6 +152,16 @@ has_suffix(const char *s, const char *sfx)
 	return n >= m && strcmp(s + n - m, sfx) == 0;
 }
 
+/* Prefix the message in 'err' with the file and position of the batch. */
+static void
+err_where(struct sl_err *err, int rc, const char *path, off_t pos)
+{
+	char why[sizeof(err->msg)];
+
+	snprintf(why, sizeof(why), "%s", sl_err_msg(err, rc));
+	sl_errf(err, rc, "%s: batch at position %jd: %s", path, (intmax_t)pos, why);
+}
+
 /* --------------------------------------------------------- segment reader */
 
 struct seg_reader {
@@ -157,15 +169,21 @@ struct seg_reader {
 	int fd;
 	off_t size;			/* file size at open */
 	off_t pos;			/* next batch */
+	int64_t min_offset;		/* the next batch starts at or after */
+	int64_t end_offset;		/* one past the segment's last offset */
 };
 
 static int
-reader_open(struct seg_reader *r, const char *path, struct sl_err *err)
+reader_open(struct seg_reader *r, const struct lg_clean_input *seg,
+    struct sl_err *err)
 {
+	const char *path = seg->log_path;
 	struct stat st;
 
 	r->path = path;
 	r->pos = 0;
+	r->min_offset = seg->base_offset;
+	r->end_offset = seg->next_offset;
 	r->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (r->fd < 0)
 		return sl_errf(err, -errno, "%s: %s", path, strerror(errno));
@@ -250,22 +268,21 @@ reader_next(struct seg_reader *r, struct sl_buf *b, struct lg_batch_info *info,
 	rc = lg_batch_header(sl_buf_slice(b), info, err);
 	if (rc != 0) {
 		if (rc == SL_ETRUNC)
-			rc = SL_CORRUPT(err, "%s: torn batch at position %jd",
+			return SL_CORRUPT(err, "%s: torn batch at position %jd",
 			    r->path, (intmax_t)r->pos);
+		err_where(err, rc, r->path, r->pos);
 		return rc;
 	}
+	/* Offsets are outside the CRC: check them against the segment. */
+	if (info->base_offset < r->min_offset || info->last_offset_delta < 0 ||
+	    lg_batch_last_offset(info) >= r->end_offset)
+		return SL_CORRUPT(err, "%s: batch at position %jd has offsets "
+		    "%" PRId64 "..%" PRId64 " outside %" PRId64 "..%" PRId64,
+		    r->path, (intmax_t)r->pos, info->base_offset,
+		    lg_batch_last_offset(info), r->min_offset, r->end_offset - 1);
+	r->min_offset = lg_batch_last_offset(info) + 1;
 	r->pos += (off_t)b->len;
 	return 1;
-}
-
-/* Prefix the message in 'err' with the file and position of the batch. */
-static void
-err_where(struct sl_err *err, int rc, const char *path, off_t pos)
-{
-	char why[sizeof(err->msg)];
-
-	snprintf(why, sizeof(why), "%s", sl_err_msg(err, rc));
-	sl_errf(err, rc, "%s: batch at position %jd: %s", path, (intmax_t)pos, why);
 }
 
 /* ------------------------------------------------------------ key map */
@@ -495,7 +512,7 @@ struct cleaner {
 static int
 cleaner_map(struct cleaner *c, int n_in, struct sl_err *err)
 {
-	struct seg_reader r = { NULL, -1, 0, 0 };
+	struct seg_reader r = { NULL, -1, 0, 0, 0, 0 };
 	int rc = 0;
 
 	c->n = 0;
@@ -508,7 +525,7 @@ cleaner_map(struct cleaner *c, int n_in, struct sl_err *err)
 			    "of %d segments", c->dir, omap_bytes(&c->map), i, n_in);
 			break;
 		}
-		if ((rc = reader_open(&r, c->segs[i].log_path, err)) != 0)
+		if ((rc = reader_open(&r, &c->segs[i], err)) != 0)
 			goto out;
 		while ((rc = reader_next(&r, &c->batch, &info, &pos, err)) == 1) {
 			struct lg_record *recs;
@@ -648,14 +665,14 @@ static int
 clean_segment(struct cleaner *c, int i, int fd, const char *out_path,
     int64_t *out_bytes, int *changed, struct sl_err *err)
 {
-	struct seg_reader r = { NULL, -1, 0, 0 };
+	struct seg_reader r = { NULL, -1, 0, 0, 0, 0 };
 	struct lg_batch_info info;
 	uint8_t *keep = NULL;
 	size_t keep_cap = 0;
 	off_t pos;
 	int rc;
 
-	if ((rc = reader_open(&r, c->segs[i].log_path, err)) != 0)
+	if ((rc = reader_open(&r, &c->segs[i], err)) != 0)
 		return rc;
 	while ((rc = reader_next(&r, &c->batch, &info, &pos, err)) == 1) {
 		struct lg_record *recs;

@@ -323,7 +323,7 @@ read_dir(const char *dir, struct tlist *out)
 		struct sl_buf b = { 0 };
 
 		ck_assert_int_eq(sl_file_read(path, (size_t)1 << 30, &b), 0);
-		ck_assert_int_ge(bases[i], next > 0 ? 0 : 0);
+		ck_assert_int_ge(bases[i], next);	/* segments never overlap */
 		decode_batches(b.p, b.len, &next, out, NULL);
 		sl_buf_free(&b);
 		free(path);
@@ -782,6 +782,77 @@ START_TEST(a_full_key_map_cleans_fewer_segments_without_losing_a_key)
 }
 END_TEST
 
+START_TEST(a_corrupt_segment_stops_the_clean_and_changes_nothing)
+{
+	char *dir = make_tmpdir();
+	struct sl_buf b = { 0 }, orig = { 0 }, now = { 0 };
+	struct lg_clean_input seg;
+	struct sl_err err = { 0 };
+	char *marker = sl_asprintf("%s/cleaner.swap", dir);
+
+	for (int i = 0; i < 20; i++)
+		add_batch(&b, i, 0, -1, -1, 1, "k", "v", 5);
+	seg.base_offset = 0;
+	seg.next_offset = 20;
+	seg.log_path = write_segment(dir, 0, &b);
+	sl_buf_reset(&b);
+	add_batch(&b, 20, 0, -1, -1, 1, "z", "z", 5);
+	free(write_segment(dir, 20, &b));
+	ck_assert_int_eq(sl_file_read(seg.log_path, 1 << 20, &orig), 0);
+
+	/*
+	 * A flipped byte in the 10th batch: its base offset (outside the CRC),
+	 * or a byte the CRC covers.
+	 */
+	for (size_t at = orig.len / 2; at < orig.len / 2 + 40; at += 30) {
+		sl_buf_reset(&b);
+		sl_buf_add(&b, orig.p, orig.len);
+		b.p[at] ^= 0x10;
+		write_file(seg.log_path, b.p, b.len);
+		ck_assert_int_eq(lg_cleaner_run(dir, &seg, 1, NOW_MS, 0, 4096, NULL,
+		    &err), SL_ECORRUPT);
+		ck_assert_ptr_nonnull(strstr(err.msg, "00000000000000000000.log"));
+		sl_buf_reset(&now);
+		ck_assert_int_eq(sl_file_read(seg.log_path, 1 << 20, &now), 0);
+		ck_assert_uint_eq(now.len, b.len);
+		ck_assert_int_eq(memcmp(now.p, b.p, b.len), 0);
+		ck_assert_int_eq(count_leftovers(dir), 0);
+	}
+
+	/* A torn last batch. */
+	write_file(seg.log_path, orig.p, orig.len - 7);
+	ck_assert_int_eq(lg_cleaner_run(dir, &seg, 1, NOW_MS, 0, 4096, NULL, &err),
+	    SL_ECORRUPT);
+	ck_assert_int_eq(count_leftovers(dir), 0);
+
+	/* A length field pointing past the end does not allocate it. */
+	sl_buf_reset(&b);
+	sl_buf_add(&b, orig.p, orig.len);
+	sl_put_be32(b.p + 8, 0x7fffffffu);
+	write_file(seg.log_path, b.p, b.len);
+	ck_assert_int_eq(lg_cleaner_run(dir, &seg, 1, NOW_MS, 0, 4096, NULL, &err),
+	    SL_ECORRUPT);
+
+	/* A damaged swap marker stops recovery rather than guess. */
+	{
+		static const char bad[] = "SLCS\0\1\0\0garbage!";
+
+		write_file(marker, bad, sizeof(bad) - 1);
+	}
+	ck_assert_int_eq(lg_cleaner_recover(dir, &err), SL_ECORRUPT);
+	unlink(marker);
+	ck_assert_int_eq(lg_cleaner_recover(dir, &err), 0);
+
+	free(marker);
+	free((char *)seg.log_path);
+	sl_buf_free(&b);
+	sl_buf_free(&orig);
+	sl_buf_free(&now);
+	sl_rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
 /* ---------------------------------------------------- through a partition */
 
 static void
@@ -885,6 +956,63 @@ START_TEST(partition_compaction_equals_the_model_and_survives_reopen)
 	tlist_free(&want);
 	tlist_free(&before);
 	tlist_free(&w.all);
+	sl_rm_rf(dir);
+	free(pdir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(a_clean_that_empties_the_inactive_segments_keeps_the_offsets)
+{
+	char *dir = make_tmpdir();
+	char *pdir = sl_asprintf("%s/t-0", dir);
+	struct lg_partition *p;
+	struct lg_options o;
+	struct sl_buf b = { 0 };
+	struct tlist got = { 0 };
+	struct sl_err err = { 0 };
+	int64_t base, end;
+	int rc;
+
+	test_options(&o);
+	ck_assert_int_eq(lg_partition_open(pdir, &o, &p, NULL), 0);
+	/*
+	 * Values then a tombstone for one key, then tombstones of another,
+	 * all long ago: every record of the inactive segments goes.
+	 */
+	for (int i = 0; i < 60; i++) {
+		sl_buf_reset(&b);
+		add_batch(&b, 0, 0, -1, -1, 3, i <= 40 ? "only" : "x",
+		    i < 40 ? "some value" : NULL, 100 + i);
+		ck_assert_int_eq(lg_partition_append(p, b.p, b.len, &base, NULL), 0);
+	}
+	ck_assert_int_gt(lg_partition_segment_count(p), 3);
+	end = lg_partition_end(p);
+	rc = lg_partition_compact(p, NOW_MS, NULL, &err);
+	ck_assert_msg(rc == 0, "compact: %s", sl_err_msg(&err, rc));
+	ck_assert_int_eq(lg_partition_end(p), end);
+	ck_assert_int_eq(lg_partition_start(p), 0);
+	lg_partition_check_(p);
+	read_partition(p, &got);
+	/* Only the active segment's records are left. */
+	for (size_t i = 0; i < got.n; i++)
+		ck_assert_int_ge(got.r[i].offset, active_base(pdir));
+	ck_assert_uint_gt(got.n, 0);
+	/* Appends continue at the same end. */
+	sl_buf_reset(&b);
+	add_batch(&b, 0, 0, -1, -1, 1, "only", "again", 500);
+	ck_assert_int_eq(lg_partition_append(p, b.p, b.len, &base, NULL), 0);
+	ck_assert_int_eq(base, end);
+	ck_assert_int_eq(lg_partition_close(p), 0);
+	ck_assert_int_eq(lg_partition_open(pdir, &o, &p, NULL), 0);
+	ck_assert_int_eq(lg_partition_end(p), end + 1);
+	lg_partition_check_(p);
+	tlist_free(&got);
+	read_partition(p, &got);
+	ck_assert_int_eq(got.r[got.n - 1].offset, end);
+	ck_assert_int_eq(lg_partition_close(p), 0);
+	tlist_free(&got);
+	sl_buf_free(&b);
 	sl_rm_rf(dir);
 	free(pdir);
 	free(dir);
@@ -1436,6 +1564,7 @@ lgclean_suite(void)
 	tcase_add_test(tc, control_batches_and_a_producers_last_batch_survive_a_clean);
 	tcase_add_test(tc, keys_that_collide_in_a_small_map_are_told_apart_by_bytes);
 	tcase_add_test(tc, a_full_key_map_cleans_fewer_segments_without_losing_a_key);
+	tcase_add_test(tc, a_corrupt_segment_stops_the_clean_and_changes_nothing);
 	tcase_add_test(ts, producer_state_dedups_the_last_five_batches);
 	tcase_add_test(ts, producer_epochs_fence_old_and_restart_new_at_zero);
 	tcase_add_test(ts, producer_sequences_wrap_from_int32_max_to_zero);
@@ -1445,6 +1574,7 @@ lgclean_suite(void)
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, ts);
 	tcase_add_test(tp, partition_compaction_equals_the_model_and_survives_reopen);
+	tcase_add_test(tp, a_clean_that_empties_the_inactive_segments_keeps_the_offsets);
 	tcase_add_test(tp, a_crash_at_any_step_of_the_swap_leaves_old_or_cleaned_log);
 	tcase_add_test(tp, an_io_error_at_any_step_of_a_clean_leaves_old_or_cleaned_log);
 	tcase_add_test(tp, producer_state_survives_reopen_with_its_snapshot);
