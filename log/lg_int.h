@@ -45,6 +45,8 @@ int lg_rename(const char *from, const char *to);
  * LG_PRODUCER_BATCHES batches, as Kafka keeps them for deduplication.
  */
 #define LG_PRODUCER_BATCHES 5
+/* Producers idle this long (by their batches' timestamps) are forgotten. */
+#define LG_PRODUCER_EXPIRE_MS (24LL * 3600 * 1000)
 
 struct lg_pstate;
 

@@ -438,6 +438,12 @@ roll(struct lg_partition *p, struct sl_err *err)
 	if (rc != 0)
 		return sl_errf(err, rc, "%s: index: %s", old->log_path,
 		    sl_strerror(rc));
+	/*
+	 * Forget producers idle past Kafka's producer.id.expiration.ms
+	 * default (1 day), so their state cannot grow without bound; a
+	 * forgotten producer is accepted again at any sequence.
+	 */
+	lg_pstate_expire(p->ps, sl_now_ms(), LG_PRODUCER_EXPIRE_MS);
 	rc = lg_pstate_snapshot_write(p->ps, p->dir, p->end, err);
 	if (rc != 0)
 		return rc;
@@ -1065,7 +1071,7 @@ lg_partition_compact(struct lg_partition *p, int64_t now_ms, int64_t *cleaned,
 	struct lg_clean_input *in = NULL;
 	struct lg_segment **fresh = NULL, *s;
 	int64_t removed = 0, active_base, *bases = NULL, torn;
-	int n_in, n_fresh = 0, i, k, rc = 0, rebuilt;
+	int n_in, n_fresh = 0, i, k, rc = 0, run_rc, rebuilt;
 	int32_t interval;
 	char *path;
 
@@ -1086,21 +1092,46 @@ lg_partition_compact(struct lg_partition *p, int64_t now_ms, int64_t *cleaned,
 	if (n_in <= 0)
 		goto out;
 
-	rc = lg_cleaner_run(p->dir, in, n_in, now_ms, p->opts.delete_retention_ms,
+	run_rc = lg_cleaner_run(p->dir, in, n_in, now_ms, p->opts.delete_retention_ms,
 	    interval, &removed, err);
-	if (rc != 0)
-		goto out;
+	if (run_rc != 0) {
+		/*
+		 * The run may have failed before its commit point (files
+		 * unchanged) or after it (files replaced).  Settle the folder
+		 * either way, then reload the segment list from disk below, so
+		 * the list always matches the files.  If even that fails the
+		 * partition refuses appends until reopened.
+		 */
+		struct sl_err rerr = { 0 };
+
+		removed = 0;
+		if (lg_cleaner_recover(p->dir, &rerr) != 0) {
+			pthread_mutex_lock(&p->mu);
+			p->failed = 1;
+			pthread_mutex_unlock(&p->mu);
+			rc = run_rc;
+			goto out;
+		}
+	}
 	/* Reopen what the cleaner left below the old active segment. */
-	if ((rc = list_bases(p->dir, active_base, &bases, &k, err)) != 0)
+	if ((rc = list_bases(p->dir, active_base, &bases, &k, err)) != 0) {
+		pthread_mutex_lock(&p->mu);
+		p->failed = 1;
+		pthread_mutex_unlock(&p->mu);
 		goto out;
+	}
 	fresh = sl_calloc((size_t)(k > 0 ? k : 1), sizeof(*fresh));
 	for (i = 0; i < k; i++) {
 		path = lg_segment_path(p->dir, bases[i], ".log");
 		rc = lg_segment_open(path, bases[i], interval, 0, &rebuilt, &torn,
 		    &s, err);
 		free(path);
-		if (rc != 0)
+		if (rc != 0) {
+			pthread_mutex_lock(&p->mu);
+			p->failed = 1;
+			pthread_mutex_unlock(&p->mu);
 			goto out;
+		}
 		fresh[n_fresh++] = s;
 	}
 	pthread_mutex_lock(&p->mu);
@@ -1118,6 +1149,7 @@ lg_partition_compact(struct lg_partition *p, int64_t now_ms, int64_t *cleaned,
 	pthread_mutex_unlock(&p->mu);
 	if (cleaned != NULL)
 		*cleaned = removed;
+	rc = run_rc;
 out:
 	for (i = 0; i < n_fresh; i++)
 		lg_segment_unref(fresh[i]);

@@ -78,6 +78,13 @@ pb_cstr(struct sl_arena *a, const char *s)
 	return s != NULL ? pb_str(a, s, strlen(s)) : (char *)"";
 }
 
+/*
+ * Scratch memory for building protobuf-c trees while encoding: one arena
+ * per thread, reset (keeping its newest chunk) after every message, so an
+ * encode costs no malloc in the steady state.
+ */
+static _Thread_local struct sl_arena pb_scratch;
+
 static void *
 pb_new(struct sl_arena *a, size_t size)
 {
@@ -280,7 +287,7 @@ sch_event_encode_pb(const struct sch_event *ev, struct sl_buf *out)
 	Sluice__V1__Event m = SLUICE__V1__EVENT__INIT;
 	Sluice__V1__TransactionInfo tx = SLUICE__V1__TRANSACTION_INFO__INIT;
 	Sluice__V1__LogicalMessage msg = SLUICE__V1__LOGICAL_MESSAGE__INIT;
-	struct sl_arena a = { NULL, 0 };
+	struct sl_arena *a = &pb_scratch;
 	uint32_t n;
 
 	if (sch_event_check_(ev, NULL) != 0)
@@ -288,26 +295,26 @@ sch_event_encode_pb(const struct sch_event *ev, struct sl_buf *out)
 	m.op = pb_op(ev->op);
 	n = ev->table != NULL ? ev->table->n_columns : 0;
 	if (ev->table != NULL)
-		m.table = pb_table(ev->table, &a);
+		m.table = pb_table(ev->table, a);
 	if (ev->before != NULL) {
 		m.has_before = 1;
 		m.n_before = n;
-		m.before = pb_image(ev->before, n, &a);
+		m.before = pb_image(ev->before, n, a);
 	}
 	if (ev->after != NULL) {
 		m.has_after = 1;
 		m.n_after = n;
-		m.after = pb_image(ev->after, n, &a);
+		m.after = pb_image(ev->after, n, a);
 	}
-	m.source = pb_source(&ev->source, &a);
+	m.source = pb_source(&ev->source, a);
 	if (ev->tx.id != NULL) {
-		tx.id = pb_cstr(&a, ev->tx.id);
+		tx.id = pb_cstr(a, ev->tx.id);
 		tx.total_order = ev->tx.total_order;
 		tx.data_collection_order = ev->tx.data_collection_order;
 		m.transaction = &tx;
 	}
 	if (ev->message != NULL) {
-		msg.prefix = pb_cstr(&a, ev->message->prefix);
+		msg.prefix = pb_cstr(a, ev->message->prefix);
 		msg.content.data = (uint8_t *)ev->message->content.p;
 		msg.content.len = ev->message->content.len;
 		msg.transactional = ev->message->transactional != 0;
@@ -316,7 +323,7 @@ sch_event_encode_pb(const struct sch_event *ev, struct sl_buf *out)
 	}
 	m.ts_ms = ev->ts_ms;
 	pb_pack(&m.base, out);
-	sl_arena_free(&a);
+	sl_arena_reset(a);
 	return 0;
 }
 
@@ -333,7 +340,7 @@ sch_key_encode_pb(const struct sch_event *ev, struct sl_buf *out)
 	Sluice__V1__Key m = SLUICE__V1__KEY__INIT;
 	const struct sch_table *t = ev->table;
 	const struct sch_value *img = key_image(ev);
-	struct sl_arena a = { NULL, 0 };
+	struct sl_arena *a = &pb_scratch;
 	uint32_t i, n = 0;
 
 	if (t == NULL || img == NULL)
@@ -348,21 +355,21 @@ sch_key_encode_pb(const struct sch_event *ev, struct sl_buf *out)
 	if (n == 0)
 		return SL_ENOTFOUND;
 	m.n_columns = n;
-	m.columns = pb_new(&a, n * sizeof(void *));
+	m.columns = pb_new(a, n * sizeof(void *));
 	for (i = 0, n = 0; i < t->n_columns; i++) {
 		Sluice__V1__KeyColumn *kc;
 
 		if (!t->columns[i].is_key)
 			continue;
-		kc = pb_new(&a, sizeof(*kc));
+		kc = pb_new(a, sizeof(*kc));
 		sluice__v1__key_column__init(kc);
-		kc->name = pb_cstr(&a, t->columns[i].name);
+		kc->name = pb_cstr(a, t->columns[i].name);
 		kc->type_oid = t->columns[i].type_oid;
-		kc->value = pb_value(&img[i], &a, 0);
+		kc->value = pb_value(&img[i], a, 0);
 		m.columns[n++] = kc;
 	}
 	pb_pack(&m.base, out);
-	sl_arena_free(&a);
+	sl_arena_reset(a);
 	return 0;
 }
 
@@ -370,29 +377,29 @@ int
 sch_txevent_encode_pb(const struct sch_txevent *tx, struct sl_buf *out)
 {
 	Sluice__V1__TransactionEvent m = SLUICE__V1__TRANSACTION_EVENT__INIT;
-	struct sl_arena a = { NULL, 0 };
+	struct sl_arena *a = &pb_scratch;
 	uint32_t i;
 
 	if ((tx->status != SCH_TX_BEGIN && tx->status != SCH_TX_END) ||
 	    (tx->n_collections > 0 && tx->collections == NULL))
 		return SL_EINVAL;
 	m.status = (Sluice__V1__TransactionEvent__Status)tx->status;
-	m.id = pb_cstr(&a, tx->id);
+	m.id = pb_cstr(a, tx->id);
 	m.event_count = tx->event_count;
 	m.n_data_collections = tx->n_collections;
-	m.data_collections = pb_new(&a, (size_t)tx->n_collections * sizeof(void *));
+	m.data_collections = pb_new(a, (size_t)tx->n_collections * sizeof(void *));
 	for (i = 0; i < tx->n_collections; i++) {
-		Sluice__V1__DataCollection *dc = pb_new(&a, sizeof(*dc));
+		Sluice__V1__DataCollection *dc = pb_new(a, sizeof(*dc));
 
 		sluice__v1__data_collection__init(dc);
-		dc->data_collection = pb_cstr(&a, tx->collections[i].data_collection);
+		dc->data_collection = pb_cstr(a, tx->collections[i].data_collection);
 		dc->event_count = tx->collections[i].event_count;
 		m.data_collections[i] = dc;
 	}
 	m.ts_ms = tx->ts_ms;
-	m.source = pb_source(&tx->source, &a);
+	m.source = pb_source(&tx->source, a);
 	pb_pack(&m.base, out);
-	sl_arena_free(&a);
+	sl_arena_reset(a);
 	return 0;
 }
 
@@ -400,17 +407,17 @@ int
 sch_heartbeat_encode_pb(const struct sch_heartbeat *hb, struct sl_buf *out)
 {
 	Sluice__V1__Heartbeat m = SLUICE__V1__HEARTBEAT__INIT;
-	struct sl_arena a = { NULL, 0 };
+	struct sl_arena *a = &pb_scratch;
 
-	m.connector = pb_cstr(&a, hb->connector);
-	m.name = pb_cstr(&a, hb->name);
+	m.connector = pb_cstr(a, hb->connector);
+	m.name = pb_cstr(a, hb->name);
 	m.ts_ms = hb->ts_ms;
 	m.lsn = hb->lsn;
-	m.binlog_file = pb_cstr(&a, hb->binlog_file);
+	m.binlog_file = pb_cstr(a, hb->binlog_file);
 	m.binlog_pos = hb->binlog_pos;
-	m.gtid_set = pb_cstr(&a, hb->gtid_set);
+	m.gtid_set = pb_cstr(a, hb->gtid_set);
 	pb_pack(&m.base, out);
-	sl_arena_free(&a);
+	sl_arena_reset(a);
 	return 0;
 }
 

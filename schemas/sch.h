@@ -14,7 +14,9 @@
  * MEMORY.  Every decoder (sch_pg_parse, sch_event_decode_pb) allocates from a
  * caller's struct sl_arena; what it returns stays valid until that arena is
  * reset or freed.  Encoders append to a caller's struct sl_buf and borrow
- * their inputs only for the call.
+ * their inputs only for the call.  Every function is safe to call from
+ * several threads at once on different data (the protobuf encoders keep a
+ * per-thread scratch arena).
  *
  * INVARIANTS
  *  (1) A value of kind SCH_UNCHANGED is never NULL and never a placeholder

@@ -12,7 +12,7 @@
 /*
  * Append 'v' in PostgreSQL's shortest round-trip float text ("1e+16",
  * "0.1", "-0", "NaN", "Infinity"); 'is4' for float4.  Defined in
- * pg_types.c.
+ * pg_float.c.
  */
 void sch_put_float_(struct sl_buf *out, double v, int is4);
 

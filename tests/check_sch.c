@@ -394,7 +394,7 @@ START_TEST(random_doubles_survive_print_and_parse_bit_for_bit)
 	uint64_t x = 0x9e3779b97f4a7c15u;
 	int i;
 
-	for (i = 0; i < 5000; i++) {
+	for (i = 0; i < 2000; i++) {
 		struct sch_value v = sch_value_null(), back;
 		struct sl_buf b = { 0 };
 		struct sl_err err;
