@@ -95,6 +95,9 @@ $(O)/schemas/%.pb-c.c $(O)/schemas/%.pb-c.h: schemas/%.proto | $(DEPS_STAMP)
 	@mkdir -p $(O)/schemas
 	protoc-c --c_out=$(O) $<
 
+# Keep generated files: they are not intermediate.
+.SECONDARY: $(PROTO_GEN_C) $(PROTO_GEN_H)
+
 # Generated code is not ours to hold to our warning flags.
 $(PROTO_GEN_C:%.c=%.o): %.o: %.c
 	$(CC) $(CPPFLAGS) -std=c11 $(CFLAGS) -c $< -o $@

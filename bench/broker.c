@@ -5,13 +5,15 @@
  *   broker --sluice PATH [--data-dir DIR]   start a broker of our own
  *   broker --bootstrap HOST:PORT            or measure a running one
  *          [--messages N] [--size BYTES] [--rate MSGS_PER_S] [--seconds S]
+ *          [--latency-only]
  *
  * Measures, with acks=all and no compression:
  *   1. produce N messages of BYTES to a 1-partition and a 6-partition topic
  *      as fast as the producer goes (msgs/s and MB/s of payload);
  *   2. consume the 6-partition topic from the start (msgs/s, MB/s);
- *   3. produce at a fixed moderate rate for S seconds and report the
- *      p50/p99 produce latency (produce() call to delivery report).
+ *   3. produce at a fixed moderate rate for S seconds to a 1-partition and
+ *      a 6-partition topic and report the p50/p99 produce latency (produce()
+ *      call to delivery report).
  * Then prints summary lines `bench NAME: VALUE UNIT (target: T UNIT, ratio R)`.
  * The targets are the issue's: produce >= 400,000 msgs/s with fsync before
  * the ack, consume >= 1,000,000 msgs/s.  Topics get a per-run suffix, so a
@@ -412,7 +414,10 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct bench_opts o = { NULL, NULL, "", 2000000, 100, 20000, 5, 0 };
-	char dir[4096] = "", t1[64], t6[64], tl[64];
+	char dir[4096] = "", t1[64], t6[64], tl1[64], tl6[64];
+	static const int lat_parts[2] = { 1, 6 };
+	double p50[2] = { -1, -1 }, p99[2] = { -1, -1 };
+	int k;
 	pid_t pid = -1;
 	double s1 = 0, s6 = 0, sc = 0, mb;
 	long errs = 0;
@@ -431,7 +436,7 @@ main(int argc, char **argv)
 		default:
 			fprintf(stderr, "usage: broker --sluice PATH [--data-dir DIR] | "
 			    "--bootstrap HOST:PORT [--messages N] [--size B] [--rate R] "
-			    "[--seconds S]\n");
+			    "[--seconds S] [--latency-only]\n");
 			return 2;
 		}
 	}
@@ -445,12 +450,14 @@ main(int argc, char **argv)
 
 	snprintf(t1, sizeof(t1), "bench-1p-%d", (int)getpid());
 	snprintf(t6, sizeof(t6), "bench-6p-%d", (int)getpid());
-	snprintf(tl, sizeof(tl), "bench-lat-%d", (int)getpid());
+	snprintf(tl1, sizeof(tl1), "bench-lat1-%d", (int)getpid());
+	snprintf(tl6, sizeof(tl6), "bench-lat6-%d", (int)getpid());
 	if (!o.latency_only) {
 		topic_create(&o, t1, 1);
 		topic_create(&o, t6, 6);
 	}
-	topic_create(&o, tl, 6);
+	topic_create(&o, tl1, 1);
+	topic_create(&o, tl6, 6);
 	printf("broker %s, %ld messages of %d bytes, acks=all, linger.ms=5, "
 	    "batch.size=1000000, no compression\n", o.bootstrap, o.messages, o.size);
 
@@ -471,16 +478,22 @@ main(int argc, char **argv)
 		else
 			errs++;
 	}
-	n_errors = 0;
-	latency_run(&o, tl, 6);
-	errs += n_errors;
-	if (n_lat > 0)
-		printf("produce latency at %ld msgs/s for %d s: p50 %.2f ms, p99 %.2f ms, "
-		    "max %.2f ms (%ld acked)\n", o.rate, o.seconds,
-		    lat_ns[n_lat / 2] / 1e6, lat_ns[(n_lat * 99) / 100] / 1e6,
-		    lat_ns[n_lat - 1] / 1e6, n_lat);
-	else
-		errs++;
+	for (k = 0; k < 2; k++) {
+		n_errors = 0;
+		latency_run(&o, k ? tl6 : tl1, lat_parts[k]);
+		errs += n_errors;
+		if (n_lat == 0) {
+			errs++;
+			continue;
+		}
+		p50[k] = lat_ns[n_lat / 2] / 1e6;
+		p99[k] = lat_ns[(n_lat * 99) / 100] / 1e6;
+		printf("produce latency, %d partition(s), %ld msgs/s for %d s: p50 %.2f ms, "
+		    "p99 %.2f ms, max %.2f ms (%ld acked)\n", lat_parts[k], o.rate,
+		    o.seconds, p50[k], p99[k], lat_ns[n_lat - 1] / 1e6, n_lat);
+		free(lat_ns);
+		lat_ns = NULL;
+	}
 
 	if (!o.latency_only) {
 		summary("broker_produce_1p", o.messages / s1, "msgs/s", TARGET_PRODUCE);
@@ -491,11 +504,13 @@ main(int argc, char **argv)
 		else
 			printf("bench broker_consume_6p: FAILED\n");
 	}
-	if (n_lat > 0) {
-		printf("bench broker_produce_latency_p50: %.2f ms (at %ld msgs/s)\n",
-		    lat_ns[n_lat / 2] / 1e6, o.rate);
-		printf("bench broker_produce_latency_p99: %.2f ms (at %ld msgs/s)\n",
-		    lat_ns[(n_lat * 99) / 100] / 1e6, o.rate);
+	for (k = 0; k < 2; k++) {
+		if (p50[k] < 0)
+			continue;
+		printf("bench broker_produce_latency_%dp_p50: %.2f ms (at %ld msgs/s)\n",
+		    lat_parts[k], p50[k], o.rate);
+		printf("bench broker_produce_latency_%dp_p99: %.2f ms (at %ld msgs/s)\n",
+		    lat_parts[k], p99[k], o.rate);
 	}
 
 	if (pid > 0) {

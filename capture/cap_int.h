@@ -241,6 +241,13 @@ int cap_pg_privileges_check(struct pg_conn *, const struct cap_pg_table *, size_
 int cap_pg_publication_ensure(struct pg_conn *, const char *pub,
     const struct cap_pg_table *, size_t n, int *created, struct sl_err *err);
 
+/*
+ * The primary key's column names of table 'relid' ('*n' = 0 when it has
+ * none); the caller frees each name and the array.
+ */
+int cap_pg_pk_columns(struct pg_conn *, uint32_t relid, char ***names, size_t *n,
+    struct sl_err *err);
+
 struct cap_pg_slot_info {
 	int exists;
 	uint64_t confirmed_flush;

@@ -131,6 +131,8 @@ int cap_pg_emit_row(struct cap_pg *, struct cap_txn *, struct cap_rel *, enum sc
 int cap_pg_on_relation(struct cap_pg *, const struct cap_pgo_msg *m, struct sl_err *err);
 int cap_pg_table_topic(struct cap_pg *, const char *schema, const char *name, int compact,
     struct cap_topic **out, struct sl_err *err);
+int cap_pg_emit_truncate(struct cap_pg *, struct cap_txn *, struct cap_rel *, uint64_t lsn,
+    struct sl_err *err);
 int cap_pg_heartbeat(struct cap_pg *, struct sl_err *err);
 void cap_pg_queue_advance(struct cap_pg *);
 struct cap_rel *cap_pg_rel_find(struct cap_pg *, uint32_t relid);

@@ -374,6 +374,28 @@ cap_pg_on_relation(struct cap_pg *s, const struct cap_pgo_msg *m, struct sl_err 
 			c->type_name = sl_strdup(tn);
 		}
 	}
+	if (m->u.rel.replident == 'f' && s->sql != NULL) {
+		/*
+		 * REPLICA IDENTITY FULL flags every column as key; the message
+		 * key is the primary key when there is one, as Debezium does.
+		 */
+		char **pk;
+		size_t npk, k;
+
+		if ((rc = cap_pg_pk_columns(s->sql, tmp.relid, &pk, &npk, err)) != 0) {
+			rel_free_contents(&tmp);
+			return rc;
+		}
+		for (i = 0; npk > 0 && i < m->u.rel.ncols; i++) {
+			tmp.table.columns[i].is_key = 0;
+			for (k = 0; k < npk; k++)
+				if (strcmp(pk[k], tmp.table.columns[i].name) == 0)
+					tmp.table.columns[i].is_key = 1;
+		}
+		for (k = 0; k < npk; k++)
+			free(pk[k]);
+		free(pk);
+	}
 	tmp.has_key = has_key;
 	tmp.table.schema_id = rel_schema_id(&tmp);
 	tmp.collection = sl_asprintf("%s.%s", tmp.table.schema, tmp.table.name);
@@ -567,17 +589,54 @@ cap_on_change(struct cap_pg *s, struct cap_txn *t, const struct cap_pgo_msg *m, 
 	return cap_pg_emit_row(s, t, r, SCH_OP_UPDATE, before, after, lsn, 0, err);
 }
 
+/*
+ * Produce a truncate of 'r' to every partition of its topic, so it is
+ * ordered after the earlier changes of every key.  A compacted topic
+ * refuses a null key: the key is the empty string.  't' is NULL for the
+ * truncate that opens a snapshot over a non-empty topic.
+ */
+int
+cap_pg_emit_truncate(struct cap_pg *s, struct cap_txn *t, struct cap_rel *r, uint64_t lsn,
+    struct sl_err *err)
+{
+	struct sch_event ev;
+	struct sl_buf empty = { 0 };
+	int32_t p;
+	int rc;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.op = SCH_OP_TRUNCATE;
+	ev.table = &r->table;
+	cap_source_fill(s, &ev.source, r, t, lsn);
+	ev.ts_ms = sl_now_ms();
+	if (t) {
+		ev.tx.id = t->txid_str;
+		ev.tx.data_collection_order = cap_txn_count(t, r->collection);
+		ev.tx.total_order = t->events;
+	} else {
+		ev.source.snapshot = SCH_SNAPSHOT_TRUE;
+	}
+	sl_buf_reset(&s->val);
+	rc = s->conf.json ? sch_event_encode_json(&ev, &s->json_opts, &s->val) :
+	    sch_event_encode_pb(&ev, &s->val);
+	if (rc != 0)
+		return sl_errf(err, rc, "encoding a truncate of %s", r->collection);
+	for (p = 0; p < r->topic->partitions; p++)
+		if ((rc = cap_pg_emit(s, t, r->topic, p, &empty, s->val.p, s->val.len, t == NULL,
+		    err)) != 0)
+			return rc;
+	return 0;
+}
+
 static int
 cap_on_truncate(struct cap_pg *s, struct cap_txn *t, const struct cap_pgo_msg *m, uint64_t lsn,
     struct sl_err *err)
 {
 	uint32_t i;
-	int32_t p;
 	int rc;
 
 	for (i = 0; i < m->u.truncate.nrels; i++) {
 		struct cap_rel *r = cap_pg_rel_find(s, m->u.truncate.relids[i]);
-		struct sch_event ev;
 
 		if (r == NULL) {
 			char lb[32];
@@ -586,32 +645,8 @@ cap_on_truncate(struct cap_pg *s, struct cap_txn *t, const struct cap_pgo_msg *m
 			    "never described", cap_lsn_fmt(lsn, lb, sizeof(lb)),
 			    m->u.truncate.relids[i]);
 		}
-		memset(&ev, 0, sizeof(ev));
-		ev.op = SCH_OP_TRUNCATE;
-		ev.table = &r->table;
-		cap_source_fill(s, &ev.source, r, t, lsn);
-		ev.ts_ms = sl_now_ms();
-		ev.tx.id = t->txid_str;
-		ev.tx.data_collection_order = cap_txn_count(t, r->collection);
-		ev.tx.total_order = t->events;
-		sl_buf_reset(&s->val);
-		rc = s->conf.json ? sch_event_encode_json(&ev, &s->json_opts, &s->val) :
-		    sch_event_encode_pb(&ev, &s->val);
-		if (rc != 0)
-			return sl_errf(err, rc, "encoding a truncate of %s", r->collection);
-		/*
-		 * Every partition gets the truncate, so it is ordered after the
-		 * earlier changes of every key.  A compacted topic refuses a
-		 * null key: the key is the empty string.
-		 */
-		sl_buf_reset(&s->key);
-		for (p = 0; p < r->topic->partitions; p++) {
-			struct sl_buf empty = { 0 };
-
-			if ((rc = cap_pg_emit(s, t, r->topic, p, &empty, s->val.p, s->val.len,
-			    0, err)) != 0)
-				return rc;
-		}
+		if ((rc = cap_pg_emit_truncate(s, t, r, lsn, err)) != 0)
+			return rc;
 	}
 	return 0;
 }

@@ -298,3 +298,29 @@ cap_pg_type_lookup(struct pg_conn *c, uint32_t oid, uint32_t *base_oid, int *is_
 	}
 	return sl_errf(err, SL_ECORRUPT, "postgres: type oid %u: domains nested too deep", oid);
 }
+
+int
+cap_pg_pk_columns(struct pg_conn *c, uint32_t relid, char ***names, size_t *n,
+    struct sl_err *err)
+{
+	char oid[16];
+	const char *params[1] = { oid };
+	PGresult *res;
+	int i, rc;
+
+	*names = NULL;
+	*n = 0;
+	snprintf(oid, sizeof(oid), "%u", relid);
+	if ((rc = cat_exec(c, "primary key columns", "SELECT a.attname FROM pg_index i "
+	    "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+	    "WHERE i.indrelid = $1::oid AND i.indisprimary", 1, params, &res, err)) != 0)
+		return rc;
+	if (PQntuples(res) > 0) {
+		*names = sl_calloc((size_t)PQntuples(res), sizeof(**names));
+		for (i = 0; i < PQntuples(res); i++)
+			(*names)[i] = sl_strdup(PQgetvalue(res, i, 0));
+		*n = (size_t)PQntuples(res);
+	}
+	PQclear(res);
+	return 0;
+}

@@ -257,9 +257,27 @@ cap_pg_snapshot(struct cap_pg *s, const char *snapshot_name, const struct cap_pg
 	uint64_t total = 0;
 
 	for (i = 0; i < n; i++) {
+		struct cap_topic *tp;
+		int32_t p;
+		int used = 0;
+
 		tabs[i].t = &tables[i];
 		if ((rc = snap_describe(s, &tabs[i], err)) != 0)
 			goto out;
+		/*
+		 * A topic that already holds rows (an interrupted snapshot, a
+		 * slot dropped after it was lost) may hold rows deleted since:
+		 * a truncate first, so a replay keeps only this snapshot's.
+		 */
+		tp = tabs[i].rel->topic;
+		for (p = 0; p < tp->partitions; p++)
+			used |= tp->hi[p] > 0;
+		if (used) {
+			sl_info("topic %s is not empty: a truncate precedes the snapshot rows",
+			    tp->name);
+			if ((rc = cap_pg_emit_truncate(s, NULL, tabs[i].rel, s->snap_lsn, err)) != 0)
+				goto out;
+		}
 	}
 	n_workers = (size_t)s->conf.snapshot_workers < n ? (size_t)s->conf.snapshot_workers : n;
 	w = sl_calloc(n_workers ? n_workers : 1, sizeof(*w));

@@ -92,7 +92,10 @@ cap_producer_open(const char *bootstrap, const struct cap_kv *props, size_t n_pr
 	    (rc = conf_set(conf, "linger.ms", "5", err)) != 0 ||
 	    (rc = conf_set(conf, "message.timeout.ms", "0", err)) != 0 ||
 	    (rc = conf_set(conf, "message.max.bytes", "67108864", err)) != 0 ||
-	    (rc = conf_set(conf, "compression.codec", "lz4", err)) != 0)
+	    (rc = conf_set(conf, "compression.codec", "lz4", err)) != 0 ||
+	    /* bounded memory: at most this much unacknowledged in the queue */
+	    (rc = conf_set(conf, "queue.buffering.max.kbytes", "66560", err)) != 0 ||
+	    (rc = conf_set(conf, "queue.buffering.max.messages", "20000", err)) != 0)
 		goto fail;
 	for (i = 0; i < n_props; i++) {
 		if (strcmp(props[i].key, "enable.idempotence") == 0 ||
@@ -483,6 +486,9 @@ cap_produce(struct cap_producer *p, struct cap_topic *t, int32_t partition,
 		    RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			break;
+		if (rd_kafka_outq_len(p->rk) == 0)	/* full although empty: too big */
+			return sl_errf(err, SL_ETOOBIG, "kafka: a %zu-byte message for %s does not "
+			    "fit producer.queue.buffering.max.kbytes", value_len, t->name);
 		rd_kafka_poll(p->rk, 50);
 	}
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)

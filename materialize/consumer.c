@@ -46,9 +46,13 @@ struct touched {
 	int64_t next;
 };
 
+/* Messages taken from librdkafka per call. */
+#define MAT_POLL_BATCH 1024
+
 struct mat_consumer {
 	const struct mat_view_conf *conf;
 	rd_kafka_t *rk;
+	rd_kafka_queue_t *queue;	/* the consumer queue of rk */
 	struct mat_lmdb *sink;
 	struct sl_buf dir;		/* the environment directory open */
 	struct sl_arena arena;		/* per event */
@@ -226,7 +230,7 @@ static int
 consumer_make(struct mat_consumer *c, int grouped, struct sl_err *err)
 {
 	rd_kafka_conf_t *kc = rd_kafka_conf_new();
-	char es[512];
+	char es[512], *gid;
 	size_t i;
 	int rc;
 
@@ -239,7 +243,15 @@ consumer_make(struct mat_consumer *c, int grouped, struct sl_err *err)
 	    (rc = kconf_set(kc, "fetch.wait.max.ms", "20", err)) != 0 ||
 	    (rc = kconf_set(kc, "log_level", "3", err)) != 0)
 		goto fail;
-	if (grouped && (rc = kconf_set(kc, "group.id", c->conf->group_id, err)) != 0)
+	/*
+	 * librdkafka wants a group even for assign(); a rebuild takes its own
+	 * and never joins it, so the live materializer keeps its partitions.
+	 */
+	gid = grouped ? sl_strdup(c->conf->group_id) : sl_asprintf("%s-rebuild",
+	    c->conf->group_id);
+	rc = kconf_set(kc, "group.id", gid, err);
+	free(gid);
+	if (rc != 0)
 		goto fail;
 	for (i = 0; i < c->conf->n_consumer; i++)
 		if ((rc = kconf_set(kc, c->conf->consumer[i].key, c->conf->consumer[i].value,
@@ -255,6 +267,7 @@ consumer_make(struct mat_consumer *c, int grouped, struct sl_err *err)
 		return rc;
 	}
 	rd_kafka_poll_set_consumer(c->rk);
+	c->queue = rd_kafka_queue_get_consumer(c->rk);
 	return 0;
 fail:
 	rd_kafka_conf_destroy(kc);
@@ -266,6 +279,9 @@ consumer_close(struct mat_consumer *c)
 {
 	if (c->rk == NULL)
 		return;
+	if (c->queue)
+		rd_kafka_queue_destroy(c->queue);
+	c->queue = NULL;
 	rd_kafka_consumer_close(c->rk);	/* revokes: the callback commits */
 	rd_kafka_destroy(c->rk);
 	c->rk = NULL;
@@ -294,12 +310,13 @@ static int
 path_swapped(struct mat_consumer *c)
 {
 	struct sl_buf d = { 0 };
-	char a[PATH_MAX], b[PATH_MAX];
+	char a[PATH_MAX];
 	int swapped = 0;
 
+	/* c->dir holds the real path taken at open: it may be gone by now */
 	if (mat_path_resolve(c->conf->path, 0, &d, NULL) == 0 &&
-	    realpath((const char *)d.p, a) != NULL && realpath((const char *)c->dir.p, b) != NULL)
-		swapped = strcmp(a, b) != 0;
+	    realpath((const char *)d.p, a) != NULL)
+		swapped = strcmp(a, (const char *)c->dir.p) != 0;
 	sl_buf_free(&d);
 	return swapped;
 }
@@ -426,11 +443,14 @@ consume_loop(struct mat_consumer *c, volatile sig_atomic_t *stop, int rebuild,
     int *swapped, struct sl_err *err)
 {
 	int64_t last_report = sl_mono_ns(), last_check = last_report, reported_events = 0;
+	int64_t last_warn = 0;
+	rd_kafka_resp_err_t last_kerr = 0;
 	int rc = 0;
 
 	*swapped = 0;
 	while (!*stop) {
-		rd_kafka_message_t *m;
+		rd_kafka_message_t *msgs[MAT_POLL_BATCH], *m;
+		ssize_t got, i;
 		int64_t now, wait_ms = 200;
 
 		if (c->batch_n > 0) {
@@ -438,22 +458,34 @@ consume_loop(struct mat_consumer *c, volatile sig_atomic_t *stop, int rebuild,
 			if (wait_ms < 0)
 				wait_ms = 0;
 		}
-		m = rd_kafka_consumer_poll(c->rk, (int)wait_ms);
+		/* many messages per call: the per-call locking dominates otherwise */
+		got = rd_kafka_consume_batch_queue(c->queue, (int)wait_ms, msgs, MAT_POLL_BATCH);
+		if (got < 0)
+			got = 0;
+		m = got > 0 ? msgs[0] : NULL;
 		if (c->failed) {
 			rc = sl_errf(err, c->failed, "%s", sl_err_msg(&c->cb_err, c->failed));
+			for (i = 0; i < got; i++)
+				rd_kafka_message_destroy(msgs[i]);
 			break;
 		}
-		if (m != NULL && m->err == 0) {
-			rc = consume_one(c, m, err);
-			rd_kafka_message_destroy(m);
-			if (rc != 0)
-				break;
-		} else if (m != NULL) {
-			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+		for (i = 0; i < got; i++) {
+			rd_kafka_message_t *mi = msgs[i];
+
+			if (rc == 0 && mi->err == 0) {
+				rc = consume_one(c, mi, err);
+			} else if (rc == 0 && mi->err != RD_KAFKA_RESP_ERR__PARTITION_EOF &&
+			    (mi->err != last_kerr || sl_mono_ns() - last_warn > 10000000000LL)) {
+				/* e.g. a topic capture has not created yet: say so now and then */
 				sl_warn("view %s: consumer: %s", c->conf->name,
-				    rd_kafka_message_errstr(m));
-			rd_kafka_message_destroy(m);
+				    rd_kafka_message_errstr(mi));
+				last_kerr = mi->err;
+				last_warn = sl_mono_ns();
+			}
+			rd_kafka_message_destroy(mi);
 		}
+		if (rc != 0)
+			break;
 		now = sl_mono_ns();
 		/* commit when the batch is full, old, or nothing more is waiting */
 		if (c->batch_n > 0 && (m == NULL || c->batch_n >= c->conf->batch_events ||
@@ -516,8 +548,13 @@ view_open(struct mat_consumer *c, const char *dir, int rebuild, struct sl_err *e
 {
 	int rc;
 
+	char real[PATH_MAX];
+
+	if ((rc = sl_mkdir_p(dir, 0755)) != 0)
+		return sl_errf(err, rc, "view %s: mkdir %s: %s", c->conf->name, dir,
+		    sl_strerror(rc));
 	sl_buf_reset(&c->dir);
-	sl_buf_printf(&c->dir, "%s", dir);
+	sl_buf_printf(&c->dir, "%s", realpath(dir, real) ? real : dir);
 	if ((rc = mat_lmdb_open(dir, c->conf, &c->sink, err)) != 0)
 		return rc;
 	if ((rc = consumer_make(c, !rebuild, err)) != 0)
@@ -603,8 +640,13 @@ mat_run(const struct mat_view_conf *conf, int rebuild, volatile sig_atomic_t *st
 
 	memset(&c, 0, sizeof(c));
 	c.conf = conf;
-	if ((rc = mat_metrics_start(conf->http, conf->name, &c.metrics, err)) != 0)
-		return rc;
+	if ((rc = mat_metrics_start(conf->http, conf->name, &c.metrics, err)) != 0) {
+		/* the live materializer of the same view holds the port */
+		if (!rebuild)
+			return rc;
+		sl_warn("%s; rebuild progress goes to stderr only", sl_err_msg(err, rc));
+		(void)mat_metrics_start(NULL, conf->name, &c.metrics, NULL);
+	}
 	rc = rebuild ? run_rebuild(&c, stop, err) : run_live(&c, stop, err);
 	mat_metrics_stop(c.metrics);
 	touched_clear(&c);

@@ -48,6 +48,7 @@ struct sink_offset {
 	char *topic;
 	int32_t partition;
 	int64_t next;			/* -1: none stored */
+	int dirty;			/* 'next' not yet put in this txn */
 };
 
 struct mat_lmdb {
@@ -67,6 +68,8 @@ struct mat_lmdb {
 	struct sl_buf pk, pk2, row, ik, ik2;
 	struct mat_lmdb_stats st;
 };
+
+static void offset_key(struct sl_buf *b, const char *topic, int32_t partition);
 
 static int
 lmdb_fail(struct sl_err *err, int rc, const char *what)
@@ -275,10 +278,30 @@ mat_lmdb_abort(struct mat_lmdb *s)
 int
 mat_lmdb_commit(struct mat_lmdb *s, struct sl_err *err)
 {
+	size_t i;
 	int rc;
 
 	if (s->txn == NULL)
 		return 0;
+	/* the offsets of the batch join its changes (1) */
+	for (i = 0; i < s->n_offs; i++) {
+		MDB_val k, v;
+		uint8_t vb[8];
+
+		if (!s->offs[i].dirty)
+			continue;
+		offset_key(&s->ik, s->offs[i].topic, s->offs[i].partition);
+		sl_put_be64(vb, (uint64_t)s->offs[i].next);
+		k.mv_data = s->ik.p;
+		k.mv_size = s->ik.len;
+		v.mv_data = vb;
+		v.mv_size = 8;
+		if ((rc = mdb_put(s->txn, s->offsets, &k, &v, 0)) != 0) {
+			mat_lmdb_abort(s);
+			return lmdb_fail(err, rc, "put offset");
+		}
+		s->offs[i].dirty = 0;
+	}
 	rc = mdb_txn_commit(s->txn);
 	s->txn = NULL;
 	if (rc != 0) {
@@ -742,22 +765,54 @@ row_delete(struct mat_lmdb *s, struct sink_table *t, struct sl_slice pk, struct 
 	return 0;
 }
 
+/*
+ * A truncate arrives in every partition of the topic (capture writes it
+ * to each, so it follows every earlier change of every key).  The copy
+ * in partition 'partition' removes the rows last written from that
+ * partition: a row written after the truncate in its own partition stays,
+ * whatever order the partitions are consumed in.  The keys are collected
+ * first (length-prefixed in 'keys') and deleted after the scan, so no
+ * cursor walks a tree being changed.
+ */
 static int
-table_truncate(struct mat_lmdb *s, struct sink_table *t, struct sl_err *err)
+table_truncate(struct mat_lmdb *s, struct sink_table *t, int32_t partition,
+    struct sl_err *err)
 {
-	MDB_dbi d;
-	size_t i;
-	int rc;
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	struct mat_pos pos;
+	struct sl_buf keys = { 0 };
+	size_t at;
+	uint64_t len;
+	int rc, n;
 
-	if ((rc = mdb_drop(s->txn, t->rows, 0)) != 0)
+	if ((rc = mdb_cursor_open(s->txn, t->rows, &c)) != 0)
 		return lmdb_fail(err, rc, "truncate");
-	for (i = 0; i < s->conf->n_indexes; i++) {
-		if ((rc = index_dbi(s, t, i, &d, err)) != 0)
-			return rc;
-		if ((rc = mdb_drop(s->txn, d, 0)) != 0)
-			return lmdb_fail(err, rc, "truncate index");
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if ((rc = mat_row_header(sl_slice_make(v.mv_data, v.mv_size), NULL, &pos, NULL,
+		    NULL, err)) != 0)
+			break;
+		if (pos.partition != partition)
+			continue;
+		sl_buf_add_uvarint(&keys, k.mv_size);
+		sl_buf_add(&keys, k.mv_data, k.mv_size);
 	}
-	return 0;
+	mdb_cursor_close(c);
+	if (rc != MDB_NOTFOUND) {
+		rc = rc > 0 ? lmdb_fail(err, rc, "truncate") : rc;
+		goto out;
+	}
+	rc = 0;
+	for (at = 0; at < keys.len && rc == 0; at += (size_t)len) {
+		n = sl_uvarint_get(keys.p + at, keys.len - at, &len);
+		at += (size_t)n;
+		rc = row_delete(s, t, sl_slice_make(keys.p + at, (size_t)len), err);
+		sl_arena_reset(&s->arena);
+	}
+out:
+	sl_buf_free(&keys);
+	return rc;
 }
 
 static int
@@ -872,7 +927,7 @@ apply_event(struct mat_lmdb *s, const struct sch_event *ev, const struct mat_pos
 		rc = row_delete(s, t, sl_buf_slice(&s->pk), err);
 		break;
 	case SCH_OP_TRUNCATE:
-		rc = table_truncate(s, t, err);
+		rc = table_truncate(s, t, pos->partition, err);
 		break;
 	default:
 		s->st.skipped++;
@@ -889,8 +944,6 @@ mat_lmdb_apply(struct mat_lmdb *s, const struct sch_event *ev,
 {
 	struct sink_offset *o;
 	struct mat_pos pos;
-	MDB_val k, v;
-	uint8_t vb[8];
 	int rc;
 
 	if ((rc = mat_lmdb_begin(s, err)) != 0)
@@ -911,17 +964,8 @@ mat_lmdb_apply(struct mat_lmdb *s, const struct sch_event *ev,
 		return rc;	/* the caller decides; the txn stays usable */
 	if (rc != 0)
 		goto fail;
-	offset_key(&s->ik, origin->topic, origin->partition);
-	sl_put_be64(vb, (uint64_t)(origin->offset + 1));
-	k.mv_data = s->ik.p;
-	k.mv_size = s->ik.len;
-	v.mv_data = vb;
-	v.mv_size = 8;
-	if ((rc = mdb_put(s->txn, s->offsets, &k, &v, 0)) != 0) {	/* (1) */
-		rc = lmdb_fail(err, rc, "put offset");
-		goto fail;
-	}
-	o->next = origin->offset + 1;
+	o->next = origin->offset + 1;	/* written at commit, same txn (1) */
+	o->dirty = 1;
 	return 0;
 fail:
 	mat_lmdb_abort(s);

@@ -510,7 +510,8 @@ scan_db(struct mat_view_txn *t, const char *table, MDB_dbi d, MDB_dbi td, int vi
 	rc = prefix.len ? mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) :
 	    mdb_cursor_get(c, &k, &v, MDB_FIRST);
 	for (; rc == 0 && (limit == 0 || n < limit); rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < prefix.len || memcmp(k.mv_data, prefix.p, prefix.len) != 0)
+		if (prefix.len > 0 && (k.mv_size < prefix.len ||
+		    memcmp(k.mv_data, prefix.p, prefix.len) != 0))
 			break;
 		if (via_index) {
 			if (mdb_get(t->txn, td, &v, &rv) != 0) {

@@ -18,6 +18,10 @@
 #include "materialize/mat_int.h"
 #include "materialize/view.h"
 
+/* the example program of docs/views.md, compiled here so it cannot rot */
+#define VIEW_READ_NO_MAIN
+#include "docs/examples/view_read.c"
+
 /* ---------------------------------------------------------------- helpers */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
@@ -79,7 +83,9 @@ struct fx {
 	struct mat_index_conf idx[1];
 	char *email_col[1];
 	struct mat_lmdb *sink;
-	int64_t offset;
+	int64_t offset;			/* of partition 0 */
+	int32_t partition;		/* where fx_apply's changes come from */
+	int64_t offsets[4];		/* of partitions 1..3 */
 };
 
 static void
@@ -122,7 +128,8 @@ fx_apply(struct fx *f, enum sch_op op, int64_t id, const char *name, const char 
 {
 	struct sch_value img[4];
 	struct sch_event ev;
-	struct mat_origin o = { "t", 0, f->offset++ };
+	struct mat_origin o = { "t", f->partition,
+	    f->partition ? f->offsets[f->partition]++ : f->offset++ };
 	struct sl_err err = { 0 };
 	int rc;
 
@@ -431,6 +438,40 @@ START_TEST(inserts_updates_deletes_and_truncates_are_applied)
 	ck_assert_int_eq(fx_apply(&f, SCH_OP_TRUNCATE, 0, NULL, NULL, NULL), 0);
 	ck_assert_int_eq(mat_lmdb_commit(f.sink, NULL), 0);
 	ck_assert_uint_eq(view_count(d), 0);
+	ck_assert_int_eq(mat_lmdb_check_(f.sink, NULL), 0);
+	fx_close(&f);
+	sl_rm_rf(d);
+	free(d);
+}
+END_TEST
+
+START_TEST(a_truncate_removes_the_rows_last_written_from_its_own_partition)
+{
+	char *d = tmpdir();
+	struct fx f;
+	char *j;
+
+	fx_open(&f, d, 1);
+	f.partition = 0;
+	ck_assert_int_eq(fx_apply(&f, SCH_OP_CREATE, 1, "p0", "a@x", NULL), 0);
+	ck_assert_int_eq(fx_apply(&f, SCH_OP_CREATE, 2, "p0", "a@x", NULL), 0);
+	f.partition = 1;
+	ck_assert_int_eq(fx_apply(&f, SCH_OP_CREATE, 3, "p1", "a@x", NULL), 0);
+	/* partition 0 ran ahead: its truncate and a new row came first */
+	f.partition = 0;
+	ck_assert_int_eq(fx_apply(&f, SCH_OP_TRUNCATE, 0, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(fx_apply(&f, SCH_OP_CREATE, 4, "p0 after", "a@x", NULL), 0);
+	ck_assert_int_eq(mat_lmdb_commit(f.sink, NULL), 0);
+	ck_assert_uint_eq(view_count(d), 2);	/* 3 (partition 1) and 4 */
+	ck_assert_uint_eq(view_lookup_count(d, "a@x"), 2);
+	f.partition = 1;
+	ck_assert_int_eq(fx_apply(&f, SCH_OP_TRUNCATE, 0, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(mat_lmdb_commit(f.sink, NULL), 0);
+	ck_assert_uint_eq(view_count(d), 1);
+	ck_assert_ptr_null(view_get_json(d, 3));
+	j = view_get_json(d, 4);
+	ck_assert_ptr_nonnull(j);
+	free(j);
 	ck_assert_int_eq(mat_lmdb_check_(f.sink, NULL), 0);
 	fx_close(&f);
 	sl_rm_rf(d);
@@ -780,6 +821,41 @@ START_TEST(an_open_reader_moves_to_the_swapped_view_on_request)
 }
 END_TEST
 
+START_TEST(the_documented_example_program_reads_a_view)
+{
+	char *d = tmpdir();
+	char *out = sl_asprintf("%s/out.txt", d);
+	char *argv[] = { "view_read", d, "public.users", "2", NULL };
+	struct sl_buf text = { 0 };
+	struct fx f;
+	int saved, fd;
+
+	fx_open(&f, d, 0);
+	ck_assert_int_eq(fx_apply(&f, SCH_OP_CREATE, 2, "bob", "b@x", NULL), 0);
+	ck_assert_int_eq(fx_apply(&f, SCH_OP_CREATE, 1, "ann", NULL, "hi"), 0);
+	ck_assert_int_eq(mat_lmdb_commit(f.sink, NULL), 0);
+	fx_close(&f);
+	fflush(stdout);
+	saved = dup(1);
+	ck_assert_ptr_nonnull(freopen(out, "w", stdout));
+	ck_assert_int_eq(view_read_main(4, argv), 0);
+	fflush(stdout);
+	fd = dup2(saved, 1);
+	ck_assert_int_eq(fd, 1);
+	close(saved);
+	ck_assert_int_eq(sl_file_read(out, 1 << 20, &text), 0);
+	sl_buf_add_u8(&text, 0);
+	ck_assert_str_eq((const char *)text.p,
+	    "id=2 name=bob email=b@x bio=NULL\n"
+	    "id=1 name=ann email=NULL bio=hi\n"
+	    "id=2 name=bob email=b@x bio=NULL\n");
+	sl_buf_free(&text);
+	free(out);
+	sl_rm_rf(d);
+	free(d);
+}
+END_TEST
+
 Suite *mat_suite(void);
 
 Suite *
@@ -796,6 +872,7 @@ mat_suite(void)
 	tcase_add_test(tc, row_records_round_trip_every_kind);
 	tcase_add_test(tc, every_truncation_of_a_row_record_is_corruption);
 	tcase_add_test(tc, inserts_updates_deletes_and_truncates_are_applied);
+	tcase_add_test(tc, a_truncate_removes_the_rows_last_written_from_its_own_partition);
 	tcase_add_test(tc, an_unchanged_value_is_taken_from_the_stored_row);
 	tcase_add_test(tc, secondary_indexes_follow_inserts_updates_and_deletes);
 	tcase_add_test(tc, the_offset_is_stored_in_the_same_transaction_as_the_rows);
@@ -804,6 +881,7 @@ mat_suite(void)
 	tcase_add_test(tc, view_sections_get_defaults_and_precise_errors);
 	tcase_add_test(tc, a_rebuild_swap_never_shows_a_reader_an_error_or_a_partial_view);
 	tcase_add_test(tc, an_open_reader_moves_to_the_swapped_view_on_request);
+	tcase_add_test(tc, the_documented_example_program_reads_a_view);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -31,6 +31,16 @@ it_log() {
 
 it_cleanup() {
 	rc=$?
+	# Brokers are also found by their pid files, in case a caller started
+	# one in a subshell, where it_track could not reach IT_PIDS; a PID counts
+	# only while its command line still names this test's folder.
+	for f in "$IT_DIR"/*/pid; do
+		[ -f "$f" ] || continue
+		p=$(cat "$f")
+		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$IT_DIR/"; then
+			IT_PIDS="$IT_PIDS $p"
+		fi
+	done
 	for pid in $IT_PIDS; do
 		if kill -0 "$pid" 2>/dev/null; then
 			kill -TERM "$pid" 2>/dev/null || true
@@ -43,6 +53,15 @@ it_cleanup() {
 			n=$((n + 1))
 		done
 		kill -KILL "$pid" 2>/dev/null || true
+	done
+	# A sanitizer build reports to the broker's log: any report fails the test.
+	for f in "$IT_DIR"/*/broker.log; do
+		[ -f "$f" ] || continue
+		if grep -q 'AddressSanitizer\|LeakSanitizer\|runtime error:' "$f"; then
+			echo "FAIL [$IT_NAME]: sanitizer report in $f:" >&2
+			grep -A 30 -m 1 'AddressSanitizer\|LeakSanitizer\|runtime error:' "$f" >&2
+			rc=1
+		fi
 	done
 	if [ "$rc" -ne 0 ]; then
 		for f in "$IT_DIR"/*/broker.log; do
@@ -175,11 +194,11 @@ it_broker_pid() {
 	cat "$IT_DIR/$1/pid"
 }
 
-# it_broker_stop NAME: SIGTERM and wait (SIGKILL after 20 s, which fails the
-# test: a clean stop must be prompt).
+# it_broker_stop NAME: SIGTERM and wait; the broker must exit 0 within 20 s
+# (a clean stop is prompt and successful; SIGKILL after that fails the test).
 it_broker_stop() {
 	pid=$(it_broker_pid "$1")
-	kill -TERM "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null || it_fail "broker $1 (pid $pid) was not running"
 	n=0
 	while kill -0 "$pid" 2>/dev/null; do
 		n=$((n + 1))
@@ -189,7 +208,8 @@ it_broker_stop() {
 		fi
 		sleep 0.1
 	done
-	wait "$pid" 2>/dev/null || true
+	if wait "$pid" 2>/dev/null; then st=0; else st=$?; fi
+	[ "$st" -eq 0 ] || it_fail "broker $1 (pid $pid) exited $st after SIGTERM"
 }
 
 # it_broker_kill NAME: SIGKILL, as a crash, and reap.

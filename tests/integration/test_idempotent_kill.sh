@@ -1,5 +1,8 @@
 #!/bin/sh
-# test_idempotent_kill.sh: an idempotent acks=all producer
+# shellcheck disable=SC2154 # b_ADDR, b_PORT, cN_pid are set through eval
+# test_idempotent_kill.sh: first, by hand (python/dup_batch.py), a repeated
+# idempotent batch must be acknowledged at its first offset and a gap
+# refused.  Then an idempotent acks=all producer
 # (tests/prog/idem_producer) keeps producing numbered messages to a
 # 4-partition topic while the broker is killed with SIGKILL and restarted
 # three times.  Afterwards every acknowledged message is in the log exactly
@@ -16,6 +19,12 @@ prod=$(it_prog idem_producer)
 
 it_broker_start b
 it_topic_create b idem $PARTS
+it_topic_create b idem-dup 1
+
+# Deterministic first: a repeated batch is answered, not hung or appended
+# twice (what the kills below provoke at random).
+"$IT_PY" "$(dirname "$0")/python/dup_batch.py" 127.0.0.1 "$b_PORT" idem-dup ||
+	it_fail "an idempotent producer's repeated batch was mishandled"
 
 "$prod" -b "$b_ADDR" -t idem -p $PARTS -n "$COUNT" -r "$RATE" \
     -o "$IT_DIR/acked.txt" >"$IT_DIR/producer.out" 2>"$IT_DIR/producer.err" &

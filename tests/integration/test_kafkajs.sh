@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2154 # b_ADDR, b_PORT, cN_pid are set through eval
 # test_kafkajs.sh: kafkajs 2 produces keyed messages with headers (acks -1)
 # and a consumer group reads every one back exactly once; a second run of
 # the group after a commit gets only newer messages.  kafkajs is installed

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2154 # b_ADDR, b_PORT, cN_pid are set through eval
 # test_kcat.sh: 100,000 keyed messages per codec (none, gzip, snappy, lz4,
 # zstd) produced by kcat come back from `sluice broker` in order per
 # partition, with keys, values, headers and timestamps intact; `kcat -L`
@@ -8,6 +9,9 @@
 # kcat 1.7 cannot take a per-message timestamp from its input, so the
 # timestamps checked are librdkafka's CreateTime: each must lie within the
 # produce run's wall-clock window and never decrease within a partition.
+# Explicit timestamps (a day old, one second apart) are produced with
+# kafka-python instead; kcat must print them exactly (lookups by time are in
+# test_list_offsets.sh).
 . "$(dirname "$0")/lib.sh"
 
 N=${N:-100000}
@@ -88,6 +92,17 @@ for c in gzip snappy lz4 zstd; do
 	[ "$sz" -lt $((plain / 2)) ] ||
 		it_fail "kc-$c stores $sz bytes, not under half of uncompressed $plain: batches were not kept compressed"
 done
+
+# Explicit CreateTime timestamps come back exactly.
+it_topic_create b kc-ts 1
+first=$("$IT_PY" "$(dirname "$0")/python/produce.py" "$b_ADDR" kc-ts 1000 \
+    --age-ms 86400000 --step-ms 1000 --tag ts | sed -n 's/^first_ts=//p')
+[ -n "$first" ] || it_fail "kafka-python produce to kc-ts failed"
+kcat -C -b "$b_ADDR" -t kc-ts -o beginning -e -q -f '%o %T %s\n' >"$IT_DIR/ts.txt" ||
+	it_fail "kcat consume of kc-ts failed"
+awk -v f="$first" '{ if ($1 != NR - 1 || $2 != f + $1 * 1000 || $3 != "ts-" $1) { print "bad: " $0; bad = 1; exit } }
+    END { if (NR != 1000) { print NR " messages"; bad = 1 } exit bad }' "$IT_DIR/ts.txt" ||
+	it_fail "kc-ts: explicit timestamps did not come back exactly (first $first)"
 
 # kcat -L lists every topic with its partition count.
 kcat -L -b "$b_ADDR" -m 5 >"$IT_DIR/meta.txt" || it_fail "kcat -L failed"

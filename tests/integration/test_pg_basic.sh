@@ -5,7 +5,8 @@
 # topics through `sluice capture` (format json) so that replaying each
 # topic gives the table back row for row; rolled-back work never appears;
 # deletes are followed by tombstones; BEGIN/END go to app.transaction and a
-# pg_logical_emit_message to app.messages keyed by its prefix; and the
+# pg_logical_emit_message to app.messages keyed by its prefix (table b has
+# REPLICA IDENTITY FULL: its key is still the primary key); and the
 # slot's confirmed_flush_lsn catches up with the server.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
@@ -14,6 +15,7 @@ pg_start
 it_broker_start b
 pg_sql "CREATE TABLE a (id int PRIMARY KEY, v text, n int);
         CREATE TABLE b (id bigint PRIMARY KEY, name text, flag bool);
+        ALTER TABLE b REPLICA IDENTITY FULL;
         CREATE TABLE other (id int);
         INSERT INTO a SELECT i, 'snap' || i, i FROM generate_series(1, 50) i;"
 

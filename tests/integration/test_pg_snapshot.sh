@@ -13,8 +13,8 @@ ROWS=${ROWS:-1000000}
 pg_start
 it_broker_start b
 pg_sql "CREATE TABLE s (id int PRIMARY KEY, v text, n int);
-        INSERT INTO s SELECT i, md5(i::text), 0 FROM generate_series(1, $ROWS) i;
-        VACUUM ANALYZE s;"
+        INSERT INTO s SELECT i, md5(i::text), 0 FROM generate_series(1, $ROWS) i;"
+pg_sql "VACUUM ANALYZE s"
 cat >"$IT_DIR/w.sql" <<EOF
 \\set a random(1, $ROWS)
 BEGIN;

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2154 # b_ADDR, b_PORT, cN_pid are set through eval
 # test_python.sh: kafka-python (Debian's python3-kafka, run by /usr/bin/python3)
 # produces keyed messages with headers, plain and gzip, acks=all, and a
 # consumer group reads them back; committed offsets are honoured by the next

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2154 # b_ADDR, b_PORT, cN_pid are set through eval
 # test_restart_config.sh: topic configuration (partition count,
 # cleanup.policy=compact, retention.ms, segment.bytes) survives a clean
 # restart and a SIGKILL restart.

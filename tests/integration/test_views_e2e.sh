@@ -99,8 +99,17 @@ loops=$(wc -l <"$IT_DIR/reader.loops")
 [ "$(cat "$IT_DIR/reader.fails")" = 0 ] ||
 	it_fail "the reader failed during the rebuild: $(head -3 "$IT_DIR/reader.errors")"
 it_log "reader scanned $loops times through the rebuild"
+# the live materializer follows the swap: later changes reach the new view
+j=0
+while [ $j -lt 5 ]; do
+	pg_sql "$(view_workload_sql)"
+	j=$((j + 1))
+done
+pg_sql "UPDATE users SET name = 'after rebuild' WHERE id = 1000"
 cap_wait_caught_up sluice_app 60
 view_wait_equal users users id 60
+grep -q "rebuilt and swapped in; reopening" "$IT_DIR/mat.log" ||
+	it_fail "the live materializer did not reopen the swapped view"
 
 mat_stop
 grep -q "sluice: materialize" "$IT_DIR/mat.log" && it_fail "materialize logged an error: $(grep 'sluice: materialize' "$IT_DIR/mat.log")"

@@ -31,11 +31,15 @@ view_config() {
 		echo "bootstrap = $addr"
 		echo "batch_ms = 20"
 		echo "http = 127.0.0.1:$VIEW_HTTP"
+		echo "consumer.session.timeout.ms = 6000"
+		echo "consumer.heartbeat.interval.ms = 500"
 		echo "[view \"items\"]"
 		echo "topics = app.public.items"
 		echo "path = $IT_DIR/views/items"
 		echo "format = $fmt"
 		echo "bootstrap = $addr"
+		echo "consumer.session.timeout.ms = 6000"
+		echo "consumer.heartbeat.interval.ms = 500"
 	} >"$IT_DIR/sluice.ini"
 	# capture reads only its own section keys; give it the same file
 	cp "$IT_DIR/sluice.ini" "$IT_DIR/cap-app.ini"
@@ -43,9 +47,21 @@ view_config() {
 
 # mat_start [ARGS...]: `sluice materialize -c $IT_DIR/sluice.ini ARGS` in the background.
 mat_start() {
+	MAT_LINES=$(( $( (cat "$IT_DIR/mat.log" 2>/dev/null || true) | wc -l) + 1 ))
 	"$SLUICE" materialize -c "$IT_DIR/sluice.ini" "$@" >>"$IT_DIR/mat.log" 2>&1 &
 	MAT_PID=$!
 	it_track "$MAT_PID"
+}
+
+# mat_wait_assigned SECONDS: until the running materializer got partitions
+# of both views since it started.
+mat_wait_assigned() {
+	end=$(( $(date +%s) + $1 ))
+	while [ "$(tail -n +"$MAT_LINES" "$IT_DIR/mat.log" | grep -c "assigned app.public")" -lt 6 ]; do
+		kill -0 "$MAT_PID" 2>/dev/null || { tail -5 "$IT_DIR/mat.log" >&2; it_fail "materialize died"; }
+		[ "$(date +%s)" -lt "$end" ] || it_fail "materialize got no partitions in $1 s"
+		sleep 0.1
+	done
 }
 
 mat_kill() {
