@@ -24,6 +24,7 @@ IT_NAME=$(basename "$0" .sh)
 IT_DIR=$(mktemp -d "/tmp/sluice-$IT_NAME-XXXXXX")
 IT_PIDS=""
 IT_PY=/usr/bin/python3		# Debian's python: python3-kafka lives there
+export PYTHONDONTWRITEBYTECODE=1	# no __pycache__ in the source tree
 
 it_log() {
 	echo "[$IT_NAME $(date +%H:%M:%S)] $*" >&2
@@ -100,13 +101,24 @@ it_track() {
 	IT_PIDS="$IT_PIDS $1"
 }
 
-# Print a TCP port that is free now (bound to 0 and released).
+# Print a TCP port that is free now.  It is picked below the kernel's
+# ephemeral range when there is room, so that no client connection can take
+# it while a broker restarts (a client port in TIME_WAIT blocks a bind even
+# with SO_REUSEADDR); otherwise the kernel picks one.
 it_free_port() {
-	"$IT_PY" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
+	"$IT_PY" -c 'import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+cands = [random.randint(10000, lo - 1) for _ in range(100)] if lo > 11000 else []
+for p in cands + [0]:
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        s.close()
+        continue
+    print(s.getsockname()[1])
+    s.close()
+    break'
 }
 
 # The path of helper program NAME built from tests/prog/NAME.c; fails if absent.

@@ -78,6 +78,12 @@ for c in $CODECS; do
 		cat "$IT_DIR/check.txt" >&2
 		it_fail "$t: per-partition check failed"
 	}
+	# Fetching from an offset inside a (compressed) batch starts exactly there.
+	for off in 1 777 $((N / PARTS / 2)); do
+		want=$(awk -F '\t' -v o="$off" '$1 == 0 && $2 == o { print $3 }' "$out")
+		got=$(kcat -C -b "$b_ADDR" -t "$t" -p 0 -o "$off" -c 2 -e -q -f '%o %k\n' | head -n 1)
+		[ "$got" = "$off $want" ] || it_fail "$t: fetch from offset $off gave '$got', expected '$off $want'"
+	done
 	nparts=$(cut -f1 "$out" | sort -u | wc -l)
 	[ "$nparts" -eq $PARTS ] || it_fail "$t: messages in $nparts partitions, expected $PARTS"
 	it_log "$c: $N messages ok ($((t1 - t0)) ms to produce)"
