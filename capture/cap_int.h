@@ -9,6 +9,7 @@
 #ifndef CAP_INT_H
 #define CAP_INT_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "common/sl.h"
@@ -345,6 +346,21 @@ int cap_produce(struct cap_producer *, struct cap_topic *, int32_t partition,
 void cap_producer_poll(struct cap_producer *, int timeout_ms);
 int cap_producer_outstanding(const struct cap_producer *);
 int cap_producer_flush(struct cap_producer *, int timeout_ms);
+/* While '*stop' is set, cap_produce gives up waiting for queue room. */
+void cap_producer_set_stop(struct cap_producer *, volatile sig_atomic_t *stop);
+
+/* -------------------------------------------------- HTTP (http.c) */
+
+struct cap_http;
+
+/* Fill 'body' for 'path'; return the HTTP status (200, 404, 503). */
+typedef int cap_http_render_fn(void *ctx, const char *path, struct sl_buf *body);
+
+/* Listen on "HOST:PORT".  Returns 0, SL_ECONFIG or -errno. */
+int cap_http_open(const char *addr, struct cap_http **out, struct sl_err *err);
+/* Answer the pending requests (non-blocking when none); NULL-safe. */
+void cap_http_serve(struct cap_http *, cap_http_render_fn *render, void *ctx);
+void cap_http_close(struct cap_http *);
 
 /* ---------------------------------------------- spool (pg_spool.c) */
 

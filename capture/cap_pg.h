@@ -24,6 +24,7 @@ struct cap_pg_conf {
 	char *topic_prefix;
 	char *spool_dir;
 	const char *bootstrap;
+	const char *http;		/* /metrics and /health, or NULL */
 	int json;			/* format = json */
 	enum cap_snapshot_mode snapshot;
 	int snapshot_workers;
@@ -110,6 +111,10 @@ struct cap_pg {
 	uint64_t snap_lsn;
 	int64_t snap_ts_ms;
 
+	struct cap_http *http;
+	void *snap;			/* pg_snapshot.c's progress while it runs */
+	uint64_t snap_rows;		/* rows copied by the snapshot */
+
 	int fatal;			/* set by a failed delivery */
 	char fatal_msg[256];
 	uint64_t produced, acked, skipped, txns, stream_aborts;
@@ -138,6 +143,11 @@ void cap_pg_queue_advance(struct cap_pg *);
 struct cap_rel *cap_pg_rel_find(struct cap_pg *, uint32_t relid);
 void cap_pg_rels_free(struct cap_pg *);
 void cap_pg_state_free(struct cap_pg *);
+
+/* pg_capture.c: answer /metrics and /health (cap_http_render_fn). */
+int cap_pg_http_render(void *ctx, const char *path, struct sl_buf *body);
+/* pg_snapshot.c: the snapshot's per-table progress as Prometheus lines. */
+void cap_pg_snapshot_metrics(const struct cap_pg *, struct sl_buf *body);
 
 /* pg_source.c */
 int cap_pg_type_info(struct cap_pg *, uint32_t oid, uint32_t *base, int *is_enum,

@@ -807,6 +807,7 @@ cap_tick(struct cap_pg *s, struct sl_err *err)
 {
 	cap_producer_poll(s->prod, 0);
 	cap_pg_queue_advance(s);
+	cap_http_serve(s->http, cap_pg_http_render, s);
 	if (s->repl != NULL && sl_mono_ns() - s->last_status_ns > s->conf.status_ms * 1000000)
 		return cap_status(s, 0, err);
 	return 0;
@@ -942,8 +943,55 @@ cap_pg_heartbeat(struct cap_pg *s, struct sl_err *err)
 	pos.seq = 0;
 	rc = cap_produce(s->prod, s->hb_topic, cap_partition(s->hb_topic, &key), key.p, key.len,
 	    s->val.p, s->val.len, &pos, NULL, err);
+	if (rc == 0)
+		s->produced++;
 	sl_buf_free(&key);
 	return rc;
+}
+
+/* ------------------------------------------------------------ metrics */
+
+int
+cap_pg_http_render(void *ctx, const char *path, struct sl_buf *b)
+{
+	struct cap_pg *s = ctx;
+	const char *n = s->conf.name;
+
+	if (strcmp(path, "/health") == 0) {
+		sl_buf_printf(b, "%s\n", s->fatal ? s->fatal_msg : "ok");
+		return s->fatal ? 503 : 200;
+	}
+	if (strcmp(path, "/metrics") != 0) {
+		sl_buf_printf(b, "not found\n");
+		return 404;
+	}
+	sl_buf_printf(b, "# TYPE sluice_capture_messages_produced_total counter\n"
+	    "sluice_capture_messages_produced_total{source=\"%s\"} %" PRIu64 "\n", n,
+	    s->produced);
+	sl_buf_printf(b, "# TYPE sluice_capture_messages_acked_total counter\n"
+	    "sluice_capture_messages_acked_total{source=\"%s\"} %" PRIu64 "\n", n, s->acked);
+	sl_buf_printf(b, "# TYPE sluice_capture_messages_skipped_total counter\n"
+	    "sluice_capture_messages_skipped_total{source=\"%s\"} %" PRIu64 "\n", n,
+	    s->skipped);
+	sl_buf_printf(b, "# TYPE sluice_capture_transactions_total counter\n"
+	    "sluice_capture_transactions_total{source=\"%s\"} %" PRIu64 "\n", n, s->txns);
+	sl_buf_printf(b, "# TYPE sluice_capture_stream_aborts_total counter\n"
+	    "sluice_capture_stream_aborts_total{source=\"%s\"} %" PRIu64 "\n", n,
+	    s->stream_aborts);
+	sl_buf_printf(b, "# TYPE sluice_capture_received_lsn gauge\n"
+	    "sluice_capture_received_lsn{source=\"%s\"} %" PRIu64 "\n", n, s->write_lsn);
+	sl_buf_printf(b, "# TYPE sluice_capture_flushed_lsn gauge\n"
+	    "sluice_capture_flushed_lsn{source=\"%s\"} %" PRIu64 "\n", n, s->flush_lsn);
+	sl_buf_printf(b, "# TYPE sluice_capture_unconfirmed_bytes gauge\n"
+	    "sluice_capture_unconfirmed_bytes{source=\"%s\"} %" PRIu64 "\n", n,
+	    s->write_lsn > s->flush_lsn ? s->write_lsn - s->flush_lsn : 0);
+	sl_buf_printf(b, "# TYPE sluice_capture_spooled_transactions gauge\n"
+	    "sluice_capture_spooled_transactions{source=\"%s\"} %zu\n", n, s->n_spools);
+	sl_buf_printf(b, "# TYPE sluice_capture_snapshot_rows_total counter\n"
+	    "sluice_capture_snapshot_rows_total{source=\"%s\"} %" PRIu64 "\n", n,
+	    s->snap_rows);
+	cap_pg_snapshot_metrics(s, b);
+	return 200;
 }
 
 /* ---------------------------------------------------------- the loop */
@@ -996,6 +1044,7 @@ cap_pg_stream(struct cap_pg *s, volatile sig_atomic_t *stop, struct sl_err *err)
 		}
 		rc = 0;
 		cap_producer_poll(s->prod, 0);
+		cap_http_serve(s->http, cap_pg_http_render, s);
 		if (s->fatal) {
 			rc = sl_errf(err, s->fatal, "%s", s->fatal_msg);
 			break;

@@ -36,6 +36,11 @@ struct snap_table {
 	int done;
 };
 
+struct snap_progress {
+	struct snap_table *tabs;
+	size_t n;
+};
+
 struct snap_worker {
 	PGconn *conn;
 	struct snap_table *cur;		/* NULL when idle */
@@ -214,6 +219,7 @@ snap_row(struct cap_pg *s, struct snap_table *st, const char *row, size_t len,
 		p = fe < e ? fe + 1 : e;
 	}
 	st->rows++;
+	s->snap_rows++;
 	return cap_pg_emit_row(s, NULL, r, SCH_OP_READ, NULL, v, s->snap_lsn, 1, err);
 }
 
@@ -244,11 +250,51 @@ snap_progress(const struct snap_table *tabs, size_t n, int final)
 		fputc('\n', stderr);
 }
 
+void
+cap_pg_snapshot_metrics(const struct cap_pg *s, struct sl_buf *b)
+{
+	const struct snap_progress *pr = s->snap;
+	int64_t now = sl_mono_ns();
+	size_t i;
+
+	if (pr == NULL)
+		return;
+	sl_buf_printf(b, "# TYPE sluice_capture_snapshot_table_rows gauge\n");
+	for (i = 0; i < pr->n; i++)
+		if (pr->tabs[i].rel)
+			sl_buf_printf(b, "sluice_capture_snapshot_table_rows{source=\"%s\","
+			    "table=\"%s\"} %" PRIu64 "\n", s->conf.name,
+			    pr->tabs[i].rel->collection, pr->tabs[i].rows);
+	sl_buf_printf(b, "# TYPE sluice_capture_snapshot_table_rows_per_second gauge\n");
+	for (i = 0; i < pr->n; i++) {
+		const struct snap_table *st = &pr->tabs[i];
+		double secs = st->start_ns ? (double)(now - st->start_ns) / 1e9 : 0;
+
+		if (st->rel && st->start_ns && !st->done)
+			sl_buf_printf(b, "sluice_capture_snapshot_table_rows_per_second{source="
+			    "\"%s\",table=\"%s\"} %.0f\n", s->conf.name, st->rel->collection,
+			    secs > 0 ? (double)st->rows / secs : 0);
+	}
+	sl_buf_printf(b, "# TYPE sluice_capture_snapshot_table_eta_seconds gauge\n");
+	for (i = 0; i < pr->n; i++) {
+		const struct snap_table *st = &pr->tabs[i];
+		double secs = st->start_ns ? (double)(now - st->start_ns) / 1e9 : 0;
+		double rate = secs > 0 ? (double)st->rows / secs : 0;
+
+		if (st->rel && st->start_ns && !st->done)
+			sl_buf_printf(b, "sluice_capture_snapshot_table_eta_seconds{source=\"%s\","
+			    "table=\"%s\"} %.0f\n", s->conf.name, st->rel->collection,
+			    rate > 0 && st->estimate > (double)st->rows ?
+			    (st->estimate - (double)st->rows) / rate : 0);
+	}
+}
+
 int
 cap_pg_snapshot(struct cap_pg *s, const char *snapshot_name, const struct cap_pg_table *tables,
     size_t n, volatile sig_atomic_t *stop, struct sl_err *err)
 {
 	struct snap_table *tabs = sl_calloc(n ? n : 1, sizeof(*tabs));
+	struct snap_progress progress = { tabs, n };
 	struct snap_worker *w = NULL;
 	struct sl_buf field = { 0 };
 	size_t i, next = 0, n_workers, done = 0;
@@ -256,6 +302,7 @@ cap_pg_snapshot(struct cap_pg *s, const char *snapshot_name, const struct cap_pg
 	int64_t last_progress = 0;
 	uint64_t total = 0;
 
+	s->snap = &progress;
 	for (i = 0; i < n; i++) {
 		struct cap_topic *tp;
 		int32_t p;
@@ -367,6 +414,7 @@ cap_pg_snapshot(struct cap_pg *s, const char *snapshot_name, const struct cap_pg
 			}
 		}
 		cap_producer_poll(s->prod, 0);
+		cap_http_serve(s->http, cap_pg_http_render, s);
 		if (s->fatal) {
 			rc = sl_errf(err, s->fatal, "%s", s->fatal_msg);
 			goto out;
@@ -402,6 +450,7 @@ cap_pg_snapshot(struct cap_pg *s, const char *snapshot_name, const struct cap_pg
 		snap_progress(tabs, n, 1);
 	sl_info("snapshot done: %" PRIu64 " rows from %zu tables", total, n);
 out:
+	s->snap = NULL;
 	for (i = 0; w && i < n_workers; i++)
 		cap_pg_sql_close((struct pg_conn *)w[i].conn);
 	for (i = 0; i < n; i++)

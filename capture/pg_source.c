@@ -39,7 +39,7 @@ const char *const cap_pg_conf_keys[] = {
 	"topic.replication_factor", "topic.cleanup_policy", "topic.retention",
 	"transaction.topic", "transaction.retention", "heartbeat.topic",
 	"heartbeat.retention", "messages.topic", "messages.retention",
-	"json.decimal_handling", "producer.", NULL
+	"json.decimal_handling", "http", "producer.", NULL
 };
 
 static int
@@ -153,6 +153,9 @@ conf_parse(const struct sl_config *cfg, const struct sl_conf_section *sec,
 		c->snapshot = CAP_SNAP_INITIAL_ONLY;
 	else
 		return conf_bad(cfg, sec, "snapshot", "expected initial, never or initial_only", err);
+	c->http = sl_conf_get(sec, "http");
+	if (c->http && c->http[0] == '\0')
+		c->http = NULL;
 	c->bootstrap = sl_conf_get(sec, "bootstrap");
 	if (c->bootstrap == NULL)
 		c->bootstrap = bootstrap_default;
@@ -414,6 +417,8 @@ cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	if ((rc = conf_parse(cfg, sec, bootstrap_default, &s->conf, &s->json_opts, err)) != 0)
 		goto out;
 	sl_log_set_component(s->conf.name);
+	if (s->conf.http && (rc = cap_http_open(s->conf.http, &s->http, err)) != 0)
+		goto out;
 	if ((rc = cap_pg_sql_open(s->conf.dsn, &s->sql, err)) != 0)
 		goto out;
 	res = PQexec(s->sql, "SELECT current_database()");
@@ -432,6 +437,7 @@ cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	if ((rc = cap_producer_open(s->conf.bootstrap, s->conf.producer, s->conf.n_producer,
 	    cap_pg_delivered, s, &s->prod, err)) != 0)
 		goto out;
+	cap_producer_set_stop(s->prod, stop);
 	if ((s->conf.tx_topic && (rc = source_aux_topic(s, "transaction", s->conf.tx_retention_ms,
 	    &s->tx_topic, err)) != 0) ||
 	    (s->conf.hb_topic && (rc = source_aux_topic(s, "heartbeat", s->conf.hb_retention_ms,
@@ -524,7 +530,13 @@ cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	sl_info("stopped: %" PRIu64 " messages produced, %" PRIu64 " skipped as already "
 	    "stored, %" PRIu64 " transactions", s->produced, s->skipped, s->txns);
 out:
+	if (rc != 0 && *stop && rc != SL_ECONFIG) {
+		/* a requested stop is not a failure, whatever it interrupted */
+		sl_info("stopped on request: %s", err ? err->msg : sl_strerror(rc));
+		rc = 0;
+	}
 	cap_pg_repl_close(s->repl);
+	cap_http_close(s->http);
 	cap_pg_state_free(s);
 	cap_producer_close(s->prod);
 	cap_pg_sql_close(s->sql);

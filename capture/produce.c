@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <time.h>
 
 #include <librdkafka/rdkafka.h>
@@ -42,6 +43,7 @@ struct cap_producer {
 	cap_delivery_fn *on_delivery;
 	void *ctx;
 	int64_t timeout_ms;
+	volatile sig_atomic_t *stop;	/* ends a wait for queue room */
 };
 
 static void
@@ -489,6 +491,9 @@ cap_produce(struct cap_producer *p, struct cap_topic *t, int32_t partition,
 		if (rd_kafka_outq_len(p->rk) == 0)	/* full although empty: too big */
 			return sl_errf(err, SL_ETOOBIG, "kafka: a %zu-byte message for %s does not "
 			    "fit producer.queue.buffering.max.kbytes", value_len, t->name);
+		if (p->stop && *p->stop)
+			return sl_errf(err, SL_ESTATE, "kafka: stopped while the producer queue "
+			    "was full");
 		rd_kafka_poll(p->rk, 50);
 	}
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -507,6 +512,12 @@ int
 cap_producer_outstanding(const struct cap_producer *p)
 {
 	return rd_kafka_outq_len(p->rk);
+}
+
+void
+cap_producer_set_stop(struct cap_producer *p, volatile sig_atomic_t *stop)
+{
+	p->stop = stop;
 }
 
 int

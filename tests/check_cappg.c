@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "capture/cap_int.h"
 #include "capture/cap_pg.h"
@@ -424,6 +425,59 @@ START_TEST(table_patterns_include_and_exclude)
 }
 END_TEST
 
+
+START_TEST(spool_replays_in_order_and_reports_a_torn_record)
+{
+	char dir[] = "/tmp/cappg-spool-XXXXXX";
+	struct cap_spool *sp;
+	struct sl_buf msg = { 0 };
+	struct sl_err err = { 0 };
+	uint64_t lsn;
+	char *path;
+	FILE *f;
+	int i;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(cap_spool_open(dir, 741, &sp, &err), 0);
+	for (i = 0; i < 100; i++) {
+		uint8_t b[64];
+
+		memset(b, i, sizeof(b));
+		ck_assert_int_eq(cap_spool_append(sp, 1000 + (uint64_t)i, b, (size_t)i % 64, &err), 0);
+	}
+	cap_spool_abort_sub(sp, 742);
+	ck_assert_int_eq(cap_spool_is_aborted(sp, 742), 1);
+	ck_assert_int_eq(cap_spool_is_aborted(sp, 741), 0);
+	ck_assert_int_eq(cap_spool_rewind(sp, &err), 0);
+	for (i = 0; i < 100; i++) {
+		ck_assert_int_eq(cap_spool_next(sp, &lsn, &msg, &err), 1);
+		ck_assert_uint_eq(lsn, 1000 + (uint64_t)i);
+		ck_assert_uint_eq(msg.len, (size_t)i % 64);
+		if (msg.len)
+			ck_assert_int_eq(msg.p[msg.len - 1], i);
+	}
+	ck_assert_int_eq(cap_spool_next(sp, &lsn, &msg, &err), 0);
+
+	/* tear the file: the last record loses its tail */
+	path = sl_asprintf("%s/xid-741.spool", dir);
+	f = fopen(path, "r+");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	ck_assert_int_eq(ftruncate(fileno(f), ftell(f) - 5), 0);
+	fclose(f);
+	ck_assert_int_eq(cap_spool_rewind(sp, &err), 0);
+	for (i = 0; i < 99; i++)
+		ck_assert_int_eq(cap_spool_next(sp, &lsn, &msg, &err), 1);
+	ck_assert_int_eq(cap_spool_next(sp, &lsn, &msg, &err), SL_ECORRUPT);
+	ck_assert_msg(strstr(err.msg, "torn") != NULL, "%s", err.msg);
+	cap_spool_close(sp);
+	ck_assert_int_eq(access(path, F_OK), -1);	/* closing deletes it */
+	free(path);
+	sl_buf_free(&msg);
+	rmdir(dir);
+}
+END_TEST
+
 Suite *cappg_suite(void);
 
 Suite *
@@ -440,6 +494,7 @@ cappg_suite(void)
 	tcase_add_test(tc, lsn_text_round_trips);
 	tcase_add_test(tc, a_bad_message_stops_capture_without_advancing_flush);
 	tcase_add_test(tc, table_patterns_include_and_exclude);
+	tcase_add_test(tc, spool_replays_in_order_and_reports_a_torn_record);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -7,7 +7,8 @@
 # deletes are followed by tombstones; BEGIN/END go to app.transaction and a
 # pg_logical_emit_message to app.messages keyed by its prefix (table b has
 # REPLICA IDENTITY FULL: its key is still the primary key); and the
-# slot's confirmed_flush_lsn catches up with the server.
+# slot's confirmed_flush_lsn catches up with the server; /metrics and
+# /health answer on the source's http port.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
 
@@ -19,8 +20,9 @@ pg_sql "CREATE TABLE a (id int PRIMARY KEY, v text, n int);
         CREATE TABLE other (id int);
         INSERT INTO a SELECT i, 'snap' || i, i FROM generate_series(1, 50) i;"
 
+HTTP=$(it_free_port)
 cap_config app "$b_ADDR" "tables = public.a, public.b" "format = json" \
-    "json.decimal_handling = string" "topic.partitions = 3"
+    "json.decimal_handling = string" "topic.partitions = 3" "http = 127.0.0.1:$HTTP"
 cap_start app
 
 pg_sql "INSERT INTO a VALUES (100, 'x', 1), (101, 'y', 2), (102, 'z', 3);
@@ -65,6 +67,12 @@ cap_dump "$b_ADDR" app.messages "$IT_DIR/msg.dump"
 awk -F '\t' '$3 == "outbox"' "$IT_DIR/msg.dump" | grep -q . ||
 	it_fail "the logical message is not in app.messages under key outbox"
 
+curl -sf "http://127.0.0.1:$HTTP/health" | grep -qx ok || it_fail "/health is not ok"
+curl -sf "http://127.0.0.1:$HTTP/metrics" >"$IT_DIR/metrics.txt" || it_fail "/metrics failed"
+grep -q '^sluice_capture_snapshot_rows_total{source="app"} 50$' "$IT_DIR/metrics.txt" ||
+	it_fail "/metrics lacks the snapshot row count"
+awk '/^sluice_capture_messages_acked_total/ { exit !($2 > 100) }' "$IT_DIR/metrics.txt" ||
+	it_fail "/metrics does not count acknowledged messages"
 cap_stop app
 grep -q "stopped:" "$IT_DIR/cap-app.log" || it_fail "capture did not stop cleanly"
 it_log "ok"

@@ -1,0 +1,68 @@
+#!/bin/sh
+# bench/pg_capture.sh: sluice capture against pg_recvlogical on the same WAL.
+#
+# Starts a PostgreSQL 15 cluster and a sluice broker (the integration-test
+# helpers), creates two pgoutput slots, then writes the workload: ROWS rows
+# (default 1,000,000) inserted in 1,000-row transactions, then UPDATES
+# (default 200,000) single-row updates in 1,000-row transactions.  Then,
+# one after the other, it times:
+#   - pg_recvlogical (pgoutput, proto 2) draining its slot to /dev/null;
+#   - sluice capture (format protobuf, acks=all into the local broker)
+#     draining its slot: from start to the slot confirming the end LSN.
+# Both decode the same WAL.  Prints events/s and the summary line
+#   bench pg_capture: N events/s (pg_recvlogical: M events/s, ratio R)
+# usage: SLUICE=build/x/sluice sh bench/pg_capture.sh
+# FORMAT=json selects the JSON envelope; EXTRA='producer.linger.ms = 20'
+# adds one line to the source section.
+set -eu
+here=$(cd "$(dirname "$0")/../tests/integration" && pwd)
+. "$here/lib.sh"
+. "$here/pg_lib.sh"
+
+ROWS=${ROWS:-1000000}
+UPDATES=${UPDATES:-200000}
+
+pg_start "-c shared_buffers=256MB -c max_wal_size=4GB"
+it_broker_start b
+pg_sql "CREATE TABLE bench (id bigint PRIMARY KEY, v text, n int, ts timestamptz DEFAULT now());
+        CREATE PUBLICATION bp FOR TABLE bench;"
+pg_sql "SELECT pg_create_logical_replication_slot('recv', 'pgoutput')" >/dev/null
+cap_config app "$b_ADDR" "tables = public.bench" "publication = bp" "snapshot = never" \
+    "format = ${FORMAT:-protobuf}" ${EXTRA:+"$EXTRA"}
+# create capture's slot now (snapshot = never), then stop it before the load
+cap_start app
+cap_stop app
+
+it_log "loading $ROWS rows in 1000-row transactions, then $UPDATES updates"
+pg_sql "DO \$\$ BEGIN FOR b IN 0..$((ROWS / 1000 - 1)) LOOP
+  INSERT INTO bench (id, v, n) SELECT i, md5(i::text), 0 FROM generate_series(b * 1000 + 1, b * 1000 + 1000) i;
+  COMMIT; END LOOP; END \$\$"
+pg_sql "DO \$\$ BEGIN FOR b IN 0..$((UPDATES / 1000 - 1)) LOOP
+  FOR i IN 1..1000 LOOP UPDATE bench SET n = n + 1 WHERE id = (b * 1000 + i) % $ROWS + 1; END LOOP;
+  COMMIT; END LOOP; END \$\$"
+endpos=$(pg_sql "SELECT pg_current_wal_lsn()")
+events=$((ROWS + UPDATES))
+
+t0=$(date +%s.%N)
+"$PG_BIN/pg_recvlogical" -h "$PG_SOCK" -p "$PG_PORT" -U postgres -d app --slot recv --start \
+    -o proto_version=2 -o publication_names=bp --endpos "$endpos" -f /dev/null
+t1=$(date +%s.%N)
+recv_s=$(echo "$t1 - $t0" | bc -l)
+
+endnum=$(pg_sql "SELECT ('$endpos'::pg_lsn - '0/0')::bigint")
+t0=$(date +%s.%N)
+cap_start app
+while [ "$(pg_slot_flush sluice_app)" -lt "$endnum" ]; do sleep 0.05; done
+t1=$(date +%s.%N)
+cap_s=$(echo "$t1 - $t0" | bc -l)
+rss=$(awk '/^VmHWM:/ { print $2 }' "/proc/$(cap_pid app)/status")
+cap_stop app
+
+recv_rate=$(echo "$events / $recv_s" | bc -l)
+cap_rate=$(echo "$events / $cap_s" | bc -l)
+printf 'pg_capture: %d events (%d inserts, %d updates) to %s\n' "$events" "$ROWS" "$UPDATES" "$endpos"
+printf '  pg_recvlogical pgoutput -> /dev/null: %.2f s, %.0f events/s\n' "$recv_s" "$recv_rate"
+printf '  sluice capture -> broker (acks=all):  %.2f s, %.0f events/s, peak RSS %d kB\n' \
+    "$cap_s" "$cap_rate" "$rss"
+printf 'bench pg_capture: %.0f events/s (pg_recvlogical: %.0f events/s, ratio %.2f)\n' \
+    "$cap_rate" "$recv_rate" "$(echo "$cap_rate / $recv_rate" | bc -l)"
