@@ -15,14 +15,19 @@
  *   background.c    the compaction thread and the retention timer
  *
  * Threading: everything runs on the loop thread except the compaction
- * thread of background.c, which only calls lg_partition_compact().
+ * thread of background.c, which only calls lg_partition_compact(), and the
+ * committer thread of server.c, which only calls lg_partition_sync() on the
+ * partitions of the commit round it was handed (7).
  *
  * INVARIANTS
- *  (1) A connection has at most one request in flight ('busy'); no byte of
- *      its next request is decoded until the response is queued.
+ *  (1) A connection has at most BRK_INFLIGHT_MAX requests in flight, one
+ *      slot each on 'c->slots' in request order; responses are written in
+ *      that order, each once it and every slot before it are ready.  No
+ *      further frame is decoded while the queue is full.
  *  (2) A deferred request is reachable from exactly one wait list (commit
- *      waiters, fetch waiters or the groups token) and is unlinked from it
- *      when its connection closes, so a late wake-up never touches a freed
+ *      waiters of the pending or the running round, fetch waiters or the
+ *      groups token) through its slot, and is unlinked from it when its
+ *      connection closes, so a late wake-up never touches a freed
  *      connection.
  *  (3) A frame's size is checked against max_request_bytes before a byte of
  *      its body is buffered for it.
@@ -33,6 +38,10 @@
  *  (6) A commit is scheduled whenever 'commit_waiters' is not empty, so no
  *      acks=all request waits forever (a retried duplicate appends nothing
  *      but is still answered only after the next sync).
+ *  (7) At most one commit round runs on the committer thread; while it does,
+ *      its partitions stay open: topic deletion and shutdown first wait for
+ *      it (brk_commit_now).  A waiter is answered only by a round taken after
+ *      its append, so acks=all is answered only once its data is durable.
  */
 #ifndef BRK_INT_H
 #define BRK_INT_H
@@ -142,6 +151,7 @@ struct brk_metrics {
 	uint64_t connections_total;
 	uint64_t connections_rejected;
 	uint64_t syncs;
+	uint64_t commit_rounds;
 	uint64_t bad_frames;
 	struct brk_hist produce_latency;
 	struct brk_hist fetch_latency;
@@ -179,7 +189,7 @@ void brk_resp_free(struct brk_resp *r);
 /* Results of brk_dispatch and the handlers. */
 enum {
 	BRK_DONE = 0,			/* 'resp' holds the response */
-	BRK_DEFER = 1,			/* answered later through brk_conn_reply */
+	BRK_DEFER = 1,			/* slot queued by brk_conn_defer, answered by brk_slot_reply */
 	BRK_NORESP = 2			/* no response at all (Produce acks=0) */
 };
 
@@ -188,21 +198,41 @@ struct brk_produce_wait;
 struct brk_fetch_wait;
 struct brk_group_token;
 
+/* Requests of one connection dispatched but not yet answered (1). */
+#define BRK_INFLIGHT_MAX 16
+
+/*
+ * The response slot of one deferred (or answered out of turn) request: it
+ * holds the request's header fields and, once 'ready', its response.
+ */
+struct brk_slot {
+	struct brk_conn *c;
+	struct brk_slot *next;		/* c->slots, in request order */
+	int16_t api_key;
+	int16_t api_version;
+	int32_t correlation_id;
+	int64_t start_ns;
+	int ready;			/* 'resp' is the response */
+	struct brk_resp resp;
+	struct brk_produce_wait *pw;	/* (2) at most one of these three */
+	struct brk_fetch_wait *fw;
+	struct brk_group_token *gt;
+};
+
 struct brk_conn {
 	struct brk_broker *b;
 	struct bufferevent *bev;	/* NULL for a detached test connection */
 	struct brk_conn *prev, *next;	/* b->conns */
-	struct sl_buf frame;		/* the request in flight */
-	int busy;			/* (1) */
-	int closed;			/* freed once the handler returns */
-	int16_t api_key;		/* of the request in flight */
+	struct sl_buf frame;		/* the request being dispatched */
+	struct brk_slot *slots;		/* (1) oldest first */
+	struct brk_slot **slots_tail;
+	int n_slots;
+	struct brk_slot *free_slots;	/* kept for their buffers */
+	int16_t api_key;		/* of the request being dispatched */
 	int16_t api_version;
 	int32_t correlation_id;
 	int64_t start_ns;
-	struct brk_produce_wait *pw;	/* (2) at most one of these three */
-	struct brk_fetch_wait *fw;
-	struct brk_group_token *gt;
-	struct brk_resp resp;		/* reused for every response */
+	struct brk_resp resp;		/* the response being built */
 	int replied;			/* detached: a deferred reply is in 'resp' */
 	char peer[128];
 };
@@ -215,8 +245,19 @@ struct brk_conn {
  */
 int brk_dispatch(struct brk_broker *b, struct brk_conn *c, uint8_t *frame, size_t len);
 
-/* Send 'c->resp' as the response to the request in flight and resume reading. */
-void brk_conn_reply(struct brk_conn *c);
+/*
+ * Defer the request being dispatched: move its header fields and 'c->resp'
+ * (which may already hold part of the response) into a new slot at the end
+ * of 'c->slots'.  The handler links the slot to its wait list (2) and
+ * returns BRK_DEFER.  The slot stays valid until brk_slot_reply() or the
+ * connection closes.
+ */
+struct brk_slot *brk_conn_defer(struct brk_conn *c);
+/*
+ * 's->resp' is now the response: send it, and every ready slot after it,
+ * once the slots before it are sent.  's' may be freed by the call.
+ */
+void brk_slot_reply(struct brk_slot *s);
 /* A detached connection for tests and fuzzing (no socket); free with brk_conn_free. */
 struct brk_conn *brk_conn_detached(struct brk_broker *b);
 void brk_conn_free(struct brk_conn *c);
@@ -250,8 +291,8 @@ int brk_api_range(int16_t api_key, int16_t *min, int16_t *max);
 
 /* Produce acks=all: one entry per partition appended, patched after the sync. */
 struct brk_produce_wait {
-	struct brk_conn *c;
-	struct brk_produce_wait *next;	/* b->commit_waiters */
+	struct brk_slot *s;
+	struct brk_produce_wait *next;	/* b->commit_waiters or b->round.waiters */
 	struct brk_part **parts;
 	size_t *err_pos;		/* offsets of their error codes in c->resp.b */
 	size_t n, cap;
@@ -266,11 +307,19 @@ void brk_part_mark_dirty(struct brk_broker *b, struct brk_part *p);
  */
 void brk_commit_schedule(struct brk_broker *b);
 /*
- * Sync every dirty partition once, answer the acks=all waiters and wake the
- * fetch long polls.  Runs from the commit event; also called before a topic
- * is deleted and at shutdown.
+ * Synchronously: wait for the round on the committer thread (7), then sync
+ * every dirty partition once on the calling thread, answer the acks=all
+ * waiters and wake the fetch long polls.  Called before a topic is deleted,
+ * at shutdown, and by tests (no committer thread there).
  */
 void brk_commit_now(struct brk_broker *b);
+
+/* A group commit: partitions to sync, then waiters to answer (server.c). */
+struct brk_commit_round {
+	struct brk_part **parts;
+	size_t n, cap;
+	struct brk_produce_wait *waiters;
+};
 
 /* Fetch long poll (fetch.c). */
 void brk_fetch_wait_cancel(struct brk_fetch_wait *w);
@@ -291,6 +340,18 @@ struct brk_broker {
 	struct event *sig_term, *sig_int;
 	struct event *commit_ev;	/* group commit, activated when dirty */
 	int commit_scheduled;
+	/* Committer thread (7): 'round' is its round while 'round_busy'. */
+	struct brk_commit_round round;
+	int round_busy;			/* loop thread only */
+	pthread_mutex_t commit_lock;	/* guards the three below */
+	pthread_cond_t commit_cond;
+	int commit_go;			/* loop -> thread: sync 'round' */
+	int commit_done;		/* thread -> loop: 'round' synced */
+	int commit_stop;
+	pthread_t commit_thread;
+	int commit_running;
+	int commit_pipe[2];		/* thread -> loop wake-up */
+	struct event *commit_done_ev;
 	struct event *retention_ev;
 	struct brk_groups *groups;
 

@@ -97,20 +97,20 @@ brk_api_versions(struct brk_broker *b, struct brk_conn *c,
 
 /* Token of a deferred group request: freed by the reply or by conn_close. */
 struct brk_group_token {
-	struct brk_conn *c;
+	struct brk_slot *s;
 };
 
 static void
 group_reply(void *token, struct sl_buf *body)
 {
 	struct brk_group_token *t = token;
-	struct brk_conn *c = t->c;
+	struct brk_slot *s = t->s;
 
-	c->gt = NULL;
+	s->gt = NULL;
 	free(t);
-	brk_resp_reset(&c->resp);
-	sl_buf_add(&c->resp.b, body->p, body->len);
-	brk_conn_reply(c);
+	brk_resp_reset(&s->resp);
+	sl_buf_add(&s->resp.b, body->p, body->len);
+	brk_slot_reply(s);
 }
 
 static int
@@ -120,10 +120,11 @@ dispatch_group(struct brk_broker *b, struct brk_conn *c,
 	struct brk_group_token *t = sl_calloc(1, sizeof(*t));
 	int rc;
 
-	t->c = c;
 	rc = brk_groups_handle(b->groups, h, r, &c->resp.b, group_reply, t);
 	if (rc == 1) {
-		c->gt = t;	/* (2) */
+		/* The reply never comes from inside brk_groups_handle (group.h). */
+		t->s = brk_conn_defer(c);
+		t->s->gt = t;	/* (2) */
 		return BRK_DEFER;
 	}
 	free(t);

@@ -62,7 +62,7 @@ struct fetch_req {
 
 struct brk_fetch_wait {
 	struct brk_broker *b;
-	struct brk_conn *c;
+	struct brk_slot *s;		/* the deferred request's response slot */
 	struct brk_fetch_wait *prev, *next;	/* b->fetch_waiters */
 	struct event *timer;
 	struct fetch_req *req;
@@ -289,16 +289,16 @@ brk_fetch_wait_cancel(struct brk_fetch_wait *w)
 static void
 wait_finish(struct brk_fetch_wait *w)
 {
-	struct brk_conn *c = w->c;
+	struct brk_slot *s = w->s;
 	int64_t bytes;
 	int errors;
 
-	brk_resp_reset(&c->resp);
-	fetch_execute(w->b, w->req, &c->resp, &bytes, &errors);
+	brk_resp_reset(&s->resp);
+	fetch_execute(w->b, w->req, &s->resp, &bytes, &errors);
 	w->b->m.fetched_bytes += (uint64_t)bytes;
-	c->fw = NULL;
+	s->fw = NULL;
 	brk_fetch_wait_cancel(w);
-	brk_conn_reply(c);
+	brk_slot_reply(s);
 }
 
 static void
@@ -315,7 +315,10 @@ brk_fetch_wake(struct brk_broker *b)
 	struct brk_fetch_wait *w, *next;
 	struct brk_resp probe = { 0 };
 
-	/* Replies only queue bytes (no request is decoded here), so the list holds still. */
+	/*
+	 * Replies only queue bytes (no request is decoded here), so the list
+	 * holds still but for 'w' itself.
+	 */
 	for (w = b->fetch_waiters; w != NULL; w = next) {
 		int64_t bytes;
 		int errors;
@@ -352,7 +355,7 @@ brk_fetch(struct brk_broker *b, struct brk_conn *c,
 	brk_resp_reset(&c->resp);
 	w = sl_calloc(1, sizeof(*w));
 	w->b = b;
-	w->c = c;
+	w->s = brk_conn_defer(c);
 	w->req = q;
 	w->timer = evtimer_new(b->base, wait_timeout_cb, w);
 	tv.tv_sec = wait_ms / 1000;
@@ -362,6 +365,6 @@ brk_fetch(struct brk_broker *b, struct brk_conn *c,
 	if (w->next != NULL)
 		w->next->prev = w;
 	b->fetch_waiters = w;
-	c->fw = w;	/* (2) */
+	w->s->fw = w;	/* (2) */
 	return BRK_DEFER;
 }

@@ -112,6 +112,9 @@ brk_metrics_format(struct brk_broker *b, struct sl_buf *out)
 	    m->fetched_bytes);
 	counter(out, "sluice_broker_syncs_total", "Partition syncs (group commits).",
 	    m->syncs);
+	counter(out, "sluice_broker_commit_rounds_total",
+	    "Group commit rounds (each syncs every partition appended since the last).",
+	    m->commit_rounds);
 	counter(out, "sluice_broker_connections_total", "Connections accepted.",
 	    m->connections_total);
 	counter(out, "sluice_broker_connections_rejected_total",

@@ -345,11 +345,11 @@ brk_produce(struct brk_broker *b, struct brk_conn *c,
 	if (acks == 0) {
 		rc = BRK_NORESP;
 	} else if (w != NULL && w->n > 0) {
-		/* (2): answered by brk_commit_now once every partition is synced. */
-		w->c = c;
+		/* (2): answered by the commit round taken after these appends (7). */
+		w->s = brk_conn_defer(c);
+		w->s->pw = w;
 		w->next = b->commit_waiters;
 		b->commit_waiters = w;
-		c->pw = w;
 		w = NULL;
 		brk_commit_schedule(b);	/* (6) */
 		rc = BRK_DEFER;

@@ -1,27 +1,38 @@
 /*
  * broker/server.c: the broker's event loop, connections and group commit.
  *
- * One libevent loop serves every connection.  A connection reads one frame
- * (a 4-byte size then the request), dispatches it, and reads nothing more
- * until the response is queued (invariant (1) of brk_int.h); Produce with
- * acks=all and Fetch long polls are deferred and answered later from the
- * commit event or a timer.  Responses are written with the file ranges of
- * Fetch spliced in as evbuffer file segments, so record bytes go from the
- * page cache to the socket with sendfile.
+ * One libevent loop serves every connection.  A connection reads frames (a
+ * 4-byte size then the request) and dispatches each as it arrives, also
+ * while earlier ones wait: Produce with acks=all, Fetch long polls and
+ * JoinGroup/SyncGroup are deferred into a response slot (brk_conn_defer)
+ * and answered later from the commit completion, a timer or the group
+ * coordinator.  Responses leave strictly in request order: the slots form a
+ * queue and only its ready prefix is written (invariant (1) of brk_int.h).
+ * At BRK_INFLIGHT_MAX slots no further frame is decoded.  Responses are
+ * written with the file ranges of Fetch spliced in as evbuffer file
+ * segments, so record bytes go from the page cache to the socket with
+ * sendfile.
  *
- * CONNECTION STATES
- *   reading   --conn_process: whole frame-->     busy
- *   busy      --brk_dispatch: BRK_DONE-->        reading (response queued)
- *   busy      --brk_dispatch: BRK_DEFER-->       waiting (EV_READ disabled)
- *   waiting   --brk_conn_reply-->                reading (after the write drains)
- *   any       --EOF, error, idle timeout, bad frame: conn_close-->  freed
+ * REQUEST STATES (per request of a connection)
+ *   buffered  --conn_process: slot free-->            dispatched
+ *   dispatched --BRK_DONE, queue empty-->             written
+ *   dispatched --BRK_DONE behind a waiting slot-->    ready slot
+ *   dispatched --BRK_DEFER (brk_conn_defer)-->        waiting slot
+ *   waiting slot --brk_slot_reply-->                  ready slot
+ *   ready slot at the head --conn_flush-->            written
+ *   any       --EOF, error, bad frame: conn_close-->  slots cancelled, freed
  *
  * GROUP COMMIT: every append marks its partition dirty and activates
  * 'commit_ev' once; the event runs after the callbacks of the current loop
- * iteration, so every request that arrived meanwhile shares one
- * lg_partition_sync per partition (brk_commit_now).
+ * iteration and hands a round (the dirty partitions and the acks=all
+ * waiters) to the committer thread, which calls lg_partition_sync once per
+ * partition and wakes the loop through a pipe.  The loop then answers the
+ * round's waiters, wakes the fetch long polls, and starts the next round
+ * with everything that arrived during the sync, so one fdatasync covers
+ * all of it (invariant (7)).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -43,6 +54,8 @@
 
 /* Keep decoding pipelined requests while less than this is queued to send. */
 #define BRK_OUT_HIGH (256 * 1024)
+/* Extra threads syncing the partitions of one commit round side by side. */
+#define BRK_COMMIT_HELPERS 3
 /* Smallest legal frame: api key, version, correlation id, client id length. */
 #define BRK_FRAME_MIN 10
 
@@ -138,29 +151,37 @@ out_add_range(struct evbuffer *out, struct lg_range *range)
 	lg_range_release(range);
 }
 
-/* Queue c->resp as the response to the request in flight. */
+/* Queue 'r' as the response with 'corr' of a request of 'api_key'; empties 'r'. */
 static void
-conn_send(struct brk_conn *c)
+conn_write(struct brk_conn *c, int16_t api_key, int32_t corr, int64_t start_ns,
+    struct brk_resp *r)
 {
-	struct brk_resp *r = &c->resp;
 	struct evbuffer *out;
 	uint8_t hdr[8];
 	size_t i, pos = 0, total;
 
-	if (c->api_key == API_PRODUCE)
+	if (api_key == API_PRODUCE)
 		brk_hist_observe(&c->b->m.produce_latency,
-		    (double)(sl_mono_ns() - c->start_ns) / 1e9);
-	else if (c->api_key == API_FETCH)
+		    (double)(sl_mono_ns() - start_ns) / 1e9);
+	else if (api_key == API_FETCH)
 		brk_hist_observe(&c->b->m.fetch_latency,
-		    (double)(sl_mono_ns() - c->start_ns) / 1e9);
+		    (double)(sl_mono_ns() - start_ns) / 1e9);
 	if (c->bev == NULL) {
-		c->replied = 1;	/* a detached connection keeps it for the caller */
+		/* A detached connection keeps it in 'c->resp' for the caller. */
+		if (r != &c->resp) {
+			struct brk_resp tmp = c->resp;
+
+			c->resp = *r;
+			*r = tmp;
+			brk_resp_reset(r);
+		}
+		c->replied = 1;
 		return;
 	}
 	out = bufferevent_get_output(c->bev);
 	total = 4 + r->b.len + r->file_bytes;
 	sl_put_be32(hdr, (uint32_t)total);
-	sl_put_be32(hdr + 4, (uint32_t)c->correlation_id);
+	sl_put_be32(hdr + 4, (uint32_t)corr);
 	evbuffer_add(out, hdr, sizeof(hdr));
 	for (i = 0; i < r->n_files; i++) {
 		struct brk_file_piece *f = &r->files[i];
@@ -178,14 +199,80 @@ conn_send(struct brk_conn *c)
 	sl_buf_reset(&r->b);
 }
 
-void
-brk_conn_reply(struct brk_conn *c)
+/* ------------------------------------------------------------- slots (1) */
+
+/* A slot at the end of 'c->slots' for the request being dispatched. */
+static struct brk_slot *
+slot_push(struct brk_conn *c)
 {
-	conn_send(c);
-	c->busy = 0;
-	if (c->bev != NULL)
-		bufferevent_enable(c->bev, EV_READ);
-	/* The next frame is decoded from write_cb once this response drains. */
+	struct brk_slot *s = c->free_slots;
+	struct brk_resp tmp;
+
+	if (s != NULL)
+		c->free_slots = s->next;
+	else
+		s = sl_calloc(1, sizeof(*s));
+	s->c = c;
+	s->next = NULL;
+	s->api_key = c->api_key;
+	s->api_version = c->api_version;
+	s->correlation_id = c->correlation_id;
+	s->start_ns = c->start_ns;
+	s->ready = 0;
+	/* The response built so far moves; 'c->resp' gets the slot's empty one. */
+	tmp = s->resp;
+	s->resp = c->resp;
+	c->resp = tmp;
+	if (c->slots == NULL)
+		c->slots_tail = &c->slots;
+	*c->slots_tail = s;
+	c->slots_tail = &s->next;
+	c->n_slots++;
+	return s;
+}
+
+/* Keep a sent slot for reuse, or free it if the connection keeps enough. */
+static void
+slot_release(struct brk_conn *c, struct brk_slot *s)
+{
+	brk_resp_reset(&s->resp);
+	if (s->resp.b.cap > (1u << 20)) {
+		brk_resp_free(&s->resp);
+		free(s);
+		return;
+	}
+	s->next = c->free_slots;
+	c->free_slots = s;
+}
+
+/* Write the ready prefix of 'c->slots'. */
+static void
+conn_flush(struct brk_conn *c)
+{
+	struct brk_slot *s;
+
+	while ((s = c->slots) != NULL && s->ready) {
+		c->slots = s->next;
+		if (c->slots == NULL)
+			c->slots_tail = &c->slots;
+		c->n_slots--;
+		conn_write(c, s->api_key, s->correlation_id, s->start_ns, &s->resp);
+		slot_release(c, s);
+	}
+	/* Further frames are decoded from write_cb once these responses drain. */
+}
+
+struct brk_slot *
+brk_conn_defer(struct brk_conn *c)
+{
+	return slot_push(c);
+}
+
+void
+brk_slot_reply(struct brk_slot *s)
+{
+	s->ready = 1;
+	conn_flush(s->c);
 }
 
 /* --------------------------------------------------------- connections */
@@ -203,7 +290,7 @@ conn_process(struct brk_conn *c)
 		return;
 	in = bufferevent_get_input(c->bev);
 	out = bufferevent_get_output(c->bev);
-	while (!c->busy) {
+	while (c->n_slots < BRK_INFLIGHT_MAX) {	/* (1) */
 		size_t have = evbuffer_get_length(in);
 
 		if (have < 4)
@@ -226,7 +313,6 @@ conn_process(struct brk_conn *c)
 		evbuffer_remove(in, c->frame.p, (size_t)size);
 		c->frame.len = (size_t)size;
 		b->m.bytes_in += (uint64_t)size + 4;
-		c->busy = 1;	/* (1) */
 		rc = brk_dispatch(b, c, c->frame.p, c->frame.len);
 		if (rc < 0) {
 			sl_warn("broker: %s: malformed request (api %d v%d): %s, closing",
@@ -235,13 +321,14 @@ conn_process(struct brk_conn *c)
 			conn_close(c);
 			return;
 		}
-		if (rc == BRK_DEFER) {
-			bufferevent_disable(c->bev, EV_READ);
-			return;
+		if (rc == BRK_DONE) {
+			if (c->slots == NULL)
+				conn_write(c, c->api_key, c->correlation_id, c->start_ns,
+				    &c->resp);
+			else	/* behind a waiting request: wait for its turn (1) */
+				slot_push(c)->ready = 1;
 		}
-		if (rc == BRK_DONE)
-			conn_send(c);
-		c->busy = 0;
+		/* BRK_DEFER: the handler queued its slot; BRK_NORESP: nothing to send. */
 		if (c->frame.cap > (1u << 20))
 			sl_buf_free(&c->frame);	/* one huge request must not pin its memory */
 		if (evbuffer_get_length(out) >= BRK_OUT_HIGH)
@@ -269,6 +356,12 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	struct brk_conn *c = arg;
 
 	(void)bev;
+	if ((what & BEV_EVENT_TIMEOUT) && c->n_slots > 0 &&
+	    !(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) {
+		/* Not idle: a request is waiting (long poll, join).  Read on. */
+		bufferevent_enable(c->bev, EV_READ);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT)
 		sl_debug("broker: %s: idle timeout", c->peer);
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
@@ -280,27 +373,39 @@ static void
 conn_close(struct brk_conn *c)
 {
 	struct brk_broker *b = c->b;
+	struct brk_slot *s;
 
-	if (c->pw != NULL) {
-		struct brk_produce_wait **pp;
+	while ((s = c->slots) != NULL) {
+		c->slots = s->next;
+		if (s->pw != NULL) {
+			struct brk_produce_wait **pp;
 
-		for (pp = &b->commit_waiters; *pp != NULL; pp = &(*pp)->next)
-			if (*pp == c->pw) {
-				*pp = c->pw->next;
-				break;
-			}
-		brk_produce_wait_free(c->pw);
-		c->pw = NULL;
+			/* (2): on the pending round's list or the running one's. */
+			for (pp = &b->commit_waiters; *pp != NULL && *pp != s->pw;
+			    pp = &(*pp)->next)
+				;
+			if (*pp == NULL)
+				for (pp = &b->round.waiters; *pp != NULL && *pp != s->pw;
+				    pp = &(*pp)->next)
+					;
+			if (*pp != NULL)
+				*pp = s->pw->next;
+			brk_produce_wait_free(s->pw);
+		}
+		if (s->fw != NULL)
+			brk_fetch_wait_cancel(s->fw);
+		if (s->gt != NULL) {
+			if (b->groups != NULL)
+				brk_groups_cancel(b->groups, s->gt);
+			free(s->gt);
+		}
+		brk_resp_free(&s->resp);
+		free(s);
 	}
-	if (c->fw != NULL) {
-		brk_fetch_wait_cancel(c->fw);
-		c->fw = NULL;
-	}
-	if (c->gt != NULL) {
-		if (b->groups != NULL)
-			brk_groups_cancel(b->groups, c->gt);
-		free(c->gt);
-		c->gt = NULL;
+	while ((s = c->free_slots) != NULL) {
+		c->free_slots = s->next;
+		brk_resp_free(&s->resp);
+		free(s);
 	}
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -322,6 +427,7 @@ conn_new(struct brk_broker *b)
 	struct brk_conn *c = sl_calloc(1, sizeof(*c));
 
 	c->b = b;
+	c->slots_tail = &c->slots;
 	c->next = b->conns;
 	if (b->conns != NULL)
 		b->conns->prev = c;
@@ -419,48 +525,251 @@ brk_part_mark_dirty(struct brk_broker *b, struct brk_part *p)
 	brk_commit_schedule(b);
 }
 
-void
-brk_commit_now(struct brk_broker *b)
+/* Move the dirty partitions and the pending waiters into 'b->round' (loop). */
+static void
+round_take(struct brk_broker *b)
 {
+	struct brk_commit_round *r = &b->round;
 	struct brk_part *p, *next;
-	struct brk_produce_wait *w, *wnext;
-	struct sl_err err;
-	int any = 0;
-	size_t i;
 
 	b->commit_scheduled = 0;
-	p = b->dirty;
-	b->dirty = NULL;
-	for (; p != NULL; p = next) {
+	r->n = 0;
+	for (p = b->dirty; p != NULL; p = next) {
 		next = p->next_dirty;
 		p->next_dirty = NULL;
 		p->dirty = 0;
-		err.code = 0;
-		p->sync_err = lg_partition_sync(p->lg, &err);
+		if (r->n == r->cap) {
+			r->cap = r->cap ? r->cap * 2 : 16;
+			r->parts = sl_realloc(r->parts, r->cap * sizeof(*r->parts));
+		}
+		r->parts[r->n++] = p;
+	}
+	b->dirty = NULL;
+	r->waiters = b->commit_waiters;
+	b->commit_waiters = NULL;
+}
+
+/* Helpers that sync the partitions of one round side by side. */
+struct round_share {
+	struct brk_commit_round *r;
+	pthread_mutex_t mu;
+	size_t next;			/* index of the next partition to sync */
+};
+
+static void *
+round_share_run(void *arg)
+{
+	struct round_share *sh = arg;
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&sh->mu);
+		i = sh->next++;
+		pthread_mutex_unlock(&sh->mu);
+		if (i >= sh->r->n)
+			break;
+		sh->r->parts[i]->sync_err = lg_partition_sync(sh->r->parts[i]->lg, NULL);
+	}
+	return NULL;
+}
+
+/*
+ * Sync the partitions of 'r': on the committer thread, or on the loop when
+ * there is none.  With 'helpers' several fdatasyncs are in flight at once,
+ * which lets the file system fold them into fewer journal commits.
+ */
+static void
+round_sync(struct brk_commit_round *r, int helpers)
+{
+	struct round_share sh = { .r = r, .next = 0 };
+	pthread_t th[BRK_COMMIT_HELPERS];
+	int i, n = 0;
+
+	pthread_mutex_init(&sh.mu, NULL);
+	if (helpers && r->n > 1)
+		for (i = 0; i < BRK_COMMIT_HELPERS && (size_t)i + 1 < r->n; i++)
+			if (pthread_create(&th[n], NULL, round_share_run, &sh) == 0)
+				n++;
+	round_share_run(&sh);
+	for (i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&sh.mu);
+}
+
+/* The round is synced: answer its waiters and wake the long polls (loop). */
+static void
+round_finish(struct brk_broker *b)
+{
+	struct brk_commit_round *r = &b->round;
+	struct brk_produce_wait *w, *wnext;
+	size_t i;
+	int any = r->n > 0;
+
+	if (any || r->waiters != NULL)
+		b->m.commit_rounds++;
+	for (i = 0; i < r->n; i++) {
+		struct brk_part *p = r->parts[i];
+
 		b->m.syncs++;
-		any = 1;
 		if (p->sync_err != 0)
 			sl_error("broker: sync %s-%d: %s", p->topic->name, (int)p->index,
-			    sl_err_msg(&err, p->sync_err));
+			    sl_strerror(p->sync_err));
 	}
-	w = b->commit_waiters;
-	b->commit_waiters = NULL;
+	r->n = 0;
+	w = r->waiters;
+	r->waiters = NULL;
 	for (; w != NULL; w = wnext) {
-		struct brk_conn *c = w->c;
+		struct brk_slot *s = w->s;
 
 		wnext = w->next;
 		for (i = 0; i < w->n; i++)
 			if (w->parts[i]->sync_err != 0) {
-				sl_put_be16(c->resp.b.p + w->err_pos[i],
+				sl_put_be16(s->resp.b.p + w->err_pos[i],
 				    (uint16_t)KERR_KAFKA_STORAGE_ERROR);
 				b->m.errors[API_PRODUCE]++;
 			}
-		c->pw = NULL;
+		s->pw = NULL;
 		brk_produce_wait_free(w);
-		brk_conn_reply(c);
+		brk_slot_reply(s);
 	}
 	if (any)
 		brk_fetch_wake(b);
+}
+
+/* Wait for the round on the committer thread, if any, and finish it (7). */
+static void
+round_wait(struct brk_broker *b)
+{
+	if (!b->round_busy)
+		return;
+	pthread_mutex_lock(&b->commit_lock);
+	while (!b->commit_done)
+		pthread_cond_wait(&b->commit_cond, &b->commit_lock);
+	b->commit_done = 0;
+	pthread_mutex_unlock(&b->commit_lock);
+	b->round_busy = 0;
+	round_finish(b);
+}
+
+/* Hand the next round to the committer thread unless one runs (loop). */
+static void
+round_start(struct brk_broker *b)
+{
+	if (!b->commit_running) {
+		brk_commit_now(b);
+		return;
+	}
+	if (b->round_busy) {
+		b->commit_scheduled = 0;	/* commit_done_cb starts the next one */
+		return;
+	}
+	if (b->dirty == NULL && b->commit_waiters == NULL) {
+		b->commit_scheduled = 0;
+		return;
+	}
+	round_take(b);
+	b->round_busy = 1;
+	pthread_mutex_lock(&b->commit_lock);
+	b->commit_go = 1;
+	pthread_cond_broadcast(&b->commit_cond);
+	pthread_mutex_unlock(&b->commit_lock);
+}
+
+void
+brk_commit_now(struct brk_broker *b)
+{
+	round_wait(b);
+	round_take(b);
+	round_sync(&b->round, 0);
+	round_finish(b);
+}
+
+static void *
+commit_main(void *arg)
+{
+	struct brk_broker *b = arg;
+	char one = 1;
+
+	pthread_mutex_lock(&b->commit_lock);
+	for (;;) {
+		while (!b->commit_go && !b->commit_stop)
+			pthread_cond_wait(&b->commit_cond, &b->commit_lock);
+		if (!b->commit_go)
+			break;
+		b->commit_go = 0;
+		pthread_mutex_unlock(&b->commit_lock);
+		round_sync(&b->round, 1);	/* (7): the loop leaves 'round' alone meanwhile */
+		pthread_mutex_lock(&b->commit_lock);
+		b->commit_done = 1;
+		pthread_cond_broadcast(&b->commit_cond);
+		pthread_mutex_unlock(&b->commit_lock);
+		while (write(b->commit_pipe[1], &one, 1) < 0 && errno == EINTR)
+			;
+		pthread_mutex_lock(&b->commit_lock);
+	}
+	pthread_mutex_unlock(&b->commit_lock);
+	return NULL;
+}
+
+static void
+commit_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct brk_broker *b = arg;
+	char buf[64];
+	int done;
+
+	(void)what;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	pthread_mutex_lock(&b->commit_lock);
+	done = b->commit_done;
+	pthread_mutex_unlock(&b->commit_lock);
+	if (!done || !b->round_busy)
+		return;	/* brk_commit_now finished it already */
+	round_wait(b);
+	round_start(b);	/* everything that arrived during the sync */
+}
+
+static int
+committer_start(struct brk_broker *b, struct sl_err *err)
+{
+	int rc;
+
+	if (pipe2(b->commit_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+		rc = -errno;
+		b->commit_pipe[0] = b->commit_pipe[1] = -1;
+		return sl_errf(err, rc, "committer pipe: %s", sl_strerror(rc));
+	}
+	b->commit_done_ev = event_new(b->base, b->commit_pipe[0], EV_READ | EV_PERSIST,
+	    commit_done_cb, b);
+	event_add(b->commit_done_ev, NULL);
+	if ((rc = pthread_create(&b->commit_thread, NULL, commit_main, b)) != 0)
+		return sl_errf(err, -rc, "committer thread: %s", sl_strerror(-rc));
+	b->commit_running = 1;
+	return 0;
+}
+
+static void
+committer_stop(struct brk_broker *b)
+{
+	if (b->commit_running) {
+		round_wait(b);
+		pthread_mutex_lock(&b->commit_lock);
+		b->commit_stop = 1;
+		pthread_cond_broadcast(&b->commit_cond);
+		pthread_mutex_unlock(&b->commit_lock);
+		pthread_join(b->commit_thread, NULL);
+		b->commit_running = 0;
+	}
+	if (b->commit_done_ev != NULL) {
+		event_free(b->commit_done_ev);
+		b->commit_done_ev = NULL;
+	}
+	if (b->commit_pipe[0] >= 0) {
+		close(b->commit_pipe[0]);
+		close(b->commit_pipe[1]);
+		b->commit_pipe[0] = b->commit_pipe[1] = -1;
+	}
 }
 
 static void
@@ -468,7 +777,7 @@ commit_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	brk_commit_now(arg);
+	round_start(arg);
 }
 
 static void
@@ -565,6 +874,9 @@ brk_open_ex(const struct brk_config *cfg, int serve, struct brk_broker **out,
 	b->started_ms = sl_now_ms();
 	pthread_mutex_init(&b->bg_lock, NULL);
 	pthread_cond_init(&b->bg_cond, NULL);
+	pthread_mutex_init(&b->commit_lock, NULL);
+	pthread_cond_init(&b->commit_cond, NULL);
+	b->commit_pipe[0] = b->commit_pipe[1] = -1;
 	if (b->cfg.advertised != NULL) {
 		const char *colon = strrchr(b->cfg.advertised, ':');
 
@@ -616,6 +928,8 @@ brk_open_ex(const struct brk_config *cfg, int serve, struct brk_broker **out,
 		tv.tv_usec = (b->cfg.retention_check_ms % 1000) * 1000;
 		event_add(b->retention_ev, &tv);
 		if ((rc = brk_bg_start(b, err)) != 0)
+			goto fail;
+		if ((rc = committer_start(b, err)) != 0)
 			goto fail;
 	}
 	*out = b;
@@ -680,6 +994,7 @@ brk_close(struct brk_broker *b)
 			evbuffer_write(bufferevent_get_output(c->bev), bufferevent_getfd(c->bev));
 		conn_close(c);
 	}
+	committer_stop(b);
 	brk_bg_stop(b);
 	brk_groups_close(b->groups);
 	rc = brk_topics_close(b);	/* sync, checkpoints, clean-shutdown markers */
@@ -695,6 +1010,9 @@ brk_close(struct brk_broker *b)
 		event_base_free(b->base);
 	pthread_mutex_destroy(&b->bg_lock);
 	pthread_cond_destroy(&b->bg_cond);
+	pthread_mutex_destroy(&b->commit_lock);
+	pthread_cond_destroy(&b->commit_cond);
+	free(b->round.parts);
 	free(b->adv_host);
 	brk_config_free(&b->cfg);
 	free(b);

@@ -60,7 +60,8 @@ cli_broker(int argc, char **argv)
 	sl_log_set_component("broker");
 	brk_config_default(&c);
 	if (file != NULL) {
-		if ((rc = sl_config_load(file, &cfg, &err)) != 0) {
+		if ((rc = sl_config_load(file, &cfg, &err)) != 0 ||
+		    (rc = cli_config_check_sections(cfg, &err)) != 0) {
 			cli_errorf("broker: %s", sl_err_msg(&err, rc));
 			status = CLI_EXIT_USAGE;
 			goto out;

@@ -59,6 +59,11 @@ cli_capture(int argc, char **argv)
 		cli_errorf("capture: %s", sl_err_msg(&err, rc));
 		return rc == SL_ECONFIG ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
 	}
+	if ((rc = cli_config_check_sections(cfg, &err)) != 0) {
+		cli_errorf("capture: %s", sl_err_msg(&err, rc));
+		sl_config_free(cfg);
+		return CLI_EXIT_USAGE;
+	}
 	for (i = 0; i < cfg->n_sections; i++) {
 		const struct sl_conf_section *s = &cfg->sections[i];
 

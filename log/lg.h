@@ -264,7 +264,13 @@ int lg_partition_read(struct lg_partition *p, int64_t offset, size_t max_bytes,
     int64_t limit, struct lg_range *out, struct sl_err *err);
 void lg_range_release(struct lg_range *r);
 
-/* The first offset whose batch has max timestamp >= 'ts'; SL_ENOTFOUND if none. */
+/*
+ * The first record (not below the log start) whose timestamp is >= 'ts':
+ * its offset in '*offset' and timestamp in '*timestamp' (in a log-append-time
+ * batch every record has the batch's max timestamp).  The batch is found
+ * from its max timestamp through the time index, then read and decoded.
+ * Returns 0, SL_ENOTFOUND if there is none, SL_ECORRUPT or -errno.
+ */
 int lg_partition_offset_for_time(struct lg_partition *p, int64_t ts,
     int64_t *offset, int64_t *timestamp, struct sl_err *err);
 

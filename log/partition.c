@@ -792,8 +792,8 @@ lg_range_release(struct lg_range *r)
 
 struct time_arg {
 	int64_t ts;
-	int64_t offset;
-	int64_t found_ts;
+	int64_t pos;			/* of the first batch with max timestamp >= ts */
+	size_t size;			/* its size in bytes */
 };
 
 static int
@@ -801,19 +801,70 @@ time_note(const struct lg_batch_info *b, int64_t pos, void *arg)
 {
 	struct time_arg *a = arg;
 
-	(void)pos;
 	if (b->max_timestamp < a->ts)
 		return 0;
-	a->offset = b->base_offset;
-	a->found_ts = b->max_timestamp;
+	a->pos = pos;
+	a->size = lg_batch_size(b);
 	return 1;
+}
+
+/*
+ * Read the batch at 'pos' ('size' bytes) of 's' and find its first record
+ * at or after 'ts' and not below 'start'.  Returns 0 with '*offset' and
+ * '*timestamp' set, SL_ENOTFOUND when no record qualifies (a client may set
+ * a max timestamp its records do not reach), SL_ECORRUPT or -errno.
+ */
+static int
+time_find_record(const struct lg_segment *s, int64_t pos, size_t size, int64_t ts,
+    int64_t start, struct sl_arena *arena, int64_t *offset, int64_t *timestamp,
+    struct sl_err *err)
+{
+	struct lg_batch_info info;
+	struct lg_record *recs;
+	uint8_t *buf = sl_malloc(size);	/* size was bounds-checked by the scan */
+	ssize_t n;
+	int32_t nrec, i;
+	int rc;
+
+	n = pread(s->fd, buf, size, (off_t)pos);
+	if (n < 0) {
+		rc = sl_errf(err, -errno, "%s: read at %" PRId64 ": %s", s->log_path,
+		    pos, strerror(errno));
+		goto out;
+	}
+	if ((size_t)n != size) {
+		rc = SL_CORRUPT(err, "%s: short read at %" PRId64, s->log_path, pos);
+		goto out;
+	}
+	lg_batch_header_peek(buf, &info);
+	sl_arena_reset(arena);
+	rc = lg_batch_records(sl_slice_make(buf, size), 0, arena, &recs, &nrec, err);
+	if (rc != 0)
+		goto out;
+	rc = SL_ENOTFOUND;
+	for (i = 0; i < nrec; i++) {
+		/* Log-append-time batches: every record has the batch's time. */
+		int64_t rts = (info.attributes & LG_ATTR_LOG_APPEND_TIME) ?
+		    info.max_timestamp : recs[i].timestamp;
+
+		if (rts >= ts && recs[i].offset >= start) {
+			*offset = recs[i].offset;
+			*timestamp = rts;
+			rc = 0;
+			break;
+		}
+	}
+out:
+	free(buf);
+	return rc;
 }
 
 int
 lg_partition_offset_for_time(struct lg_partition *p, int64_t ts,
     int64_t *offset, int64_t *timestamp, struct sl_err *err)
 {
-	struct time_arg a = { ts, -1, -1 };
+	struct time_arg a;
+	struct sl_arena arena = { 0 };
 	struct lg_segment *s;
 	int64_t pos, end_pos;
 	size_t lo, hi, mid;
@@ -836,21 +887,29 @@ lg_partition_offset_for_time(struct lg_partition *p, int64_t ts,
 		}
 		pos = lo == 0 ? 0 : lg_segment_index_lookup(s,
 		    s->base + s->tidx[lo - 1].rel);
-		rc = lg_segment_scan(s->fd, s->log_path, pos, s->size, s->base, 0,
-		    time_note, &a, &end_pos, NULL, err);
-		if (rc < 0)
-			goto out;
-		if (a.offset >= 0) {
-			*offset = a.offset < p->start ? p->start : a.offset;
-			*timestamp = a.found_ts;
-			rc = 0;
-			goto out;
+		while (pos < s->size) {
+			a.ts = ts;
+			a.pos = -1;
+			a.size = 0;
+			rc = lg_segment_scan(s->fd, s->log_path, pos, s->size, s->base, 0,
+			    time_note, &a, &end_pos, NULL, err);
+			if (rc < 0)
+				goto out;
+			if (a.pos < 0)
+				break;
+			/* The batch qualifies by its max timestamp; its records decide. */
+			rc = time_find_record(s, a.pos, a.size, ts, p->start, &arena,
+			    offset, timestamp, err);
+			if (rc != SL_ENOTFOUND)
+				goto out;
+			pos = a.pos + (int64_t)a.size;
 		}
 		rc = SL_ENOTFOUND;
 	}
-	sl_errf(err, rc, "no batch with a timestamp >= %" PRId64, ts);
+	sl_errf(err, rc, "no record with a timestamp >= %" PRId64, ts);
 out:
 	pthread_mutex_unlock(&p->mu);
+	sl_arena_free(&arena);
 	return rc;
 }
 

@@ -29,11 +29,14 @@
  *      committed every partition up to the high watermark it measured.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -58,9 +61,12 @@ struct mat_consumer {
 	struct sl_arena arena;		/* per event */
 	int64_t batch_n;
 	int64_t batch_start_ns;
+	int64_t last_ts;		/* Kafka timestamp of the last applied message */
 	struct touched *touched;	/* partitions in the open batch */
 	size_t n_touched;
 	int failed;			/* a rebalance callback failed */
+	rd_kafka_topic_partition_list_t *targets;	/* rebuild: fixed end */
+	int64_t chase_start;		/* rebuild: first caught-up check */
 	struct sl_err cb_err;
 	struct mat_metrics *metrics;
 };
@@ -119,6 +125,11 @@ batch_commit(struct mat_consumer *c, int tell_broker, struct sl_err *err)
 	if ((rc = mat_lmdb_commit(c->sink, err)) != 0)
 		return rc;
 	mat_metrics_add(c->metrics, MAT_M_COMMITS, 1);
+	if (c->last_ts > 0) {
+		mat_metrics_set(c->metrics, MAT_M_DELAY, sl_now_ms() - c->last_ts);
+		sl_debug("view %s: committed %" PRId64 " events, the last produced %" PRId64
+		    " ms ago", c->conf->name, c->batch_n, sl_now_ms() - c->last_ts);
+	}
 	if (tell_broker && c->rk && c->n_touched > 0 && c->conf->group_id) {
 		l = rd_kafka_topic_partition_list_new((int)c->n_touched);
 		for (i = 0; i < c->n_touched; i++)
@@ -176,6 +187,7 @@ consume_one(struct mat_consumer *c, const rd_kafka_message_t *m, struct sl_err *
 		goto out;
 	}
 	c->batch_n++;
+	c->last_ts = rd_kafka_message_timestamp(m, NULL);
 	touched_note(c, topic, m->partition, m->offset + 1);
 	mat_metrics_add(c->metrics, MAT_M_EVENTS, 1);
 out:
@@ -241,6 +253,8 @@ consumer_make(struct mat_consumer *c, int grouped, struct sl_err *err)
 	    (rc = kconf_set(kc, "enable.partition.eof", "false", err)) != 0 ||
 	    (rc = kconf_set(kc, "client.id", c->conf->group_id, err)) != 0 ||
 	    (rc = kconf_set(kc, "fetch.wait.max.ms", "20", err)) != 0 ||
+	    /* notice a topic capture creates after we subscribed, soon */
+	    (rc = kconf_set(kc, "topic.metadata.refresh.interval.ms", "2000", err)) != 0 ||
 	    (rc = kconf_set(kc, "log_level", "3", err)) != 0)
 		goto fail;
 	/*
@@ -401,27 +415,50 @@ rebuild_assign(struct mat_consumer *c, struct sl_err *err)
 
 /*
  * '*caught' = 1 when every assigned partition's committed next offset has
- * reached the high watermark the broker reports now (3).
+ * reached its target (3).  Targets are the high watermarks the broker
+ * reports at each check, until the rebuild is close (at most
+ * MAT_REBUILD_SLACK messages behind in all) or has checked for
+ * MAT_REBUILD_CHASE_NS: then the watermarks of that moment become fixed
+ * targets, so a rebuild under a steady stream of changes still ends.  The
+ * live materializer resumes from the swapped view's offsets, so nothing
+ * produced after the targets is lost.
  */
+#define MAT_REBUILD_SLACK 1000
+#define MAT_REBUILD_CHASE_NS (30 * 1000000000LL)
+
 static int
 rebuild_caught_up(struct mat_consumer *c, int *caught, struct sl_err *err)
 {
 	rd_kafka_topic_partition_list_t *a = NULL;
+	rd_kafka_topic_partition_t *tp;
 	rd_kafka_resp_err_t ke;
-	int64_t lo, hi, next;
-	int i, rc = 0;
+	int64_t lo, hi, next, lag = 0;
+	int i, rc = 0, fixed = c->targets != NULL;
 
 	*caught = 0;
+	if (c->chase_start == 0)
+		c->chase_start = sl_mono_ns();
 	if ((ke = rd_kafka_assignment(c->rk, &a)) != 0)
 		return sl_errf(err, SL_EPROTO, "view %s: assignment: %s", c->conf->name,
 		    rd_kafka_err2str(ke));
-	*caught = 1;
-	for (i = 0; i < a->cnt && *caught; i++) {
-		ke = rd_kafka_query_watermark_offsets(c->rk, a->elems[i].topic,
-		    a->elems[i].partition, &lo, &hi, 5000);
-		if (ke != 0) {
-			*caught = 0;	/* ask again later */
-			break;
+	if (!fixed)
+		c->targets = rd_kafka_topic_partition_list_new(a->cnt);
+	for (i = 0; i < a->cnt; i++) {
+		if (fixed) {
+			tp = rd_kafka_topic_partition_list_find(c->targets, a->elems[i].topic,
+			    a->elems[i].partition);
+			hi = tp ? tp->offset : 0;
+			lo = 0;
+		} else {
+			ke = rd_kafka_query_watermark_offsets(c->rk, a->elems[i].topic,
+			    a->elems[i].partition, &lo, &hi, 5000);
+			if (ke != 0) {
+				lag = -1;	/* ask again later */
+				break;
+			}
+			/* an emptied partition (all deleted) has nothing to wait for */
+			rd_kafka_topic_partition_list_add(c->targets, a->elems[i].topic,
+			    a->elems[i].partition)->offset = hi > lo ? hi : -1;
 		}
 		if ((rc = mat_lmdb_offset_get(c->sink, a->elems[i].topic, a->elems[i].partition,
 		    &next, err)) != 0)
@@ -429,10 +466,21 @@ rebuild_caught_up(struct mat_consumer *c, int *caught, struct sl_err *err)
 		if (next < lo)
 			next = lo;
 		if (next < hi)
-			*caught = 0;
+			lag += hi - next;
 	}
 	rd_kafka_topic_partition_list_destroy(a);
-	return rc;
+	if (rc != 0)
+		return rc;
+	if (lag == 0) {
+		*caught = 1;
+		return 0;
+	}
+	if (!fixed && (lag < 0 || (lag > MAT_REBUILD_SLACK &&
+	    sl_mono_ns() - c->chase_start < MAT_REBUILD_CHASE_NS))) {
+		rd_kafka_topic_partition_list_destroy(c->targets);	/* chase on */
+		c->targets = NULL;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------ run */
@@ -450,19 +498,26 @@ consume_loop(struct mat_consumer *c, volatile sig_atomic_t *stop, int rebuild,
 	*swapped = 0;
 	while (!*stop) {
 		rd_kafka_message_t *msgs[MAT_POLL_BATCH], *m;
-		ssize_t got, i;
-		int64_t now, wait_ms = 200;
+		ssize_t got = 0, i;
+		int64_t now;
+		int drained;
 
-		if (c->batch_n > 0) {
-			wait_ms = c->conf->batch_ms - (sl_mono_ns() - c->batch_start_ns) / 1000000;
-			if (wait_ms < 0)
-				wait_ms = 0;
+		/*
+		 * Wait for one message (not for a full batch: that would hold a
+		 * lone change back), then take whatever else is already here.
+		 * An open batch waits for nothing: it is committed once the
+		 * queue is empty, so latency stays low when changes trickle in
+		 * and batches grow by themselves while commits are slow.
+		 */
+		m = rd_kafka_consumer_poll(c->rk, c->batch_n > 0 ? 0 : 200);
+		if (m != NULL) {
+			msgs[0] = m;
+			got = 1 + rd_kafka_consume_batch_queue(c->queue, 0, msgs + 1,
+			    MAT_POLL_BATCH - 1);
+			if (got < 1)
+				got = 1;
 		}
-		/* many messages per call: the per-call locking dominates otherwise */
-		got = rd_kafka_consume_batch_queue(c->queue, (int)wait_ms, msgs, MAT_POLL_BATCH);
-		if (got < 0)
-			got = 0;
-		m = got > 0 ? msgs[0] : NULL;
+		drained = got < MAT_POLL_BATCH;
 		if (c->failed) {
 			rc = sl_errf(err, c->failed, "%s", sl_err_msg(&c->cb_err, c->failed));
 			for (i = 0; i < got; i++)
@@ -488,7 +543,7 @@ consume_loop(struct mat_consumer *c, volatile sig_atomic_t *stop, int rebuild,
 			break;
 		now = sl_mono_ns();
 		/* commit when the batch is full, old, or nothing more is waiting */
-		if (c->batch_n > 0 && (m == NULL || c->batch_n >= c->conf->batch_events ||
+		if (c->batch_n > 0 && (drained || c->batch_n >= c->conf->batch_events ||
 		    now - c->batch_start_ns >= c->conf->batch_ms * 1000000)) {
 			if ((rc = batch_commit(c, !rebuild, err)) != 0)
 				break;
@@ -518,10 +573,13 @@ consume_loop(struct mat_consumer *c, volatile sig_atomic_t *stop, int rebuild,
 				break;
 			}
 		}
-		if (rebuild && m == NULL && c->batch_n == 0 && now - last_check >= 200000000) {
+		if (rebuild && ((m == NULL && c->batch_n == 0 && now - last_check >= 200000000) ||
+		    now - last_check >= 1000000000)) {
 			int caught = 0;
 
 			last_check = now;
+			if ((rc = batch_commit(c, 0, err)) != 0)
+				break;
 			if ((rc = rebuild_caught_up(c, &caught, err)) != 0)
 				break;
 			if (caught)
@@ -594,10 +652,21 @@ run_rebuild(struct mat_consumer *c, volatile sig_atomic_t *stop, struct sl_err *
 	struct sl_buf live = { 0 }, next = { 0 }, old = { 0 };
 	struct mat_lmdb_stats st;
 	int64_t t0 = sl_mono_ns();
-	int rc, swapped, swapped_in = 0;
+	char *lockp = NULL;
+	int rc, swapped, swapped_in = 0, lockfd = -1;
 
-	if ((rc = mat_path_resolve(c->conf->path, 1, &live, err)) != 0 ||
-	    (rc = mat_path_next(c->conf->path, &next, err)) != 0)
+	if ((rc = mat_path_resolve(c->conf->path, 1, &live, err)) != 0)
+		goto out;
+	/* one rebuild at a time: the next version's folder is cleared first */
+	lockp = sl_asprintf("%s.rebuild.lock", c->conf->path);
+	lockfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
+		rc = sl_errf(err, SL_ESTATE, "view %s: %s: %s", c->conf->name, lockp,
+		    errno == EWOULDBLOCK ? "another rebuild of this view is running" :
+		    strerror(errno));
+		goto out;
+	}
+	if ((rc = mat_path_next(c->conf->path, &next, err)) != 0)
 		goto out;
 	sl_info("view %s: rebuilding into %s from offset 0 (live: %s)", c->conf->name,
 	    (const char *)next.p, (const char *)live.p);
@@ -628,6 +697,9 @@ out:
 	sl_buf_free(&live);
 	sl_buf_free(&next);
 	sl_buf_free(&old);
+	if (lockfd >= 0)
+		close(lockfd);	/* releases the lock */
+	free(lockp);
 	return rc;
 }
 
@@ -649,6 +721,8 @@ mat_run(const struct mat_view_conf *conf, int rebuild, volatile sig_atomic_t *st
 	}
 	rc = rebuild ? run_rebuild(&c, stop, err) : run_live(&c, stop, err);
 	mat_metrics_stop(c.metrics);
+	if (c.targets)
+		rd_kafka_topic_partition_list_destroy(c.targets);
 	touched_clear(&c);
 	free(c.touched);
 	sl_buf_free(&c.dir);

@@ -212,6 +212,8 @@ enum {
 	MAT_M_LAG,		/* gauge: messages behind the high watermarks */
 	MAT_M_RATE,		/* gauge: events/s over the last second */
 	MAT_M_REBUILD,		/* gauge: 1 while rebuilding */
+	MAT_M_DELAY,		/* gauge: ms from the produce time of the last
+				   committed message to its commit */
 	MAT_M__COUNT
 };
 

@@ -42,6 +42,8 @@ static const struct {
 	    "Events applied per second over the last second." },
 	[MAT_M_REBUILD] = { "sluice_view_rebuilding", "gauge",
 	    "1 while a rebuild is running." },
+	[MAT_M_DELAY] = { "sluice_view_delay_ms", "gauge",
+	    "Milliseconds from the Kafka timestamp of the last committed message to its commit." },
 };
 
 void

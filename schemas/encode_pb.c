@@ -3,8 +3,12 @@
  * package sluice.v1), through protobuf-c.  protobuf-c types stay in this
  * file; sch.h never shows them.
  *
- * Encoding builds a protobuf-c message tree in a scratch arena (strings
- * copied so they are NUL-terminated, as protobuf-c wants) and packs it.
+ * Events and keys, the hot path of capture, are written directly from
+ * struct sch_event (see "direct encode" below), byte-identical to packing
+ * through protobuf-c, which the *_ref encoders still do: they build a
+ * protobuf-c message tree in a scratch arena (strings copied so they are
+ * NUL-terminated, as protobuf-c wants) and pack it.  Transaction events
+ * and heartbeats (one or two per transaction) use protobuf-c only.
  * Decoding unpacks with an allocator that draws from the caller's arena
  * under a budget, then converts to struct sch_event in the same arena.
  *
@@ -282,7 +286,7 @@ pb_pack(const ProtobufCMessage *m, struct sl_buf *out)
 }
 
 int
-sch_event_encode_pb(const struct sch_event *ev, struct sl_buf *out)
+sch_event_encode_pb_ref(const struct sch_event *ev, struct sl_buf *out)
 {
 	Sluice__V1__Event m = SLUICE__V1__EVENT__INIT;
 	Sluice__V1__TransactionInfo tx = SLUICE__V1__TRANSACTION_INFO__INIT;
@@ -335,7 +339,7 @@ key_image(const struct sch_event *ev)
 }
 
 int
-sch_key_encode_pb(const struct sch_event *ev, struct sl_buf *out)
+sch_key_encode_pb_ref(const struct sch_event *ev, struct sl_buf *out)
 {
 	Sluice__V1__Key m = SLUICE__V1__KEY__INIT;
 	const struct sch_table *t = ev->table;
@@ -418,6 +422,382 @@ sch_heartbeat_encode_pb(const struct sch_heartbeat *hb, struct sl_buf *out)
 	m.gtid_set = pb_cstr(a, hb->gtid_set);
 	pb_pack(&m.base, out);
 	sl_arena_reset(a);
+	return 0;
+}
+
+/* ------------------------------------------------------ direct encode */
+
+/*
+ * The hot path: sch_event_encode_pb and sch_key_encode_pb write the wire
+ * bytes straight from struct sch_event, without building a protobuf-c tree
+ * (no reflection, no scratch allocation, no get_packed_size pass).  The
+ * output is byte-identical to the protobuf-c encoders above (the *_ref
+ * functions), which stay as the reference that tests/check_pbdirect.c
+ * compares against; decoding still goes through protobuf-c.
+ *
+ * What "identical" means, field by field, is protobuf-c 1.4's packing of
+ * proto3 fields:
+ *  - scalars, enums and strings outside a oneof are written only when not
+ *    zero / not empty (a string's length is its strlen);
+ *  - the member of a oneof named by the case is always written, even when
+ *    zero or empty; a oneof string stops at its first NUL, as protobuf-c
+ *    measures it with strlen (PostgreSQL text has no NULs);
+ *  - a submessage is written whenever it is present, even when empty, and
+ *    a repeated message writes every element;
+ *  - fields go out in field-number order; int32 and enum values are
+ *    sign-extended to 64 bits, sint32/sint64 zigzag-encoded.
+ *
+ * A submessage's length prefix is not known before its body is written:
+ * pd_open leaves one byte for it and pd_close moves the body when the
+ * length needs more (bodies of 128 bytes or more: rare, and a short move).
+ */
+
+/* Make room for 'n' more bytes. */
+static inline void
+pd_room(struct sl_buf *b, size_t n)
+{
+	if (b->cap - b->len < n)
+		sl_buf_reserve(b, n);
+}
+
+static inline void
+pd_varint(struct sl_buf *b, uint64_t v)
+{
+	uint8_t *p;
+
+	pd_room(b, 10);
+	p = b->p + b->len;
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	b->len = (size_t)(p - b->p);
+}
+
+static inline int
+pd_varint_size(uint64_t v)
+{
+	int n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+/* Wire types. */
+enum { PD_VARINT = 0, PD_I64 = 1, PD_LEN = 2 };
+
+static inline void
+pd_tag(struct sl_buf *b, uint32_t field, int wt)
+{
+	pd_varint(b, (uint64_t)field << 3 | (uint64_t)wt);
+}
+
+/* uint32, uint64: written when not 0, or always when 'force' (oneof). */
+static inline void
+pd_u64(struct sl_buf *b, uint32_t field, uint64_t v, int force)
+{
+	if (v == 0 && !force)
+		return;
+	pd_tag(b, field, PD_VARINT);
+	pd_varint(b, v);
+}
+
+/* int32, int64 and enums: negative values take ten bytes. */
+static inline void
+pd_i64(struct sl_buf *b, uint32_t field, int64_t v, int force)
+{
+	pd_u64(b, field, (uint64_t)v, force);
+}
+
+static inline void
+pd_s32(struct sl_buf *b, uint32_t field, int32_t v, int force)
+{
+	pd_u64(b, field, (uint32_t)(((uint32_t)v << 1) ^ (uint32_t)(v >> 31)), force);
+}
+
+static inline void
+pd_s64(struct sl_buf *b, uint32_t field, int64_t v, int force)
+{
+	pd_u64(b, field, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63), force);
+}
+
+static inline void
+pd_bool(struct sl_buf *b, uint32_t field, int v, int force)
+{
+	pd_u64(b, field, v != 0, force);
+}
+
+static inline void
+pd_bytes(struct sl_buf *b, uint32_t field, const void *p, size_t len, int force)
+{
+	if (len == 0 && !force)
+		return;
+	pd_tag(b, field, PD_LEN);
+	pd_varint(b, len);
+	if (len > 0) {
+		pd_room(b, len);
+		memcpy(b->p + b->len, p, len);
+		b->len += len;
+	}
+}
+
+/* A string field outside a oneof: NULL and "" are not written. */
+static inline void
+pd_cstr(struct sl_buf *b, uint32_t field, const char *s)
+{
+	if (s != NULL && s[0] != '\0')
+		pd_bytes(b, field, s, strlen(s), 0);
+}
+
+/* A oneof string: always written, up to its first NUL (see above). */
+static inline void
+pd_ostr(struct sl_buf *b, uint32_t field, const struct sch_str *s)
+{
+	const char *nul = s->len ? memchr(s->p, '\0', s->len) : NULL;
+
+	pd_bytes(b, field, s->p, nul ? (size_t)(nul - s->p) : s->len, 1);
+}
+
+/* Open submessage 'field': returns where its body starts. */
+static inline size_t
+pd_open(struct sl_buf *b, uint32_t field)
+{
+	pd_tag(b, field, PD_LEN);
+	pd_room(b, 1);
+	b->len++;			/* the length, when it fits one byte */
+	return b->len;
+}
+
+static inline void
+pd_close(struct sl_buf *b, size_t body)
+{
+	size_t len = b->len - body;
+	int n = pd_varint_size(len), i;
+	uint8_t *p;
+
+	if (n > 1) {
+		pd_room(b, (size_t)n - 1);
+		memmove(b->p + body + n - 1, b->p + body, len);
+		b->len += (size_t)n - 1;
+	}
+	p = b->p + body - 1;
+	for (i = 0; i < n - 1; i++) {
+		*p++ = (uint8_t)(len | 0x80);
+		len >>= 7;
+	}
+	*p = (uint8_t)len;
+}
+
+static void
+pd_value(struct sl_buf *b, const struct sch_value *v, int depth)
+{
+	size_t m;
+	uint64_t bits;
+	uint32_t i;
+
+	switch (v->kind) {
+	case SCH_NULL:
+	case SCH_UNCHANGED:
+		pd_bool(b, (uint32_t)v->kind, 1, 1);
+		break;
+	case SCH_BOOL: pd_bool(b, SCH_BOOL, v->u.b, 1); break;
+	case SCH_INT64: pd_s64(b, SCH_INT64, v->u.i64, 1); break;
+	case SCH_UINT64: pd_u64(b, SCH_UINT64, v->u.u64, 1); break;
+	case SCH_DOUBLE:
+		memcpy(&bits, &v->u.f64, sizeof(bits));
+		pd_tag(b, SCH_DOUBLE, PD_I64);
+		pd_room(b, 8);
+		for (i = 0; i < 8; i++)
+			b->p[b->len++] = (uint8_t)(bits >> (8 * i));
+		break;
+	case SCH_NUMERIC: case SCH_TEXT: case SCH_JSON: case SCH_INET:
+	case SCH_MACADDR: case SCH_BITS: case SCH_MONEY: case SCH_XML:
+	case SCH_ENUM: case SCH_OTHER:
+		pd_ostr(b, (uint32_t)v->kind, &v->u.s);
+		break;
+	case SCH_BYTES: pd_bytes(b, SCH_BYTES, v->u.bytes.p, v->u.bytes.len, 1); break;
+	case SCH_UUID: pd_bytes(b, SCH_UUID, v->u.uuid, 16, 1); break;
+	case SCH_DATE:
+		m = pd_open(b, SCH_DATE);
+		pd_s32(b, 1, v->inf ? 0 : v->u.date, 0);
+		pd_i64(b, 2, pb_inf(v->inf), 0);
+		pd_close(b, m);
+		break;
+	case SCH_TIME: pd_s64(b, SCH_TIME, v->u.time_us, 1); break;
+	case SCH_TIMETZ:
+		m = pd_open(b, SCH_TIMETZ);
+		pd_s64(b, 1, v->u.timetz.time_us, 0);
+		pd_s32(b, 2, v->u.timetz.offset_s, 0);
+		pd_close(b, m);
+		break;
+	case SCH_TIMESTAMP:
+	case SCH_TIMESTAMPTZ:
+		m = pd_open(b, (uint32_t)v->kind);
+		pd_s64(b, 1, v->inf ? 0 : v->u.ts_us, 0);
+		pd_i64(b, 2, pb_inf(v->inf), 0);
+		pd_close(b, m);
+		break;
+	case SCH_INTERVAL:
+		m = pd_open(b, SCH_INTERVAL);
+		pd_s32(b, 1, v->u.interval.months, 0);
+		pd_s32(b, 2, v->u.interval.days, 0);
+		pd_s64(b, 3, v->u.interval.us, 0);
+		pd_close(b, m);
+		break;
+	case SCH_ARRAY:
+		m = pd_open(b, SCH_ARRAY);
+		pd_u64(b, 1, v->u.array.elem_oid, 0);
+		if (depth < SCH_MAX_ARRAY_DEPTH) {	/* checked by sch_event_check_ */
+			for (i = 0; i < v->u.array.n; i++) {
+				size_t e = pd_open(b, 2);
+
+				pd_value(b, &v->u.array.v[i], depth + 1);
+				pd_close(b, e);
+			}
+		}
+		pd_close(b, m);
+		break;
+	}
+}
+
+static void
+pd_image(struct sl_buf *b, uint32_t field, const struct sch_value *img, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		size_t m = pd_open(b, field);
+
+		pd_value(b, &img[i], 0);
+		pd_close(b, m);
+	}
+}
+
+static void
+pd_source(struct sl_buf *b, uint32_t field, const struct sch_source *s)
+{
+	size_t m = pd_open(b, field);
+
+	pd_cstr(b, 1, s->connector);
+	pd_cstr(b, 2, s->name);
+	pd_cstr(b, 3, s->db);
+	pd_cstr(b, 4, s->schema);
+	pd_cstr(b, 5, s->table);
+	pd_i64(b, 6, s->ts_ms, 0);
+	pd_i64(b, 7, s->ts_us, 0);
+	pd_i64(b, 8, (int32_t)s->snapshot, 0);
+	pd_u64(b, 9, s->lsn, 0);
+	pd_u64(b, 10, s->last_commit_lsn, 0);
+	pd_u64(b, 11, s->txid, 0);
+	pd_u64(b, 12, s->xmin, 0);
+	pd_cstr(b, 13, s->binlog_file);
+	pd_u64(b, 14, s->binlog_pos, 0);
+	pd_u64(b, 15, s->server_id, 0);
+	pd_u64(b, 16, s->row, 0);
+	pd_cstr(b, 17, s->gtid);
+	pd_u64(b, 18, s->sequence, 0);
+	pd_u64(b, 19, (uint32_t)s->has, 0);
+	pd_close(b, m);
+}
+
+static void
+pd_table(struct sl_buf *b, uint32_t field, const struct sch_table *t)
+{
+	size_t m = pd_open(b, field);
+	uint32_t i;
+
+	pd_u64(b, 1, t->schema_id, 0);
+	pd_cstr(b, 2, t->db);
+	pd_cstr(b, 3, t->schema);
+	pd_cstr(b, 4, t->name);
+	for (i = 0; i < t->n_columns; i++) {
+		const struct sch_column *c = &t->columns[i];
+		size_t mc = pd_open(b, 5);
+
+		pd_cstr(b, 1, c->name);
+		pd_u64(b, 2, c->type_oid, 0);
+		pd_cstr(b, 3, c->type_name);
+		pd_s32(b, 4, c->typmod, 0);
+		pd_bool(b, 5, c->is_key, 0);
+		pd_s32(b, 6, c->nullable, 0);
+		pd_close(b, mc);
+	}
+	pd_close(b, m);
+}
+
+int
+sch_event_encode_pb(const struct sch_event *ev, struct sl_buf *out)
+{
+	uint32_t n;
+	size_t m;
+
+	if (sch_event_check_(ev, NULL) != 0)
+		return SL_EINVAL;
+	pd_i64(out, 1, pb_op(ev->op), 0);
+	n = ev->table != NULL ? ev->table->n_columns : 0;
+	if (ev->table != NULL)
+		pd_table(out, 2, ev->table);
+	if (ev->before != NULL)
+		pd_image(out, 3, ev->before, n);
+	if (ev->after != NULL)
+		pd_image(out, 4, ev->after, n);
+	pd_bool(out, 5, ev->before != NULL, 0);
+	pd_bool(out, 6, ev->after != NULL, 0);
+	pd_source(out, 7, &ev->source);
+	if (ev->tx.id != NULL) {
+		m = pd_open(out, 8);
+		pd_cstr(out, 1, ev->tx.id);
+		pd_u64(out, 2, ev->tx.total_order, 0);
+		pd_u64(out, 3, ev->tx.data_collection_order, 0);
+		pd_close(out, m);
+	}
+	if (ev->message != NULL) {
+		m = pd_open(out, 9);
+		pd_cstr(out, 1, ev->message->prefix);
+		pd_bytes(out, 2, ev->message->content.p, ev->message->content.len, 0);
+		pd_bool(out, 3, ev->message->transactional, 0);
+		pd_u64(out, 4, ev->message->lsn, 0);
+		pd_close(out, m);
+	}
+	pd_i64(out, 10, ev->ts_ms, 0);
+	return 0;
+}
+
+int
+sch_key_encode_pb(const struct sch_event *ev, struct sl_buf *out)
+{
+	const struct sch_table *t = ev->table;
+	const struct sch_value *img = key_image(ev);
+	uint32_t i, n = 0;
+
+	if (t == NULL || img == NULL)
+		return SL_EINVAL;
+	for (i = 0; i < t->n_columns; i++) {
+		if (!t->columns[i].is_key)
+			continue;
+		if (img[i].kind == SCH_UNCHANGED)
+			return SL_EINVAL;
+		n++;
+	}
+	if (n == 0)
+		return SL_ENOTFOUND;
+	for (i = 0; i < t->n_columns; i++) {
+		size_t m, mv;
+
+		if (!t->columns[i].is_key)
+			continue;
+		m = pd_open(out, 1);
+		pd_cstr(out, 1, t->columns[i].name);
+		pd_u64(out, 2, t->columns[i].type_oid, 0);
+		mv = pd_open(out, 3);
+		pd_value(out, &img[i], 0);
+		pd_close(out, mv);
+		pd_close(out, m);
+	}
 	return 0;
 }
 

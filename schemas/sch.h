@@ -458,6 +458,14 @@ int sch_key_decode_pb(struct sl_slice in, struct sl_arena *a,
     const char ***names, struct sch_value **values, uint32_t *n,
     struct sl_err *err);
 
+/*
+ * The same two encodings through protobuf-c's generic packer: slower (a
+ * message tree and a size pass per event), kept as the reference the
+ * direct encoders above must match byte for byte (tests/check_pbdirect.c).
+ */
+int sch_event_encode_pb_ref(const struct sch_event *ev, struct sl_buf *out);
+int sch_key_encode_pb_ref(const struct sch_event *ev, struct sl_buf *out);
+
 /* sluice.v1.TransactionEvent and sluice.v1.Heartbeat, same conventions. */
 int sch_txevent_encode_pb(const struct sch_txevent *, struct sl_buf *out);
 int sch_txevent_decode_pb(struct sl_slice in, struct sl_arena *a,

@@ -348,10 +348,11 @@ START_TEST(offset_for_time_finds_the_first_batch_at_or_after)
 			ck_assert_int_eq(lg_partition_offset_for_time(p,
 			    T0 + 1000 * i - 500, &off, &ts, NULL), 0);
 			ck_assert_int_eq(off, 2 * i);
-			ck_assert_int_eq(ts, T0 + 1000 * i + 1);
+			ck_assert_int_eq(ts, T0 + 1000 * i);
 			ck_assert_int_eq(lg_partition_offset_for_time(p,
 			    T0 + 1000 * i + 1, &off, &ts, NULL), 0);
-			ck_assert_int_eq(off, 2 * i);
+			ck_assert_int_eq(off, 2 * i + 1);	/* the record, not the batch */
+			ck_assert_int_eq(ts, T0 + 1000 * i + 1);
 		}
 		ck_assert_int_eq(lg_partition_offset_for_time(p, 0, &off, &ts,
 		    NULL), 0);
@@ -363,6 +364,59 @@ START_TEST(offset_for_time_finds_the_first_batch_at_or_after)
 	}
 	lg_partition_close(p);
 	drop_dir(dir);
+}
+END_TEST
+
+START_TEST(offset_for_time_returns_the_exact_record_inside_a_batch)
+{
+	char *dir = make_dir();
+	struct lg_options o = small_opts();
+	struct lg_partition *p;
+	struct sl_buf b = { 0 };
+	int64_t off, ts, base;
+	int codec, i, n;
+
+	p = open_p(dir, &o);
+	/* 10 batches of 50 records one second apart, plain and compressed. */
+	for (n = 0; n < 10; n++) {
+		struct lg_batch_builder bb;
+
+		codec = n % 2 == 0 ? LG_CODEC_NONE : LG_CODEC_GZIP;
+		lg_batch_builder_init(&bb, (enum lg_codec)codec, 0);
+		for (i = 0; i < 50; i++)
+			lg_batch_builder_add(&bb, i, T0 + 1000 * (50 * n + i), "k", 1,
+			    "value", 5, NULL, 0);
+		b.len = 0;
+		ck_assert_int_eq(lg_batch_builder_finish(&bb, -1, &b), 0);
+		lg_batch_builder_free(&bb);
+		ck_assert_int_eq(lg_partition_append(p, b.p, b.len, &base, NULL), 0);
+		ck_assert_int_eq(base, 50 * n);
+	}
+	for (i = 0; i < 500; i += 7) {
+		ck_assert_int_eq(lg_partition_offset_for_time(p, T0 + 1000 * i, &off,
+		    &ts, NULL), 0);
+		ck_assert_int_eq(off, i);
+		ck_assert_int_eq(ts, T0 + 1000 * i);
+		ck_assert_int_eq(lg_partition_offset_for_time(p, T0 + 1000 * i - 1,
+		    &off, &ts, NULL), 0);
+		ck_assert_int_eq(off, i);
+	}
+	ck_assert_int_eq(lg_partition_offset_for_time(p, T0 + 1000 * 499 + 1, &off,
+	    &ts, NULL), SL_ENOTFOUND);
+	lg_partition_close(p);
+	drop_dir(dir);
+	dir = make_dir();
+	/* Log-append time: the first record of the batch, at the batch's time. */
+	o.log_append_time = 1;
+	p = open_p(dir, &o);
+	append(p, 5, 1000, 20);
+	append(p, 5, 1000, 20);
+	ck_assert_int_eq(lg_partition_offset_for_time(p, 2000, &off, &ts, NULL), 0);
+	ck_assert_int_eq(off, 0);
+	ck_assert_int_gt(ts, 2000);
+	lg_partition_close(p);
+	drop_dir(dir);
+	sl_buf_free(&b);
 }
 END_TEST
 
@@ -1156,6 +1210,7 @@ lg_suite(void)
 	tcase_add_test(tc, segments_roll_by_size);
 	tcase_add_test(tc, segments_roll_by_age);
 	tcase_add_test(tc, offset_for_time_finds_the_first_batch_at_or_after);
+	tcase_add_test(tc, offset_for_time_returns_the_exact_record_inside_a_batch);
 	tcase_add_test(tc, retention_by_time_deletes_old_segments_and_start_survives_reopen);
 	tcase_add_test(tc, retention_by_size_keeps_the_newest_bytes);
 	tcase_add_test(tc, range_stays_readable_after_retention_deletes_its_segment);
