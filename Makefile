@@ -180,7 +180,7 @@ $(O)/bench/%: bench/%.c $(MOD_LIBS)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(ALL_LIBS)
 
 demo: $(SLUICE)
-	sh scripts/demo.sh
+	SLUICE=$(abspath $(SLUICE)) sh scripts/demo.sh
 
 clean:
 	rm -rf build

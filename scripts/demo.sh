@@ -1,22 +1,47 @@
 #!/bin/sh
-# make demo: what sluice does today, end to end on this machine.
-#   1. start `sluice broker` in a temporary folder on a free port
-#   2. create a topic with `sluice topics`
-#   3. produce keyed messages with kcat (any Kafka client would do)
-#   4. consume them back, show the partition on disk, verify every CRC
-#   5. stop the broker (by PID) and remove the folder
+# make demo: the quickstart, end to end on this machine.
+#   1. a throwaway PostgreSQL 15 cluster in a temp folder, with a sample table
+#   2. `sluice up` with examples/quickstart/sluice.ini: the broker, the
+#      PostgreSQL source and an LMDB view with a secondary index, supervised
+#   3. live inserts, updates and deletes, and the view following them,
+#      read with `sluice view`
+#   4. everything it started is stopped by PID and the folder removed
+# SLUICE=path/to/sluice overrides the binary; KEEP=1 keeps the folder.
 set -eu
-SLUICE=${SLUICE:-build/sluice}
+here=$(cd "$(dirname "$0")/.." && pwd)
+SLUICE=${SLUICE:-$here/build/sluice}
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+CONFIG=$here/examples/quickstart/sluice.ini
+
 work=$(mktemp -d /tmp/sluice-demo-XXXXXX)
-broker_pid=""
+chmod 755 "$work"
+up_pid=""
+pg_started=""
+if [ "$(id -u)" = 0 ]; then
+	AS_PG="runuser -u postgres --"
+	chown postgres "$work"
+else
+	AS_PG=""
+fi
+
 cleanup() {
-	if [ -n "$broker_pid" ] && kill -0 "$broker_pid" 2>/dev/null; then
-		kill -TERM "$broker_pid"
-		wait "$broker_pid" 2>/dev/null || true
+	rc=$?
+	if [ -n "$up_pid" ] && kill -0 "$up_pid" 2>/dev/null; then
+		kill -TERM "$up_pid"
+		wait "$up_pid" 2>/dev/null || true
 	fi
-	rm -rf "$work"
+	if [ -n "$pg_started" ]; then
+		$AS_PG "$PG_BIN/pg_ctl" -D "$work/pg" stop -m fast -w >/dev/null 2>&1 || true
+	fi
+	if [ "$rc" -ne 0 ] && [ -f "$work/up.log" ]; then
+		echo "demo: failed; the last lines of sluice up's output:" >&2
+		tail -n 30 "$work/up.log" >&2
+	fi
+	[ "${KEEP:-0}" = 1 ] && echo "kept $work" || rm -rf "$work"
+	exit "$rc"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 free_port() {
 	while :; do
@@ -28,53 +53,86 @@ free_port() {
 	done
 }
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+psql_shop() { "$PG_BIN/psql" -h "$DEMO_PGSOCK" -p "$DEMO_PGPORT" -U postgres -d shop -v ON_ERROR_STOP=1 -Atqc "$1"; }
+view() { "$SLUICE" view -c "$CONFIG" "$@"; }
 
-port=$(free_port)
-http=$(free_port)
-step "starting sluice broker on 127.0.0.1:$port (data in $work/data)"
-"$SLUICE" broker --data-dir "$work/data" --listen "127.0.0.1:$port" \
-    --http "127.0.0.1:$http" 2>"$work/broker.log" &
-broker_pid=$!
-i=0
-until kcat -b "127.0.0.1:$port" -L -m 1 >/dev/null 2>&1; do
-	i=$((i + 1))
-	if [ $i -gt 100 ] || ! kill -0 "$broker_pid" 2>/dev/null; then
-		echo "demo: the broker did not start; its log:" >&2
-		cat "$work/broker.log" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
+# wait_for DESCRIPTION COMMAND...: retry COMMAND for up to 60 s.
+wait_for() {
+	what=$1
+	shift
+	i=0
+	until "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -gt 600 ] || ! kill -0 "$up_pid" 2>/dev/null; then
+			echo "demo: timed out waiting for $what" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+}
 
-step "sluice topics create orders --partitions 3"
-"$SLUICE" topics -b "127.0.0.1:$port" create orders --partitions 3
-"$SLUICE" topics -b "127.0.0.1:$port" describe orders
+export DEMO_DIR="$work"
+export DEMO_PGSOCK="$work/pgsock"
+DEMO_PGPORT=$(free_port)
+DEMO_KAFKA="127.0.0.1:$(free_port)"
+DEMO_HTTP="127.0.0.1:$(free_port)"
+export DEMO_PGPORT DEMO_KAFKA DEMO_HTTP
 
-step "producing 6 keyed messages with kcat (gzip, acks=all, Kafka's murmur2 partitioner)"
-printf 'alice:{"order":1,"total":12.5}\nbob:{"order":2,"total":3}\nalice:{"order":3,"total":7}\ncarol:{"order":4,"total":99}\nbob:{"order":5,"total":1}\nalice:{"order":6,"total":40}\n' |
-    kcat -b "127.0.0.1:$port" -P -t orders -K: -z gzip -X acks=all -X partitioner=murmur2_random
-echo "produced"
+step "a throwaway PostgreSQL cluster in $work/pg (port $DEMO_PGPORT, wal_level=logical)"
+mkdir -p "$DEMO_PGSOCK"
+[ -n "$AS_PG" ] && chown postgres "$DEMO_PGSOCK"
+$AS_PG "$PG_BIN/initdb" -D "$work/pg" -A trust -U postgres >"$work/initdb.log" 2>&1
+$AS_PG "$PG_BIN/pg_ctl" -D "$work/pg" -l "$work/pg/server.log" -w -o \
+    "-k $DEMO_PGSOCK -p $DEMO_PGPORT -c listen_addresses='' -c wal_level=logical" start >/dev/null
+pg_started=1
+"$PG_BIN/psql" -h "$DEMO_PGSOCK" -p "$DEMO_PGPORT" -U postgres -d postgres -Atqc "CREATE DATABASE shop"
+psql_shop "$(cat "$here/examples/quickstart/schema.sql")"
+psql_shop "SELECT id, name, city, balance FROM customers ORDER BY id" | sed 's/^/    /'
 
-step "consuming them back (messages with the same key share a partition, in order)"
-kcat -b "127.0.0.1:$port" -C -t orders -e -q -f 'partition %p offset %o key %k value %s\n' | sort
+step "sluice up -c examples/quickstart/sluice.ini (output in $work/up.log)"
+"$SLUICE" up -c "$CONFIG" >"$work/up.log" 2>&1 &
+up_pid=$!
+wait_for "the initial snapshot to reach the view" view get customers 5
+grep -E '\| (started|.*snapshot)' "$work/up.log" | head -n 8 | sed 's/^/    /' || true
 
-step "the partitions on disk: sluice log dump"
-for d in "$work"/data/orders-*; do
-	echo "--- $(basename "$d")"
-	"$SLUICE" log dump "$d"
-done
+step "the view holds the snapshot: sluice view scan customers"
+view scan customers
 
-step "sluice log verify"
-"$SLUICE" log verify "$work/data"
+step "INSERT two customers"
+psql_shop "INSERT INTO customers (id, name, city, balance) VALUES
+           (6, 'Donald Knuth', 'Stanford', 2.56), (7, 'Frances Allen', 'Boston', 64.00)"
+wait_for "customer 7 in the view" view get customers 7
+view get customers 6
+view get customers 7
 
-step "metrics (excerpt)"
-if command -v curl >/dev/null; then
-	curl -s "http://127.0.0.1:$http/metrics" | grep -E '^sluice_' | head -n 12 || true
-fi
+step "UPDATE customer 1 (moves to Paris) and lookup by the secondary index by_city"
+psql_shop "UPDATE customers SET city = 'Paris', balance = balance + 10 WHERE id = 1"
+wait_for "customer 1 in Paris" sh -c "'$SLUICE' view -c '$CONFIG' lookup customers by_city Paris"
+view lookup customers by_city Paris
+echo "    lookup customers by_city Boston:"
+view lookup customers by_city Boston
 
-step "stopping the broker (SIGTERM: flush, checkpoints, clean-shutdown marker)"
-kill -TERM "$broker_pid"
-wait "$broker_pid" || true
-broker_pid=""
+step "DELETE customer 4 in a transaction with another update"
+psql_shop "BEGIN; DELETE FROM customers WHERE id = 4; UPDATE customers SET balance = 0 WHERE id = 2; COMMIT;"
+wait_for "customer 4 to leave the view" sh -c "! '$SLUICE' view -c '$CONFIG' get customers 4"
+echo "    sluice view get customers 4 -> exit 1 (absent)"
+view scan customers
+
+step "the same changes as Kafka messages: kcat on the topic app.public.customers"
+kcat -b "$DEMO_KAFKA" -C -t app.public.customers -e -q \
+    -f '    partition %p offset %o key %K bytes, value %S bytes\n' 2>/dev/null | head -n 12 || true
+
+step "the view equals the table"
+table=$(psql_shop "SELECT id FROM customers ORDER BY id" | tr '\n' ' ')
+viewids=$(view scan customers | sed -n 's/.*"id":\([0-9]*\).*/\1/p' | tr '\n' ' ')
+echo "    table ids: $table"
+echo "    view ids:  $viewids"
+[ "$table" = "$viewids" ] || { echo "demo: the view differs from the table" >&2; exit 1; }
+
+step "stopping sluice up (views, then the source, then the broker) and PostgreSQL"
+kill -TERM "$up_pid"
+wait "$up_pid" || true
+up_pid=""
+tail -n 4 "$work/up.log" | sed 's/^/    /'
 echo "demo finished"
