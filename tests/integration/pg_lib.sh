@@ -22,6 +22,9 @@ pg_stop() {
 
 pg_cleanup() {
 	rc=$?
+	# The trap must reach it_cleanup even when the test failed: under set -e
+	# the `(exit "$rc")` below, which hands the status on, would end it.
+	set +e
 	pg_stop
 	(exit "$rc")
 	it_cleanup

@@ -1,0 +1,398 @@
+/*
+ * bench/materialize.c: applying change events from a topic into an LMDB
+ * view, against raw LMDB puts of the same rows in the same run.
+ *
+ *   materialize --sluice PATH [--dir DIR]   start a broker of our own
+ *   materialize --bootstrap HOST:PORT       or use a running one
+ *               [--events N] [--batch N] [--sync full|nometa|none]
+ *
+ * 1. Produces N protobuf change events (op c, table bench.rows: an int8
+ *    key drawn at random and a text column, about 100 bytes of row) to a
+ *    6-partition topic, as capture would.
+ * 2. Times `mat_run(rebuild)`: a fresh view consumes the topic from offset
+ *    0, decodes and applies every event in transactions of --batch events
+ *    (the offsets in the same transaction), until caught up.
+ * 3. Times raw LMDB puts of the same N keys (8-byte big-endian) and
+ *    100-byte values in transactions of the same size, same sync mode.
+ * Prints `bench materialize_apply: N events/s (lmdb_raw: M puts/s, ratio R)`.
+ * It is not a correctness test (the Check suite `mat` is).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+#include <lmdb.h>
+
+#include "common/sl.h"
+#include "materialize/mat.h"
+#include "schemas/sch.h"
+
+struct opts {
+	const char *sluice, *dir;
+	char bootstrap[128];
+	long events;
+	long batch;
+	const char *sync;
+};
+
+static long delivered, failed;
+
+SL_NORETURN static void die(const char *fmt, ...) SL_PRINTF(1, 2);
+
+static void
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("bench materialize: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static double
+now_s(void)
+{
+	return (double)sl_mono_ns() / 1e9;
+}
+
+static int
+free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+		die("free port: %s", strerror(errno));
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static void
+on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	(void)rk;
+	(void)opaque;
+	if (m->err)
+		failed++;
+	else
+		delivered++;
+}
+
+static rd_kafka_t *
+producer_new(const char *bootstrap)
+{
+	rd_kafka_conf_t *c = rd_kafka_conf_new();
+	char es[256];
+	rd_kafka_t *rk;
+
+	if (rd_kafka_conf_set(c, "bootstrap.servers", bootstrap, es, sizeof(es)) ||
+	    rd_kafka_conf_set(c, "linger.ms", "20", es, sizeof(es)) ||
+	    rd_kafka_conf_set(c, "batch.num.messages", "10000", es, sizeof(es)) ||
+	    rd_kafka_conf_set(c, "queue.buffering.max.messages", "1000000", es, sizeof(es)) ||
+	    rd_kafka_conf_set(c, "log_level", "3", es, sizeof(es)))
+		die("producer config: %s", es);
+	rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
+	if ((rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, es, sizeof(es))) == NULL)
+		die("producer: %s", es);
+	return rk;
+}
+
+static pid_t
+broker_start(struct opts *o, const char *dir)
+{
+	char ini[8192], path[4200], logp[4200];
+	int port = free_port(), http = free_port();
+	double end;
+	pid_t pid;
+
+	snprintf(ini, sizeof(ini), "[broker]\nlisten = 127.0.0.1:%d\nhttp = 127.0.0.1:%d\n"
+	    "data_dir = %s/data\n", port, http, dir);
+	snprintf(path, sizeof(path), "%s/sluice.ini", dir);
+	if (sl_file_write_atomic(path, ini, strlen(ini)) != 0)
+		die("cannot write %s", path);
+	snprintf(o->bootstrap, sizeof(o->bootstrap), "127.0.0.1:%d", port);
+	if ((pid = fork()) < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		snprintf(logp, sizeof(logp), "%s/broker.log", dir);
+		if (freopen(logp, "w", stderr) == NULL)
+			_exit(127);
+		execl(o->sluice, o->sluice, "broker", "-c", path, (char *)NULL);
+		_exit(127);
+	}
+	for (end = now_s() + 30; now_s() < end; usleep(200000)) {
+		rd_kafka_t *rk = producer_new(o->bootstrap);
+		const struct rd_kafka_metadata *md;
+		rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, 1000);
+
+		if (!e)
+			rd_kafka_metadata_destroy(md);
+		rd_kafka_destroy(rk);
+		if (!e)
+			return pid;
+	}
+	kill(pid, SIGKILL);
+	die("broker at %s did not answer within 30 s", o->bootstrap);
+}
+
+static uint64_t rng_state = 88172645463325252ULL;
+
+static uint64_t
+rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* Every encoded event, for the apply run without Kafka. */
+static struct sl_buf all_events;
+static size_t *event_at;
+
+/* Produce 'n' events to 'topic'; the keys used go to 'keys'. */
+static void
+produce(const struct opts *o, const char *topic, int64_t *keys)
+{
+	static struct sch_column cols[] = {
+		{ "id", SCH_OID_INT8, "int8", -1, 1, 0 },
+		{ "payload", SCH_OID_TEXT, "text", -1, 0, 1 },
+	};
+	struct sch_table t = { 1, "bench", "bench", "rows", cols, 2 };
+	struct sch_value img[2];
+	struct sch_event ev;
+	struct sl_buf key = { 0 }, val = { 0 };
+	char payload[91];
+	rd_kafka_t *rk = producer_new(o->bootstrap);
+	long i;
+	double t0 = now_s();
+
+	memset(payload, 'x', 90);
+	payload[90] = 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.op = SCH_OP_CREATE;
+	ev.table = &t;
+	ev.after = img;
+	ev.source.connector = "postgresql";
+	ev.source.name = "bench";
+	ev.source.schema = "bench";
+	ev.source.table = "rows";
+	for (i = 0; i < o->events; i++) {
+		keys[i] = (int64_t)(rng() >> 1);
+		snprintf(payload, sizeof(payload), "%016llx", (unsigned long long)rng());
+		payload[16] = 'x';
+		img[0] = sch_value_int64(keys[i]);
+		img[1] = sch_value_text(payload, 90);
+		sl_buf_reset(&key);
+		sl_buf_reset(&val);
+		if (sch_key_encode_pb(&ev, &key) != 0 || sch_event_encode_pb(&ev, &val) != 0)
+			die("encoding event %ld", i);
+		event_at[i] = all_events.len;
+		sl_buf_add(&all_events, val.p, val.len);
+		while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
+		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key.p, key.len),
+		    RD_KAFKA_V_VALUE(val.p, val.len), RD_KAFKA_V_END) ==
+		    RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			rd_kafka_poll(rk, 10);
+		rd_kafka_poll(rk, 0);
+	}
+	rd_kafka_flush(rk, 120000);
+	rd_kafka_destroy(rk);
+	if (failed || delivered != o->events)
+		die("%ld of %ld events delivered, %ld failed", delivered, o->events, failed);
+	fprintf(stderr, "produced %ld events (%zu-byte values) in %.1f s\n", o->events,
+	    val.len, now_s() - t0);
+	sl_buf_free(&key);
+	sl_buf_free(&val);
+}
+
+static void
+create_topic(const struct opts *o, const char *topic)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "%s topics -b %s create %s --partitions 6 >/dev/null",
+	    o->sluice ? o->sluice : "sluice", o->bootstrap, topic);
+	if (system(cmd) != 0)
+		die("cannot create topic %s", topic);
+}
+
+/* Decode and apply every event with the sink directly: no Kafka. */
+static double
+local_apply(const struct opts *o, const struct mat_view_conf *conf, const char *dir)
+{
+	struct mat_lmdb *sink;
+	struct sl_arena a = { 0 };
+	struct sl_err err = { 0 };
+	struct sch_event ev;
+	struct mat_origin org = { "local", 0, 0 };
+	double t0;
+	long i;
+	int rc;
+
+	if ((rc = mat_lmdb_open(dir, conf, &sink, &err)) != 0)
+		die("%s", sl_err_msg(&err, rc));
+	t0 = now_s();
+	for (i = 0; i < o->events; i++) {
+		size_t end = i + 1 < o->events ? event_at[i + 1] : all_events.len;
+
+		if ((rc = sch_event_decode_pb(sl_slice_make(all_events.p + event_at[i],
+		    end - event_at[i]), &a, &ev, &err)) != 0)
+			die("decode: %s", sl_err_msg(&err, rc));
+		org.offset = i;
+		if ((rc = mat_lmdb_apply(sink, &ev, &org, &err)) != 0)
+			die("apply: %s", sl_err_msg(&err, rc));
+		sl_arena_reset(&a);
+		if ((i + 1) % o->batch == 0 && (rc = mat_lmdb_commit(sink, &err)) != 0)
+			die("commit: %s", sl_err_msg(&err, rc));
+	}
+	if ((rc = mat_lmdb_commit(sink, &err)) != 0)
+		die("commit: %s", sl_err_msg(&err, rc));
+	t0 = now_s() - t0;
+	mat_lmdb_close(sink);
+	sl_arena_free(&a);
+	return (double)o->events / t0;
+}
+
+/* Raw LMDB: the same keys, 100-byte values, 'batch' puts per txn. */
+static double
+raw_puts(const struct opts *o, const char *dir, const int64_t *keys)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, v;
+	uint8_t kb[8], vb[100];
+	unsigned flags = strcmp(o->sync, "none") == 0 ? MDB_NOSYNC :
+	    strcmp(o->sync, "nometa") == 0 ? MDB_NOMETASYNC : 0;
+	double t0;
+	long i;
+
+	memset(vb, 'x', sizeof(vb));
+	if (sl_mkdir_p(dir, 0755) != 0 || mdb_env_create(&env) ||
+	    mdb_env_set_mapsize(env, (size_t)4 << 30) || mdb_env_set_maxdbs(env, 8) ||
+	    mdb_env_open(env, dir, flags, 0644))
+		die("raw lmdb open %s", dir);
+	t0 = now_s();
+	for (i = 0; i < o->events; i++) {
+		if (i % o->batch == 0 && (mdb_txn_begin(env, NULL, 0, &txn) ||
+		    mdb_dbi_open(txn, "t", MDB_CREATE, &dbi)))
+			die("raw lmdb txn");
+		sl_put_be64(kb, (uint64_t)keys[i]);
+		k.mv_data = kb;
+		k.mv_size = 8;
+		v.mv_data = vb;
+		v.mv_size = sizeof(vb);
+		if (mdb_put(txn, dbi, &k, &v, 0))
+			die("raw lmdb put");
+		if ((i + 1) % o->batch == 0 || i + 1 == o->events)
+			if (mdb_txn_commit(txn))
+				die("raw lmdb commit");
+	}
+	t0 = now_s() - t0;
+	mdb_env_close(env);
+	return (double)o->events / t0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "sluice", required_argument, NULL, 's' },
+		{ "bootstrap", required_argument, NULL, 'b' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "events", required_argument, NULL, 'n' },
+		{ "batch", required_argument, NULL, 'B' },
+		{ "sync", required_argument, NULL, 'y' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { NULL, "/var/tmp", "", 1000000, 10000, "full" };
+	struct sl_config *cfg;
+	struct mat_view_conf *conf;
+	struct sl_err err = { 0 };
+	volatile sig_atomic_t stop = 0;
+	char dir[4096], topic[64], ini[8192], vdir[4200], rdir[4200];
+	int64_t *keys;
+	pid_t broker = 0;
+	double t0, apply, raw, local;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 's': o.sluice = optarg; break;
+		case 'b': snprintf(o.bootstrap, sizeof(o.bootstrap), "%s", optarg); break;
+		case 'd': o.dir = optarg; break;
+		case 'n': o.events = atol(optarg); break;
+		case 'B': o.batch = atol(optarg); break;
+		case 'y': o.sync = optarg; break;
+		default:
+			fprintf(stderr, "usage: materialize --sluice PATH | --bootstrap HOST:PORT "
+			    "[--dir DIR] [--events N] [--batch N] [--sync full|nometa|none]\n");
+			return 2;
+		}
+	}
+	if ((!o.sluice && !o.bootstrap[0]) || o.events < 1 || o.batch < 1)
+		die("need --sluice PATH or --bootstrap HOST:PORT, --events and --batch >= 1");
+	snprintf(dir, sizeof(dir), "%s/sluice-bench-mat-XXXXXX", o.dir);
+	if (!mkdtemp(dir))
+		die("mkdtemp: %s", strerror(errno));
+	if (o.sluice)
+		broker = broker_start(&o, dir);
+	snprintf(topic, sizeof(topic), "bench.mat.%d", (int)getpid());
+	create_topic(&o, topic);
+	keys = sl_calloc((size_t)o.events, sizeof(*keys));
+	event_at = sl_calloc((size_t)o.events, sizeof(*event_at));
+	produce(&o, topic, keys);
+
+	snprintf(vdir, sizeof(vdir), "%s/view", dir);
+	snprintf(ini, sizeof(ini), "[view \"bench\"]\ntopics = %s\npath = %s\nbootstrap = %s\n"
+	    "batch_events = %ld\nbatch_ms = 1s\nmap_size = 4g\nsync = %s\n"
+	    "consumer.fetch.max.bytes = 67108864\n"
+	    "consumer.max.partition.fetch.bytes = 16777216\n"
+	    "consumer.queued.min.messages = 1000000\n", topic, vdir, o.bootstrap, o.batch,
+	    o.sync);
+	if ((rc = sl_config_parse("bench.ini", ini, &cfg, &err)) != 0 ||
+	    (rc = mat_conf_load(cfg, &cfg->sections[0], NULL, &conf, &err)) != 0)
+		die("%s", sl_err_msg(&err, rc));
+	t0 = now_s();
+	if ((rc = mat_run(conf, 1, &stop, &err)) != 0)
+		die("%s", sl_err_msg(&err, rc));
+	apply = (double)o.events / (now_s() - t0);
+	snprintf(rdir, sizeof(rdir), "%s/raw", dir);
+	raw = raw_puts(&o, rdir, keys);
+	snprintf(rdir, sizeof(rdir), "%s/local", dir);
+	local = local_apply(&o, conf, rdir);
+	printf("bench materialize_apply_local: %.0f events/s (decode and apply, no Kafka; "
+	    "ratio to lmdb_raw %.2f)\n", local, local / raw);
+	printf("bench materialize_apply: %.0f events/s (lmdb_raw: %.0f puts/s, ratio %.2f)\n",
+	    apply, raw, apply / raw);
+	mat_conf_free(conf);
+	sl_config_free(cfg);
+	free(keys);
+	free(event_at);
+	sl_buf_free(&all_events);
+	if (broker) {
+		kill(broker, SIGTERM);
+		waitpid(broker, NULL, 0);
+	}
+	sl_rm_rf(dir);
+	return 0;
+}

@@ -1,0 +1,124 @@
+#!/bin/sh
+# bench/views_latency.sh: PostgreSQL commit to row visible in an LMDB view
+# (capture -> broker -> materialize -> reader), beside PostgreSQL's own
+# logical replication into a second cluster, measured in the same run on
+# the same inserts.
+#
+# One table lat (id bigint key, t_commit timestamptz set by clock_timestamp()
+# in the inserting statement).  pgbench inserts single-row transactions at
+# RATES (default "1000 5000") per second for SECS (default 10) seconds each.
+#   - view: bench/view_watch polls the view through materialize/view.h and
+#     takes (wall clock when the row is first seen) - t_commit;
+#   - PostgreSQL: the subscriber's copy of lat has t_apply DEFAULT
+#     clock_timestamp(), evaluated when the apply worker inserts the row:
+#     t_apply - t_commit.
+# Prints one summary line per rate:
+#   bench views_latency_R: p50 X ms, p99 Y ms (pg_logical: p50 A ms, p99 B ms, ratio P)
+# where ratio is the view's p50 over PostgreSQL's.
+# usage: SLUICE=build/x/sluice BUILD=build/x sh bench/views_latency.sh
+set -eu
+here=$(cd "$(dirname "$0")/../tests/integration" && pwd)
+. "$here/lib.sh"
+. "$here/pg_lib.sh"
+
+RATES=${RATES:-"1000 5000"}
+SECS=${SECS:-10}
+WATCH="$BUILD/bench/view_watch"
+[ -x "$WATCH" ] || it_fail "$WATCH is not built (make B=... bench)"
+
+pg_start "-c wal_retrieve_retry_interval=100ms"
+it_broker_start b
+
+# the subscriber: a second cluster in $IT_DIR/pg2
+SUB_DATA="$IT_DIR/pg2"
+SUB_PORT=$(it_free_port)
+sub_stop() {
+	if [ -f "$SUB_DATA/postmaster.pid" ]; then
+		runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$SUB_DATA" stop -m fast -w >/dev/null 2>&1 || true
+	fi
+}
+trap 'rc=$?; set +e; sub_stop; (exit $rc); pg_cleanup' EXIT
+mkdir -p "$SUB_DATA"
+chown postgres "$SUB_DATA"
+runuser -u postgres -- "$PG_BIN/initdb" -D "$SUB_DATA" -A trust -U postgres >"$IT_DIR/initdb2.log" 2>&1 ||
+	it_fail "initdb of the subscriber failed"
+touch "$IT_DIR/pg2.log"; chown postgres "$IT_DIR/pg2.log"
+runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$SUB_DATA" -l "$IT_DIR/pg2.log" -w -t 60 \
+    -o "-k $PG_SOCK -p $SUB_PORT -c listen_addresses='' -c fsync=off -c wal_retrieve_retry_interval=100ms" \
+    start >/dev/null || it_fail "the subscriber did not start"
+sub_sql() {
+	"$PG_BIN/psql" -h "$PG_SOCK" -p "$SUB_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -Atqc "$1"
+}
+
+pg_sql "CREATE TABLE lat (id bigint PRIMARY KEY, t_commit timestamptz NOT NULL);
+        CREATE SEQUENCE lat_id; CREATE PUBLICATION lp FOR TABLE lat;"
+sub_sql "CREATE TABLE lat (id bigint PRIMARY KEY, t_commit timestamptz NOT NULL,
+         t_apply timestamptz DEFAULT clock_timestamp())"
+sub_sql "CREATE SUBSCRIPTION ls CONNECTION '$PG_DSN' PUBLICATION lp" >/dev/null 2>&1
+
+MAT_HTTP=$(it_free_port)
+{
+	echo "[source \"app\"]"
+	echo "type = postgres"
+	echo "dsn = $PG_DSN"
+	echo "bootstrap = $b_ADDR"
+	echo "tables = public.lat"
+	echo "topic_prefix = app"
+	echo "snapshot = never"
+	echo "status_interval = 200ms"
+	echo "spool_dir = $IT_DIR/spool"
+	echo "[view \"lat\"]"
+	echo "topics = app.public.lat"
+	echo "path = $IT_DIR/views/lat"
+	echo "bootstrap = $b_ADDR"
+	echo "http = 127.0.0.1:$MAT_HTTP"
+} >"$IT_DIR/sluice.ini"
+cp "$IT_DIR/sluice.ini" "$IT_DIR/cap-app.ini"
+cap_start app
+SLUICE_LOG=${MAT_LOG:-info} "$SLUICE" materialize -c "$IT_DIR/sluice.ini" >>"$IT_DIR/mat.log" 2>&1 &
+it_track $!
+
+# warm up: one row through both paths
+pg_sql "INSERT INTO lat VALUES (0, clock_timestamp())"
+"$WATCH" "$IT_DIR/views/lat" public.lat 0 1 60 >/dev/null || it_fail "the warm-up row never reached the view"
+until [ "$(sub_sql "SELECT count(*) FROM lat")" = 1 ]; do sleep 0.1; done
+
+echo 'INSERT INTO lat VALUES (nextval('"'"'lat_id'"'"'), clock_timestamp());' >"$IT_DIR/ins.sql"
+printf '%-6s | %-22s | %-22s\n' "txn/s" "view p50 / p99 ms" "pg_logical p50 / p99 ms"
+base=1
+for rate in $RATES; do
+	n=$((rate * SECS))
+	pg_sql "SELECT setval('lat_id', $base, false)" >/dev/null
+	"$WATCH" "$IT_DIR/views/lat" public.lat "$base" "$n" $((SECS + 60)) >"$IT_DIR/watch.$rate" &
+	watch=$!
+	(
+		# the view's own share: Kafka timestamp (capture's produce) to commit
+		while kill -0 "$watch" 2>/dev/null; do
+			curl -s "http://127.0.0.1:$MAT_HTTP/metrics" |
+				awk '/^sluice_view_delay_ms/ { print $2 }'
+			sleep 0.1
+		done >"$IT_DIR/delay.$rate"
+	) &
+	"$PG_BIN/pgbench" -h "$PG_SOCK" -p "$PG_PORT" -U postgres -n -c 2 -j 2 -R "$rate" -T "$SECS" \
+	    -f "$IT_DIR/ins.sql" app >"$IT_DIR/pgbench.$rate" 2>&1 || it_fail "pgbench failed"
+	last=$(pg_sql "SELECT last_value FROM lat_id")
+	n_done=$((last - base + 1))
+	wait "$watch" || true
+	read -r vp50 vp99 vmax vseen <"$IT_DIR/watch.$rate"
+	until [ "$(sub_sql "SELECT count(*) FROM lat WHERE id >= $base AND id <= $last")" = "$n_done" ]; do
+		sleep 0.2
+	done
+	pgl=$(sub_sql "SELECT round(1000 * extract(epoch FROM percentile_disc(0.5) WITHIN GROUP (ORDER BY t_apply - t_commit))::numeric, 2) || ' ' ||
+	               round(1000 * extract(epoch FROM percentile_disc(0.99) WITHIN GROUP (ORDER BY t_apply - t_commit))::numeric, 2)
+	               FROM lat WHERE id >= $base AND id <= $last")
+	pp50=${pgl% *}
+	pp99=${pgl#* }
+	printf '%-6s | %8s / %-11s | %8s / %-11s (%s of %s rows seen, %s done)\n' "$rate" "$vp50" "$vp99" \
+	    "$pp50" "$pp99" "$vseen" "$n" "$n_done"
+	delay=$(sort -n "$IT_DIR/delay.$rate" | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "?") }')
+	it_log "median delay from capture's produce to the view's commit: $delay ms"
+	ratio=$(awk -v a="$vp50" -v b="$pp50" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+	echo "bench views_latency_$rate: p50 $vp50 ms, p99 $vp99 ms (pg_logical: p50 $pp50 ms, p99 $pp99 ms, ratio $ratio)"
+	base=$((base + 1000000))
+done
+sub_sql "DROP SUBSCRIPTION ls" >/dev/null 2>&1 || true
