@@ -49,13 +49,22 @@ t0=$(date +%s.%N)
 t1=$(date +%s.%N)
 recv_s=$(echo "$t1 - $t0" | bc -l)
 
+# CPU seconds (user + system) of process $1 so far, all threads
+cpu_s() {
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' \
+	    "/proc/$1/stat"
+}
+bpid=$(cat "$IT_DIR/b/pid")
 endnum=$(pg_sql "SELECT ('$endpos'::pg_lsn - '0/0')::bigint")
+bcpu0=$(cpu_s "$bpid")
 t0=$(date +%s.%N)
 cap_start app
 while [ "$(pg_slot_flush sluice_app)" -lt "$endnum" ]; do sleep 0.05; done
 t1=$(date +%s.%N)
 cap_s=$(echo "$t1 - $t0" | bc -l)
 rss=$(awk '/^VmHWM:/ { print $2 }' "/proc/$(cap_pid app)/status")
+ccpu=$(cpu_s "$(cap_pid app)")
+bcpu=$(echo "$(cpu_s "$bpid") - $bcpu0" | bc -l)
 cap_stop app
 
 recv_rate=$(echo "$events / $recv_s" | bc -l)
@@ -64,5 +73,6 @@ printf 'pg_capture: %d events (%d inserts, %d updates) to %s\n' "$events" "$ROWS
 printf '  pg_recvlogical pgoutput -> /dev/null: %.2f s, %.0f events/s\n' "$recv_s" "$recv_rate"
 printf '  sluice capture -> broker (acks=all):  %.2f s, %.0f events/s, peak RSS %d kB\n' \
     "$cap_s" "$cap_rate" "$rss"
+printf '  CPU during capture: sluice capture %.2f s, broker %.2f s\n' "$ccpu" "$bcpu"
 printf 'bench pg_capture: %.0f events/s (pg_recvlogical: %.0f events/s, ratio %.2f)\n' \
     "$cap_rate" "$recv_rate" "$(echo "$cap_rate / $recv_rate" | bc -l)"

@@ -40,6 +40,9 @@
 /* µs between 1970-01-01 and 2000-01-01 */
 #define PG_EPOCH_OFFSET_US INT64_C(946684800000000)
 
+/* Messages of a burst between two upkeeps of the stream loop. */
+#define CAP_PG_UPKEEP_EVERY 128
+
 /* ---------------------------------------------------------- deliveries */
 
 static void
@@ -1011,13 +1014,15 @@ cap_pg_stream(struct cap_pg *s, volatile sig_atomic_t *stop, struct sl_err *err)
 {
 	int64_t next_hb = sl_mono_ns() + s->conf.heartbeat_ms * 1000000;
 	uint64_t reported = s->flush_lsn;
+	unsigned burst = 0;
 	int rc = 0;
 
 	while (!*stop) {
 		struct cap_pg_xlog x;
 		int64_t now;
 
-		rc = cap_pg_repl_next(s->repl, 100, &x, err);
+		/* waiting for acknowledgements: come back soon to serve them */
+		rc = cap_pg_repl_next(s->repl, s->txq_head ? 10 : 100, &x, err);
 		if (rc < 0)
 			break;
 		if (rc == CAP_PG_XLOG) {
@@ -1025,6 +1030,15 @@ cap_pg_stream(struct cap_pg *s, volatile sig_atomic_t *stop, struct sl_err *err)
 				s->write_lsn = x.start_lsn;
 			if ((rc = cap_pg_handle(s, x.start_lsn, x.data, x.len, err)) != 0)
 				break;
+			/*
+			 * The upkeep below (delivery reports, /metrics, status,
+			 * heartbeat) every CAP_PG_UPKEEP_EVERY messages of a burst
+			 * rather than after each: it is a lock, a clock read and a
+			 * syscall or two each time.  A full producer queue still
+			 * serves reports at once (cap_produce).
+			 */
+			if (++burst % CAP_PG_UPKEEP_EVERY != 0)
+				continue;
 		} else if (rc == CAP_PG_KEEPALIVE) {
 			if (x.wal_end > s->write_lsn)
 				s->write_lsn = x.wal_end;
@@ -1073,6 +1087,8 @@ cap_pg_stream(struct cap_pg *s, volatile sig_atomic_t *stop, struct sl_err *err)
 void
 cap_pg_state_free(struct cap_pg *s)
 {
+	{ extern int64_t cap_tmp_qfull_ns, cap_tmp_qfull_n, cap_tmp_poll_ns, cap_tmp_poll_n;	/* TEMP */
+	sl_info("TEMP qfull %.3f s (%lld), poll %.3f s (%lld)", cap_tmp_qfull_ns / 1e9, (long long)cap_tmp_qfull_n, cap_tmp_poll_ns / 1e9, (long long)cap_tmp_poll_n); }
 	struct cap_txn *t, *n;
 	size_t i;
 

@@ -523,7 +523,27 @@ cap_pgo_type_name(uint8_t type)
 char *
 cap_lsn_fmt(uint64_t lsn, char *buf, size_t size)
 {
-	snprintf(buf, size, "%" PRIX32 "/%" PRIX32, (uint32_t)(lsn >> 32), (uint32_t)lsn);
+	/* "%X/%X" by hand: this runs for every message capture produces */
+	static const char hex[] = "0123456789ABCDEF";
+	char tmp[18];
+	size_t n = 0, i;
+	int half, sh;
+
+	for (half = 1; half >= 0; half--) {
+		uint32_t v = (uint32_t)(lsn >> (32 * half));
+
+		for (sh = 28; sh > 0 && (v >> sh) == 0; sh -= 4)
+			;
+		for (; sh >= 0; sh -= 4)
+			tmp[n++] = hex[(v >> sh) & 15];
+		if (half)
+			tmp[n++] = '/';
+	}
+	if (size == 0)
+		return buf;
+	for (i = 0; i < n && i + 1 < size; i++)
+		buf[i] = tmp[i];
+	buf[i] = '\0';
 	return buf;
 }
 

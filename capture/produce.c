@@ -46,6 +46,7 @@ struct cap_producer {
 	volatile sig_atomic_t *stop;	/* ends a wait for queue room */
 };
 
+int64_t cap_tmp_qfull_ns, cap_tmp_qfull_n, cap_tmp_poll_ns, cap_tmp_poll_n;	/* TEMP */
 static void
 prod_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -474,17 +475,21 @@ cap_produce(struct cap_producer *p, struct cap_topic *t, int32_t partition,
     const void *key, size_t key_len, const void *value, size_t value_len,
     const struct cap_pos *pos, void *opaque, struct sl_err *err)
 {
-	char lsn[32], seq[24];
+	char lsn[32], seq[24], *d = seq + sizeof(seq);
+	uint64_t v = pos->seq;
 	rd_kafka_resp_err_t e;
 
 	cap_lsn_fmt(pos->lsn, lsn, sizeof(lsn));
-	snprintf(seq, sizeof(seq), "%" PRIu64, pos->seq);
+	do {				/* "%" PRIu64, without printf's cost */
+		*--d = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
 	for (;;) {
 		e = rd_kafka_producev(p->rk, RD_KAFKA_V_RKT(t->rkt),
 		    RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 		    RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
 		    RD_KAFKA_V_HEADER("sluice.lsn", lsn, (ssize_t)strlen(lsn)),
-		    RD_KAFKA_V_HEADER("sluice.seq", seq, (ssize_t)strlen(seq)),
+		    RD_KAFKA_V_HEADER("sluice.seq", d, (ssize_t)(seq + sizeof(seq) - d)),
 		    RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			break;
@@ -494,7 +499,7 @@ cap_produce(struct cap_producer *p, struct cap_topic *t, int32_t partition,
 		if (p->stop && *p->stop)
 			return sl_errf(err, SL_ESTATE, "kafka: stopped while the producer queue "
 			    "was full");
-		rd_kafka_poll(p->rk, 50);
+		{ int64_t t0 = sl_mono_ns(); rd_kafka_poll(p->rk, 50); cap_tmp_qfull_ns += sl_mono_ns() - t0; cap_tmp_qfull_n++; }	/* TEMP */
 	}
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
 		return sl_errf(err, SL_EPROTO, "kafka: produce to %s [%d]: %s", t->name,

@@ -38,7 +38,7 @@ it_cleanup() {
 	for f in "$IT_DIR"/*/pid; do
 		[ -f "$f" ] || continue
 		p=$(cat "$f")
-		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$IT_DIR/"; then
+		if { tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null | grep -qF "$IT_DIR/"; then
 			IT_PIDS="$IT_PIDS $p"
 		fi
 	done

@@ -4,9 +4,11 @@ Usage: pipeline.py HOST PORT TOPIC
 
 Sends, in one write: a Fetch v4 long poll on an empty partition (max_wait
 700 ms), two ApiVersions v0 and a Produce v3 with acks=all.  The broker
-keeps dispatching while the Fetch waits, but must answer strictly in order:
-correlation ids 1, 2, 3, 4, with the Fetch held for its wait (there is no
-data), and the Produce answered with no error once the data is durable.
+keeps dispatching while the Fetch waits (the partition is empty when it
+arrives), but must answer strictly in order: correlation ids 1, 2, 3, 4,
+even though the ApiVersions answers are ready at once; the Fetch is woken by
+the Produce's data once it is durable, and the Produce is answered with no
+error.
 """
 import struct
 import sys
