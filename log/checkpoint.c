@@ -39,12 +39,26 @@ ckpt_magic(const char *name)
 	return "SLCS";
 }
 
+int
+lg_dir_fsync(const char *dir)
+{
+	int fd, rc = 0;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (lg_fsync(fd) != 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
 /* fsync the folder holding 'path'. */
 static int
-ckpt_dir_fsync(const char *path)
+ckpt_parent_fsync(const char *path)
 {
 	char *dir = sl_strdup(path), *slash = strrchr(dir, '/');
-	int fd, rc = 0;
+	int rc;
 
 	if (slash == NULL)
 		strcpy(dir, ".");
@@ -52,14 +66,7 @@ ckpt_dir_fsync(const char *path)
 		slash[1] = '\0';
 	else
 		*slash = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		rc = -errno;
-	else {
-		if (lg_fsync(fd) != 0)
-			rc = -errno;
-		close(fd);
-	}
+	rc = lg_dir_fsync(dir);
 	free(dir);
 	return rc;
 }
@@ -91,7 +98,7 @@ lg_write_atomic(const char *path, const void *p, size_t len)
 		unlink(tmp);
 		goto out;
 	}
-	rc = ckpt_dir_fsync(path);
+	rc = ckpt_parent_fsync(path);
 out:
 	free(tmp);
 	return rc;

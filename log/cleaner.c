@@ -95,15 +95,11 @@ lg_cleaner_set_map_limit_(size_t bytes)
 static int
 dir_sync(const char *dir, struct sl_err *err)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = 0;
+	int rc = lg_dir_fsync(dir);
 
-	if (fd < 0)
-		return sl_errf(err, -errno, "%s: %s", dir, strerror(errno));
-	if (lg_fsync(fd) != 0)
-		rc = sl_errf(err, -errno, "%s: fsync: %s", dir, strerror(errno));
-	close(fd);
-	return rc;
+	if (rc != 0)
+		return sl_errf(err, rc, "%s: fsync: %s", dir, sl_strerror(rc));
+	return 0;
 }
 
 static int

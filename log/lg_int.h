@@ -281,6 +281,8 @@ int lg_checkpoint_write(const char *dir, const char *name, int64_t value,
 int lg_checkpoint_read(const char *dir, const char *name, int64_t *value,
     struct sl_err *err);
 int lg_write_atomic(const char *path, const void *p, size_t len);
+/* fsync the folder 'dir' through the fault wrappers; 0 or -errno. */
+int lg_dir_fsync(const char *dir);
 
 /* Milliseconds between recovery-point checkpoints written by sync (200). */
 #define LG_RECOVERY_INTERVAL_MS 200

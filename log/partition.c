@@ -83,19 +83,6 @@ lg_options_default(struct lg_options *o)
 	o->min_cleanable_dirty_ratio_pct = 50;
 }
 
-static int
-dir_fsync(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (lg_fsync(fd) != 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
 static void
 segs_push(struct lg_partition *p, struct lg_segment *s)
 {
@@ -408,7 +395,7 @@ lg_partition_open(const char *dir, const struct lg_options *opts,
 			rc = -errno;
 		free(path);
 		if (rc == 0)
-			rc = dir_fsync(dir);
+			rc = lg_dir_fsync(dir);
 		if (rc != 0) {
 			sl_errf(err, rc, "%s: cannot remove %s: %s", dir,
 			    LG_CLEAN_FILE, sl_strerror(rc));
@@ -577,7 +564,7 @@ sync_impl(struct lg_partition *p, int force_ckpt, struct sl_err *err)
 	target = p->end;
 	pthread_mutex_unlock(&p->mu);
 
-	if (dir_dirty && (rc = dir_fsync(p->dir)) != 0)
+	if (dir_dirty && (rc = lg_dir_fsync(p->dir)) != 0)
 		goto synced;
 	for (i = 0; i < n; i++) {
 		if (lg_fdatasync(todo[i]->fd) != 0) {

@@ -515,20 +515,6 @@ snap_name_offset(const char *name)
 	return v;
 }
 
-static int
-dir_sync(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (lg_fsync(fd) != 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
 /*
  * Remove every snapshot other than 'keep_off' and every leftover temporary
  * file: older ones are superseded, newer ones describe a log that was cut
@@ -566,8 +552,7 @@ lg_pstate_snapshot_write(const struct lg_pstate *ps, const char *dir,
 {
 	struct sl_buf b = { 0 };
 	char *path = sl_asprintf("%s/%020" PRId64 SNAP_SUFFIX, dir, offset);
-	char *tmp = sl_asprintf("%s.tmp", path);
-	int fd = -1, rc = 0;
+	int rc = 0;
 
 	if (offset < 0) {
 		rc = sl_errf(err, SL_EINVAL, "producer snapshot offset %" PRId64,
@@ -575,37 +560,15 @@ lg_pstate_snapshot_write(const struct lg_pstate *ps, const char *dir,
 		goto out;
 	}
 	snap_encode(ps, offset, &b);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		rc = sl_errf(err, -errno, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (lg_write(fd, b.p, b.len) < 0) {
-		rc = sl_errf(err, -errno, "%s: write: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (lg_fsync(fd) != 0) {
-		rc = sl_errf(err, -errno, "%s: fsync: %s", tmp, strerror(errno));
-		goto out;
-	}
-	close(fd);
-	fd = -1;
-	if (lg_rename(tmp, path) != 0) {	/* (3) */
-		rc = sl_errf(err, -errno, "rename %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if ((rc = dir_sync(dir)) != 0) {
-		sl_errf(err, rc, "%s: fsync: %s", dir, strerror(-rc));
+	/* temp file, fsync, rename, folder fsync (3) */
+	if ((rc = lg_write_atomic(path, b.p, b.len)) != 0) {
+		sl_errf(err, rc, "%s: cannot write producer snapshot: %s", path,
+		    sl_strerror(rc));
 		goto out;
 	}
 	snap_remove_others(dir, offset);
 out:
-	if (fd >= 0)
-		close(fd);
-	if (rc != 0)
-		unlink(tmp);
 	sl_buf_free(&b);
-	free(tmp);
 	free(path);
 	return rc;
 }
