@@ -146,7 +146,8 @@ $(O)/tests/prog/%: tests/prog/%.c $(LIBSL)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSL) $(RDKAFKA_LIBS) $(SYS_LIBS)
 
-check: unit integration
+# The benchmark drivers are built (not run) by check, so they cannot rot.
+check: unit integration bench
 
 # Under sanitizers the suites run in one process (CK_FORK=no): LeakSanitizer's
 # exit check in every forked test child trips Check's timeouts on a loaded
