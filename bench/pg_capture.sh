@@ -9,7 +9,8 @@
 #   - pg_recvlogical (pgoutput, proto 2) draining its slot to /dev/null;
 #   - sluice capture (format protobuf, acks=all into the local broker)
 #     draining its slot: from start to the slot confirming the end LSN.
-# Both decode the same WAL.  Prints events/s and the summary line
+# Both decode the same WAL.  Prints events/s, the CPU seconds capture and
+# the broker used during capture's run, and the summary line
 #   bench pg_capture: N events/s (pg_recvlogical: M events/s, ratio R)
 # usage: SLUICE=build/x/sluice sh bench/pg_capture.sh
 # FORMAT=json selects the JSON envelope; EXTRA='producer.linger.ms = 20'

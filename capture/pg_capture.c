@@ -1087,8 +1087,6 @@ cap_pg_stream(struct cap_pg *s, volatile sig_atomic_t *stop, struct sl_err *err)
 void
 cap_pg_state_free(struct cap_pg *s)
 {
-	{ extern int64_t cap_tmp_qfull_ns, cap_tmp_qfull_n, cap_tmp_poll_ns, cap_tmp_poll_n;	/* TEMP */
-	sl_info("TEMP qfull %.3f s (%lld), poll %.3f s (%lld)", cap_tmp_qfull_ns / 1e9, (long long)cap_tmp_qfull_n, cap_tmp_poll_ns / 1e9, (long long)cap_tmp_poll_n); }
 	struct cap_txn *t, *n;
 	size_t i;
 

@@ -34,17 +34,23 @@
  *  (1) The flush LSN sent is never more than the caller passed to
  *      cap_pg_repl_status(): nothing past the last durable point is ever
  *      confirmed.  It never goes backwards either.
- *  (2) Reading coalesces: the walsender sends every pgoutput message on its
- *      own, so waking in poll() whenever the socket turns readable costs a
- *      context switch on both sides every few messages (measured: one per
- *      4.4 messages).  When the buffer runs dry right after a message, we
- *      nap CAP_PG_NAP_US (far less than the socket buffer takes to fill at
- *      full speed) and read what accumulated, and fall back to poll() only
- *      when the nap brought nothing.  The added latency is at most one nap.
+ *  (2) Reading is decoupled from processing: once START_REPLICATION
+ *      succeeded, a reader thread drains the socket into a bounded queue
+ *      (REPL_Q_MSGS messages, REPL_Q_BYTES bytes) that cap_pg_repl_next()
+ *      pops.  The walsender sends each pgoutput message on its own and a
+ *      Unix socket stops being writable after a few dozen small sends, so
+ *      without it the walsender sat blocked (WalSenderWriteData) whenever
+ *      capture was busy encoding, and capture sat in poll() whenever the
+ *      walsender was busy decoding.  The queue bounds memory: a full queue
+ *      stops the reader, and the walsender waits as before.
+ *  (3) libpq is not thread-safe on one connection: every libpq call on
+ *      'conn' after the reader started holds 'conn_mu' (the reader's
+ *      reads, the status updates, the final CopyDone).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,19 +64,55 @@
 /* µs between 1970-01-01 and 2000-01-01 */
 #define PG_EPOCH_OFFSET_US INT64_C(946684800000000)
 
-/* The session settings sch_pg_parse() expects (schemas/sch.h). */
-/* (2) The coalescing nap: 1 ms is ~200 pgoutput messages at full speed. */
-#define CAP_PG_NAP_US 1000
+/* (2) The reader's queue bounds: messages and payload bytes. */
+#define REPL_Q_MSGS 8192
+#define REPL_Q_BYTES (8u << 20)
+/*
+ * Wake-ups are batched, or the two threads would trade a context switch
+ * per message: the reader wakes a waiting consumer once REPL_Q_WAKE
+ * messages are queued or when the socket stayed quiet for 1 ms, and the
+ * consumer wakes a blocked reader once the queue is half empty.
+ */
+#define REPL_Q_WAKE 64
+/*
+ * The reader's nap in a burst: ~40 messages at 200k/s, below the few dozen
+ * small sends after which a Unix socket blocks the walsender.
+ */
+#define REPL_NAP_US 200
 
+/* The session settings sch_pg_parse() expects (schemas/sch.h). */
 #define CAP_PG_OPTIONS "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres " \
 	"-c bytea_output=hex -c extra_float_digits=1"
 
 struct cap_pg_repl {
 	PGconn *conn;
-	char *copybuf;			/* the last PQgetCopyData buffer */
 	uint64_t flushed;		/* last flush LSN sent (1) */
 	int server_version;
-	int bursting;			/* 1: the last call returned a message (2) */
+	/* the reader thread (2) and its queue, a ring of PQgetCopyData buffers */
+	int reader_on;			/* 1: started, not yet joined */
+	pthread_t reader;
+	pthread_mutex_t conn_mu;	/* (3) */
+	pthread_mutex_t q_mu;		/* the fields below */
+	pthread_cond_t q_filled;	/* signalled when 'q_n' grows or 'q_end' */
+	pthread_cond_t q_room;		/* signalled when 'q_n' shrinks or 'q_stop' */
+	struct repl_qmsg {
+		char *buf;
+		int n;
+	} *q;				/* REPL_Q_MSGS slots */
+	/*
+	 * Slots in ring order: q_nfree consumed ones from q_free that the
+	 * reader has yet to free (it allocated them: freeing in the same
+	 * thread keeps malloc's per-thread caches warm), the one the
+	 * consumer holds (q_inuse), then q_n queued ones from q_head.
+	 */
+	size_t q_free, q_nfree, q_head, q_n, q_bytes;
+	int q_inuse;
+	int q_waiting;			/* the consumer sleeps on q_filled */
+	int q_full;			/* the reader sleeps on q_room */
+	int q_stop;			/* asks the reader to exit */
+	int q_end;			/* the reader exited: q_rc, q_msg */
+	int q_rc;
+	char q_msg[512];
 };
 
 static PGconn *
@@ -148,13 +190,214 @@ cap_pg_repl_open(const char *dsn, struct cap_pg_repl **out, struct sl_err *err)
 	return 0;
 }
 
+/* ------------------------------------------------------ reader thread */
+
+/* The reader's end: record 'rc' and a sentence for the consumer. */
+static void
+repl_reader_end(struct cap_pg_repl *r, int rc, const char *what, const char *msg)
+{
+	size_t n;
+
+	pthread_mutex_lock(&r->q_mu);
+	r->q_rc = rc;
+	snprintf(r->q_msg, sizeof(r->q_msg), "postgres: %s: %s", what, msg ? msg : "?");
+	n = strlen(r->q_msg);
+	while (n > 0 && (r->q_msg[n - 1] == '\n' || r->q_msg[n - 1] == ' '))
+		r->q_msg[--n] = '\0';
+	r->q_end = 1;
+	pthread_cond_signal(&r->q_filled);
+	pthread_mutex_unlock(&r->q_mu);
+}
+
+/* (2) Drain the socket into the queue until told to stop or the stream ends. */
+static void *
+repl_reader_main(void *arg)
+{
+	struct cap_pg_repl *r = arg;
+	char *buf;
+	int n, bursting = 0;
+
+	for (;;) {
+		size_t first, k, i;
+
+		pthread_mutex_lock(&r->q_mu);
+		for (;;) {
+			if (r->q_stop) {
+				pthread_mutex_unlock(&r->q_mu);
+				return NULL;
+			}
+			if (r->q_nfree > 0 || (r->q_n + (size_t)r->q_inuse < REPL_Q_MSGS &&
+			    r->q_bytes < REPL_Q_BYTES))
+				break;
+			r->q_full = 1;
+			pthread_cond_wait(&r->q_room, &r->q_mu);
+			r->q_full = 0;
+		}
+		first = r->q_free;
+		k = r->q_nfree;
+		r->q_free = (first + k) % REPL_Q_MSGS;
+		r->q_nfree = 0;
+		pthread_mutex_unlock(&r->q_mu);
+		if (k > 0) {
+			for (i = 0; i < k; i++)
+				PQfreemem(r->q[(first + i) % REPL_Q_MSGS].buf);
+			continue;	/* check for room again */
+		}
+		pthread_mutex_lock(&r->conn_mu);	/* (3) */
+		n = PQgetCopyData(r->conn, &buf, 1);
+		if (n == 0 && bursting) {
+			/*
+			 * The walsender sends each message on its own: waking
+			 * in poll() for every one would cost a context switch
+			 * per message on both sides.  In a burst, nap and then
+			 * take what accumulated at once (REPL_NAP_US).
+			 */
+			struct timespec ts = { 0, REPL_NAP_US * 1000L };
+			int ok;
+
+			pthread_mutex_unlock(&r->conn_mu);
+			bursting = 0;
+			nanosleep(&ts, NULL);
+			pthread_mutex_lock(&r->conn_mu);
+			ok = PQconsumeInput(r->conn);
+			if (!ok) {
+				char m[400];
+
+				snprintf(m, sizeof(m), "%s", PQerrorMessage(r->conn));
+				pthread_mutex_unlock(&r->conn_mu);
+				repl_reader_end(r, SL_EPROTO, "read replication stream", m);
+				return NULL;
+			}
+			pthread_mutex_unlock(&r->conn_mu);
+			continue;
+		}
+		if (n == 0) {
+			struct pollfd pfd = { PQsocket(r->conn), POLLIN, 0 };
+			int ok, pending, pr;
+
+			pthread_mutex_unlock(&r->conn_mu);
+			pthread_mutex_lock(&r->q_mu);
+			pending = r->q_n > 0;
+			pthread_mutex_unlock(&r->q_mu);
+			/*
+			 * Short timeouts: q_stop is checked between waits, and a
+			 * queue short of REPL_Q_WAKE is handed over after 1 ms
+			 * without new data.
+			 */
+			pr = poll(&pfd, 1, pending ? 1 : 100);
+			if (pr < 0 && errno != EINTR) {
+				repl_reader_end(r, -errno, "poll", strerror(errno));
+				return NULL;
+			}
+			if (pr == 0 && pending) {
+				pthread_mutex_lock(&r->q_mu);
+				if (r->q_waiting && r->q_n > 0)
+					pthread_cond_signal(&r->q_filled);
+				pthread_mutex_unlock(&r->q_mu);
+			}
+			pthread_mutex_lock(&r->conn_mu);
+			ok = PQconsumeInput(r->conn);
+			if (!ok) {
+				char m[400];
+
+				snprintf(m, sizeof(m), "%s", PQerrorMessage(r->conn));
+				pthread_mutex_unlock(&r->conn_mu);
+				repl_reader_end(r, SL_EPROTO, "read replication stream", m);
+				return NULL;
+			}
+			pthread_mutex_unlock(&r->conn_mu);
+			continue;
+		}
+		if (n < 0) {
+			char m[400];
+
+			if (n == -1) {
+				PGresult *res = PQgetResult(r->conn);
+
+				snprintf(m, sizeof(m), "%s", res ? PQresultErrorMessage(res) :
+				    PQerrorMessage(r->conn));
+				PQclear(res);
+			} else {
+				snprintf(m, sizeof(m), "%s", PQerrorMessage(r->conn));
+			}
+			pthread_mutex_unlock(&r->conn_mu);
+			repl_reader_end(r, SL_EPROTO, n == -1 ? "replication stream ended" :
+			    "read replication stream", m);
+			return NULL;
+		}
+		pthread_mutex_unlock(&r->conn_mu);
+		bursting = 1;
+		pthread_mutex_lock(&r->q_mu);
+		r->q[(r->q_head + r->q_n) % REPL_Q_MSGS].buf = buf;
+		r->q[(r->q_head + r->q_n) % REPL_Q_MSGS].n = n;
+		r->q_n++;
+		r->q_bytes += (size_t)n;
+		if (r->q_waiting && r->q_n >= REPL_Q_WAKE)
+			pthread_cond_signal(&r->q_filled);
+		pthread_mutex_unlock(&r->q_mu);
+	}
+}
+
+static int
+repl_reader_start(struct cap_pg_repl *r, struct sl_err *err)
+{
+	pthread_condattr_t ca;
+	int e;
+
+	r->q = sl_calloc(REPL_Q_MSGS, sizeof(*r->q));
+	pthread_mutex_init(&r->conn_mu, NULL);
+	pthread_mutex_init(&r->q_mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->q_filled, &ca);
+	pthread_cond_init(&r->q_room, &ca);
+	pthread_condattr_destroy(&ca);
+	if ((e = pthread_create(&r->reader, NULL, repl_reader_main, r)) != 0) {
+		pthread_cond_destroy(&r->q_filled);
+		pthread_cond_destroy(&r->q_room);
+		pthread_mutex_destroy(&r->conn_mu);
+		pthread_mutex_destroy(&r->q_mu);
+		free(r->q);
+		r->q = NULL;
+		return sl_errf(err, -e, "replication reader thread: %s", strerror(e));
+	}
+	r->reader_on = 1;
+	return 0;
+}
+
+/* Stop and join the reader; free what it queued.  No-op if not running. */
+static void
+repl_reader_stop(struct cap_pg_repl *r)
+{
+	size_t k;
+
+	if (!r->reader_on)
+		return;
+	pthread_mutex_lock(&r->q_mu);
+	r->q_stop = 1;
+	pthread_cond_signal(&r->q_room);
+	pthread_mutex_unlock(&r->q_mu);
+	pthread_join(r->reader, NULL);
+	r->reader_on = 0;
+	/* released, held and queued slots, all in ring order from q_free */
+	for (k = 0; k < r->q_nfree + (size_t)r->q_inuse + r->q_n; k++)
+		PQfreemem(r->q[(r->q_free + k) % REPL_Q_MSGS].buf);
+	r->q_nfree = r->q_n = 0;
+	r->q_inuse = 0;
+	free(r->q);
+	r->q = NULL;
+	pthread_cond_destroy(&r->q_filled);
+	pthread_cond_destroy(&r->q_room);
+	pthread_mutex_destroy(&r->conn_mu);
+	pthread_mutex_destroy(&r->q_mu);
+}
+
 void
 cap_pg_repl_close(struct cap_pg_repl *r)
 {
 	if (r == NULL)
 		return;
-	if (r->copybuf)
-		PQfreemem(r->copybuf);
+	repl_reader_stop(r);
 	PQfinish(r->conn);
 	free(r);
 }
@@ -270,6 +513,8 @@ cap_pg_repl_start(struct cap_pg_repl *r, const char *slot, const char *publicati
 	PQclear(res);
 	free(sql);
 	r->flushed = start;
+	if (rc == 0)
+		rc = repl_reader_start(r, err);		/* (2) */
 	return rc;
 }
 
@@ -283,58 +528,51 @@ int
 cap_pg_repl_next(struct cap_pg_repl *r, int timeout_ms, struct cap_pg_xlog *out,
     struct sl_err *err)
 {
+	struct timespec until;
 	char *buf;
 	int n;
 
 	memset(out, 0, sizeof(*out));
-	if (r->copybuf) {
-		PQfreemem(r->copybuf);
-		r->copybuf = NULL;
+	if (!r->reader_on)
+		return sl_errf(err, SL_ESTATE, "postgres: replication not started");
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
 	}
-	for (;;) {
-		n = PQgetCopyData(r->conn, &buf, 1);
-		if (n > 0)
-			break;
-		if (n == -1) {
-			PGresult *res = PQgetResult(r->conn);
-			int rc = sl_errf(err, SL_EPROTO, "postgres: replication stream ended: %s",
-			    res ? PQresultErrorMessage(res) : PQerrorMessage(r->conn));
+	pthread_mutex_lock(&r->q_mu);
+	if (r->q_inuse) {		/* the last payload returned is no longer ours */
+		r->q_nfree++;
+		r->q_inuse = 0;
+	}
+	while (r->q_n == 0 && !r->q_end) {
+		int e;
 
-			PQclear(res);
-			return rc;
-		}
-		if (n == -2)
-			return pg_conn_error(r->conn, "read replication stream", err);
-		/* n == 0: nothing buffered */
-		if (r->bursting && getenv("SLUICE_NAP_US") && atoi(getenv("SLUICE_NAP_US")) > 0) {	/* TEMP */
-			/* (2) in a burst: let more arrive, then read it all at once */
-			struct timespec ts = { 0, atoi(getenv("SLUICE_NAP_US")) * 1000L };	/* TEMP */
-
-			r->bursting = 0;
-			nanosleep(&ts, NULL);
-			if (!PQconsumeInput(r->conn))
-				return pg_conn_error(r->conn, "read replication stream", err);
-			continue;
-		}
-		/* wait for the socket */
-		{
-			struct pollfd pfd = { PQsocket(r->conn), POLLIN, 0 };
-			extern int64_t cap_tmp_poll_ns, cap_tmp_poll_n;	/* TEMP */
-			int64_t t0 = sl_mono_ns();
-			int pr = poll(&pfd, 1, timeout_ms);
-			cap_tmp_poll_ns += sl_mono_ns() - t0; cap_tmp_poll_n++;	/* TEMP */
-
-			if (pr < 0 && errno != EINTR)
-				return sl_errf(err, -errno, "poll: %s", strerror(errno));
-			if (pr <= 0)
-				return 0;
-			if (!PQconsumeInput(r->conn))
-				return pg_conn_error(r->conn, "read replication stream", err);
-			timeout_ms = 0;
+		r->q_waiting = 1;
+		e = pthread_cond_timedwait(&r->q_filled, &r->q_mu, &until);
+		r->q_waiting = 0;
+		if (e == ETIMEDOUT && r->q_n == 0 && !r->q_end) {
+			pthread_mutex_unlock(&r->q_mu);
+			return 0;
 		}
 	}
-	r->copybuf = buf;
-	r->bursting = 1;
+	if (r->q_n == 0) {		/* the reader ended, everything before consumed */
+		int rc = sl_errf(err, r->q_rc, "%s", r->q_msg);
+
+		pthread_mutex_unlock(&r->q_mu);
+		return rc;
+	}
+	buf = r->q[r->q_head].buf;
+	n = r->q[r->q_head].n;
+	r->q_head = (r->q_head + 1) % REPL_Q_MSGS;
+	r->q_n--;
+	r->q_inuse = 1;
+	r->q_bytes -= (size_t)n;
+	if (r->q_full && r->q_n <= REPL_Q_MSGS / 2 && r->q_bytes <= REPL_Q_BYTES / 2)
+		pthread_cond_signal(&r->q_room);
+	pthread_mutex_unlock(&r->q_mu);
 	if (buf[0] == 'w') {
 		if (n < 25)
 			return SL_CORRUPT(err, "postgres: XLogData of %d bytes (< 25)", n);
@@ -361,6 +599,7 @@ cap_pg_repl_status(struct cap_pg_repl *r, uint64_t write, uint64_t flush, int re
 	uint8_t msg[34];
 	struct timeval tv;
 	int64_t now;
+	int rc = 0;
 
 	if (flush < r->flushed)		/* (1) never backwards */
 		flush = r->flushed;
@@ -374,11 +613,16 @@ cap_pg_repl_status(struct cap_pg_repl *r, uint64_t write, uint64_t flush, int re
 	sl_put_be64(msg + 17, flush);
 	sl_put_be64(msg + 25, (uint64_t)now);
 	msg[33] = reply ? 1 : 0;
+	if (r->reader_on)
+		pthread_mutex_lock(&r->conn_mu);	/* (3) */
 	if (PQputCopyData(r->conn, (const char *)msg, sizeof(msg)) != 1 ||
 	    PQflush(r->conn) != 0)
-		return pg_conn_error(r->conn, "send standby status", err);
-	r->flushed = flush;
-	return 0;
+		rc = pg_conn_error(r->conn, "send standby status", err);
+	if (r->reader_on)
+		pthread_mutex_unlock(&r->conn_mu);
+	if (rc == 0)
+		r->flushed = flush;
+	return rc;
 }
 
 uint64_t
@@ -393,6 +637,7 @@ cap_pg_repl_stop(struct cap_pg_repl *r)
 {
 	PGresult *res;
 
+	repl_reader_stop(r);		/* the connection is ours alone again (3) */
 	if (PQputCopyEnd(r->conn, NULL) == 1) {
 		PQflush(r->conn);
 		while ((res = PQgetResult(r->conn)) != NULL) {

@@ -46,7 +46,6 @@ struct cap_producer {
 	volatile sig_atomic_t *stop;	/* ends a wait for queue room */
 };
 
-int64_t cap_tmp_qfull_ns, cap_tmp_qfull_n, cap_tmp_poll_ns, cap_tmp_poll_n;	/* TEMP */
 static void
 prod_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -499,7 +498,7 @@ cap_produce(struct cap_producer *p, struct cap_topic *t, int32_t partition,
 		if (p->stop && *p->stop)
 			return sl_errf(err, SL_ESTATE, "kafka: stopped while the producer queue "
 			    "was full");
-		{ int64_t t0 = sl_mono_ns(); rd_kafka_poll(p->rk, 50); cap_tmp_qfull_ns += sl_mono_ns() - t0; cap_tmp_qfull_n++; }	/* TEMP */
+		rd_kafka_poll(p->rk, 50);
 	}
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
 		return sl_errf(err, SL_EPROTO, "kafka: produce to %s [%d]: %s", t->name,
