@@ -193,7 +193,7 @@ conf_handler(void *user, const char *section, const char *key, const char *value
 	struct conf_parse *cp = user;
 	struct sl_conf_section *s;
 	struct sl_conf_entry *e;
-	char *v;
+	char *v = NULL;
 	size_t i;
 
 	(void)section;
