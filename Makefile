@@ -14,9 +14,15 @@ FUZZCC   ?= clang-14
 PKG_CONFIG ?= pkg-config
 
 # Install dependencies first when a required tool or library is missing.
-DEPS_OK := $(shell $(PKG_CONFIG) --exists libevent rdkafka inih zlib liblz4 libzstd check snappy lmdb libpq libprotobuf-c && command -v kcat >/dev/null && command -v protoc-c >/dev/null && echo yes)
+# This runs while the Makefile is read, before the pkg-config lines below,
+# so that a fresh machine gets the right flags in the same `make` run.
+DEPS_OK ?= $(shell $(PKG_CONFIG) --exists libevent rdkafka inih zlib liblz4 libzstd check snappy lmdb libpq libprotobuf-c && command -v kcat >/dev/null && command -v protoc-c >/dev/null && echo yes)
 ifneq ($(DEPS_OK),yes)
-DEPS_STAMP := deps
+$(info sluice: a dependency is missing; running scripts/deps.sh)
+DEPS_RC := $(shell sh scripts/deps.sh >&2; echo $$?)
+ifneq ($(DEPS_RC),0)
+$(error scripts/deps.sh failed (exit $(DEPS_RC)); run it as root)
+endif
 endif
 
 O        := $(B)
@@ -84,14 +90,14 @@ all: $(SLUICE)
 deps:
 	sh scripts/deps.sh
 
-$(O)/%.o: %.c | $(DEPS_STAMP) $(PROTO_GEN_H)
+$(O)/%.o: %.c | $(PROTO_GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c $< -o $@
 
 # libpq's headers live in their own folder; only capture/ sees them.
 $(CAPTURE_OBJ): CPPFLAGS += $(PQ_CFLAGS)
 
-$(O)/schemas/%.pb-c.c $(O)/schemas/%.pb-c.h: schemas/%.proto | $(DEPS_STAMP)
+$(O)/schemas/%.pb-c.c $(O)/schemas/%.pb-c.h: schemas/%.proto
 	@mkdir -p $(O)/schemas
 	protoc-c --c_out=$(O) $<
 
@@ -166,7 +172,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
 FUZZ_LIB_SRC := $(COMMON_SRC) $(LOG_SRC) $(BROKER_SRC) $(SCHEMAS_SRC) $(PROTO_GEN_C) $(CAPTURE_SRC) $(MATERIALIZE_SRC)
 fuzz: $(FUZZ_BIN)
-$(O)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) | $(DEPS_STAMP) $(PROTO_GEN_H)
+$(O)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) | $(PROTO_GEN_H)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PQ_CFLAGS) -MF $@.d \
 	  -o $@ $< $(FUZZ_LIB_SRC) $(EVENT_LIBS) $(INIH_LIBS) $(COMP_LIBS) $(PQ_LIBS) \
