@@ -125,41 +125,6 @@ up_start(struct up_child *c)
 	return 0;
 }
 
-/* Wait until HOST:PORT accepts a TCP connection or 'timeout_ms' passes. */
-static int
-up_wait_port(const char *hostport, int64_t timeout_ms, const struct up_child *broker)
-{
-	char host[256];
-	const char *colon = strrchr(hostport, ':');
-	struct addrinfo hints = { 0 }, *ai = NULL;
-	int64_t deadline = up_now_ms() + timeout_ms;
-
-	if (colon == NULL || (size_t)(colon - hostport) >= sizeof(host))
-		return SL_EINVAL;
-	memcpy(host, hostport, (size_t)(colon - hostport));
-	host[colon - hostport] = '\0';
-	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(host[0] ? host : "127.0.0.1", colon + 1, &hints, &ai) != 0)
-		return SL_EINVAL;
-	while (up_now_ms() < deadline && !up_stop_requested) {
-		int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		int ok = fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
-
-		if (fd >= 0)
-			close(fd);
-		if (ok) {
-			freeaddrinfo(ai);
-			return 0;
-		}
-		if (broker != NULL && broker->pid > 0 &&
-		    waitpid(broker->pid, NULL, WNOHANG) == broker->pid)
-			break;
-		usleep(100 * 1000);
-	}
-	freeaddrinfo(ai);
-	return -ETIMEDOUT;
-}
-
 static void
 up_child_add(struct up_child *kids, int *n, enum up_kind kind, const char *label,
     const char *self, const char *cfg, const char *sub, const char *opt,
@@ -255,6 +220,50 @@ up_reap(struct up_child *kids, int n, int stopping)
 	}
 }
 
+/*
+ * Wait until HOST:PORT accepts a TCP connection or 'timeout_ms' passes,
+ * copying the children's output meanwhile.  Returns 0, -ETIMEDOUT, or
+ * -ECHILD when the broker 'kids[bi]' exited first (up_reap has scheduled
+ * its restart).
+ */
+static int
+up_wait_port(const char *hostport, int64_t timeout_ms, struct up_child *kids,
+    int n, int bi)
+{
+	char host[256];
+	const char *colon = strrchr(hostport, ':');
+	struct addrinfo hints = { 0 }, *ai = NULL;
+	int64_t deadline = up_now_ms() + timeout_ms;
+	int rc = -ETIMEDOUT;
+
+	if (colon == NULL || (size_t)(colon - hostport) >= sizeof(host))
+		return SL_EINVAL;
+	memcpy(host, hostport, (size_t)(colon - hostport));
+	host[colon - hostport] = '\0';
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host[0] ? host : "127.0.0.1", colon + 1, &hints, &ai) != 0)
+		return SL_EINVAL;
+	while (up_now_ms() < deadline && !up_stop_requested) {
+		int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int ok = fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
+
+		if (fd >= 0)
+			close(fd);
+		if (ok) {
+			rc = 0;
+			break;
+		}
+		up_pump(kids, n, 100);
+		up_reap(kids, n, 0);
+		if (kids[bi].pid == 0) {
+			rc = -ECHILD;
+			break;
+		}
+	}
+	freeaddrinfo(ai);
+	return rc;
+}
+
 /* Stop every child of 'kind' with SIGTERM, then SIGKILL after the grace. */
 static void
 up_stop_kind(struct up_child *kids, int n, enum up_kind kind)
@@ -263,8 +272,9 @@ up_stop_kind(struct up_child *kids, int n, enum up_kind kind)
 	int i, alive;
 
 	for (i = 0; i < n; i++)
-		if (kids[i].kind == kind && kids[i].pid > 0)
-			kill(kids[i].pid, SIGTERM);
+		if (kids[i].kind == kind && kids[i].pid > 0 &&
+		    kill(kids[i].pid, SIGTERM) != 0 && errno == ESRCH)
+			kids[i].pid = 0;	/* already reaped */
 	for (;;) {
 		up_pump(kids, n, 50);
 		up_reap(kids, n, 1);
@@ -278,7 +288,8 @@ up_stop_kind(struct up_child *kids, int n, enum up_kind kind)
 				if (kids[i].kind == kind && kids[i].pid > 0) {
 					fprintf(stderr, "%-14s| did not stop in %d s: SIGKILL\n",
 					    kids[i].label, UP_STOP_GRACE_MS / 1000);
-					kill(kids[i].pid, SIGKILL);
+					if (kill(kids[i].pid, SIGKILL) != 0 && errno == ESRCH)
+						kids[i].pid = 0;
 				}
 			}
 			deadline = up_now_ms() + 5000;
@@ -383,13 +394,16 @@ cli_up(int argc, char **argv)
 		}
 	}
 	if (have_broker) {
-		const struct up_child *b = NULL;
+		int bi = 0, wrc;
 
 		for (k = 0; k < n; k++)
 			if (kids[k].kind == UP_BROKER)
-				b = &kids[k];
-		if (up_wait_port(listen ? listen : "127.0.0.1:9092", 30000, b) != 0 &&
-		    !up_stop_requested)
+				bi = k;
+		wrc = up_wait_port(listen ? listen : "127.0.0.1:9092", 30000, kids, n, bi);
+		if (wrc == -ECHILD)
+			fprintf(stderr, "%-14s| the broker exited before listening; starting the "
+			    "others, which retry until it is back\n", "up");
+		else if (wrc != 0 && !up_stop_requested)
 			fprintf(stderr, "%-14s| not listening after 30 s; starting the others anyway\n",
 			    "up");
 	}

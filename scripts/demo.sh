@@ -43,9 +43,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# A free port below the kernel's ephemeral range (32768-60999), so that no
+# client connection can be holding it when the server binds.
 free_port() {
 	while :; do
-		p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 20000 ))
+		p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 12000 ))
 		if ! ss -ltnH "sport = :$p" 2>/dev/null | grep -q .; then
 			echo "$p"
 			return
