@@ -67,16 +67,24 @@ MAT_HTTP=$(it_free_port)
 	echo "snapshot = never"
 	echo "status_interval = 200ms"
 	echo "spool_dir = $IT_DIR/spool"
+	printf '%b\n' "${SRC_EXTRA:-}"
 	echo "[view \"lat\"]"
 	echo "topics = app.public.lat"
 	echo "path = $IT_DIR/views/lat"
 	echo "bootstrap = $b_ADDR"
 	echo "http = 127.0.0.1:$MAT_HTTP"
+	printf '%b\n' "${VIEW_EXTRA:-}"
 } >"$IT_DIR/sluice.ini"
 cp "$IT_DIR/sluice.ini" "$IT_DIR/cap-app.ini"
 cap_start app
 SLUICE_LOG=${MAT_LOG:-info} "$SLUICE" materialize -c "$IT_DIR/sluice.ini" >>"$IT_DIR/mat.log" 2>&1 &
-it_track $!
+mat_pid=$!
+it_track $mat_pid
+# CPU ticks (user + system, all threads) of process $1 so far
+cpu_ticks() {
+	awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+hz=$(getconf CLK_TCK)
 
 # warm up: one row through both paths
 pg_sql "INSERT INTO lat VALUES (0, clock_timestamp())"
@@ -99,8 +107,10 @@ for rate in $RATES; do
 			sleep 0.1
 		done >"$IT_DIR/delay.$rate"
 	) &
+	c0=$(cpu_ticks "$(cap_pid app)"); b0=$(cpu_ticks "$(cat "$IT_DIR/b/pid")"); m0=$(cpu_ticks $mat_pid)
 	"$PG_BIN/pgbench" -h "$PG_SOCK" -p "$PG_PORT" -U postgres -n -c 2 -j 2 -R "$rate" -T "$SECS" \
 	    -f "$IT_DIR/ins.sql" app >"$IT_DIR/pgbench.$rate" 2>&1 || it_fail "pgbench failed"
+	c1=$(cpu_ticks "$(cap_pid app)"); b1=$(cpu_ticks "$(cat "$IT_DIR/b/pid")"); m1=$(cpu_ticks $mat_pid)
 	last=$(pg_sql "SELECT last_value FROM lat_id")
 	n_done=$((last - base + 1))
 	wait "$watch" || true
@@ -117,6 +127,9 @@ for rate in $RATES; do
 	    "$pp50" "$pp99" "$vseen" "$n" "$n_done"
 	delay=$(sort -n "$IT_DIR/delay.$rate" | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "?") }')
 	it_log "median delay from capture's produce to the view's commit: $delay ms"
+	awk -v n="$n_done" -v hz="$hz" -v c=$((c1 - c0)) -v b=$((b1 - b0)) -v m=$((m1 - m0)) 'BEGIN {
+		printf "  CPU per transaction: capture %.0f us, broker %.0f us, materialize %.0f us\n",
+		    c * 1e6 / hz / n, b * 1e6 / hz / n, m * 1e6 / hz / n }'
 	ratio=$(awk -v a="$vp50" -v b="$pp50" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 	echo "bench views_latency_$rate: p50 $vp50 ms, p99 $vp99 ms (pg_logical: p50 $pp50 ms, p99 $pp99 ms, ratio $ratio)"
 	base=$((base + 1000000))

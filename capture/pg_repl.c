@@ -70,8 +70,11 @@
 /*
  * Wake-ups are batched, or the two threads would trade a context switch
  * per message: the reader wakes a waiting consumer once REPL_Q_WAKE
- * messages are queued or when the socket stayed quiet for 1 ms, and the
- * consumer wakes a blocked reader once the queue is half empty.
+ * messages are queued, at once when the message is a transaction's end
+ * (a commit is what downstream waits for: holding it back would add the
+ * batching delay to every lone transaction's latency, see repl_is_end()),
+ * or when the socket stayed quiet for 1 ms; the consumer wakes a blocked
+ * reader once the queue is half empty.
  */
 #define REPL_Q_WAKE 64
 /*
@@ -209,6 +212,21 @@ repl_reader_end(struct cap_pg_repl *r, int rc, const char *what, const char *msg
 	pthread_mutex_unlock(&r->q_mu);
 }
 
+/*
+ * Whether CopyData 'buf' of 'n' bytes ends a transaction downstream is
+ * waiting for: an XLogData ('w', 25-byte header) carrying a pgoutput
+ * Commit ('C'), Stream Commit ('c') or Stream Abort ('A'), or a keepalive
+ * ('k') that asks for a reply.  Only a hint for waking the consumer early;
+ * the consumer validates every message itself.
+ */
+static int
+repl_is_end(const char *buf, int n)
+{
+	if (n > 25 && buf[0] == 'w')
+		return buf[25] == 'C' || buf[25] == 'c' || buf[25] == 'A';
+	return n >= 18 && buf[0] == 'k' && buf[17] != 0;
+}
+
 /* (2) Drain the socket into the queue until told to stop or the stream ends. */
 static void *
 repl_reader_main(void *arg)
@@ -332,7 +350,7 @@ repl_reader_main(void *arg)
 		r->q[(r->q_head + r->q_n) % REPL_Q_MSGS].n = n;
 		r->q_n++;
 		r->q_bytes += (size_t)n;
-		if (r->q_waiting && r->q_n >= REPL_Q_WAKE)
+		if (r->q_waiting && (r->q_n >= REPL_Q_WAKE || repl_is_end(buf, n)))
 			pthread_cond_signal(&r->q_filled);
 		pthread_mutex_unlock(&r->q_mu);
 	}

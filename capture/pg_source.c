@@ -208,7 +208,8 @@ conf_parse(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	    (rc = sl_conf_duration_ms(cfg, sec, "messages.retention", &c->msg_retention_ms,
 	    err)) != 0)
 		return rc;
-	c->streaming = c->tombstones = c->tx_topic = c->hb_topic = c->messages_topic = 1;
+	c->streaming = c->tombstones = c->hb_topic = c->messages_topic = 1;
+	c->tx_topic = 0;		/* Debezium: provide.transaction.metadata=false */
 	if ((rc = sl_conf_bool(cfg, sec, "streaming", &c->streaming, err)) != 0 ||
 	    (rc = sl_conf_bool(cfg, sec, "tombstones", &c->tombstones, err)) != 0 ||
 	    (rc = sl_conf_bool(cfg, sec, "transaction.topic", &c->tx_topic, err)) != 0 ||

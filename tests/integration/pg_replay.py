@@ -10,8 +10,8 @@ NULL for a null value); EXPECTED is the table as psql prints
 partition in offset order: c/r/u set the row of their key, d and a
 tombstone remove it, t empties the partition.  Exit 0 when the replayed
 rows equal the table's (as multisets of JSON objects), else 1 with the
-differences; --no-dups also fails when a source position (the sluice.lsn and
-sluice.seq headers) occurs twice in a partition.
+differences; --no-dups also fails when a source position (the sluice.pos
+header) occurs twice in a partition.
 """
 import json
 import sys
@@ -38,7 +38,11 @@ def main():
     ops = {}
     for p, o, key, value, headers in msgs:
         h = dict(kv.split("=", 1) for kv in headers.split(",") if "=" in kv)
-        pos = (p, h.get("sluice.lsn"), h.get("sluice.seq"), value == "NULL")
+        if "sluice.pos" in h:
+            lsn, seq = h["sluice.pos"].split(":", 1)
+        else:
+            lsn, seq = h.get("sluice.lsn"), h.get("sluice.seq")
+        pos = (p, lsn, seq, value == "NULL")
         if pos in seen and pos[1] != "0/0":
             dups += 1
             if dups <= 5:

@@ -22,7 +22,8 @@ pg_sql "CREATE TABLE a (id int PRIMARY KEY, v text, n int);
 
 HTTP=$(it_free_port)
 cap_config app "$b_ADDR" "tables = public.a, public.b" "format = json" \
-    "json.decimal_handling = string" "topic.partitions = 3" "http = 127.0.0.1:$HTTP"
+    "json.decimal_handling = string" "topic.partitions = 3" "http = 127.0.0.1:$HTTP" \
+    "transaction.topic = true"
 cap_start app
 
 pg_sql "INSERT INTO a VALUES (100, 'x', 1), (101, 'y', 2), (102, 'z', 3);
