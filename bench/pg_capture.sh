@@ -57,6 +57,16 @@ cpu_s() {
 }
 bpid=$(cat "$IT_DIR/b/pid")
 endnum=$(pg_sql "SELECT ('$endpos'::pg_lsn - '0/0')::bigint")
+# what the broker did for capture: produce requests, batches, commit rounds
+bmetrics() {
+	curl -s "http://127.0.0.1:$b_HTTP/metrics" | awk '
+	    /^sluice_broker_requests_total\{api="Produce"\}/ { r = $2 }
+	    /^sluice_broker_produced_batches_total / { b = $2 }
+	    /^sluice_broker_commit_rounds_total / { c = $2 }
+	    /^sluice_broker_syncs_total / { s = $2 }
+	    END { print r + 0, b + 0, c + 0, s + 0 }'
+}
+bm0=$(bmetrics)
 bcpu0=$(cpu_s "$bpid")
 t0=$(date +%s.%N)
 cap_start app
@@ -66,6 +76,7 @@ cap_s=$(echo "$t1 - $t0" | bc -l)
 rss=$(awk '/^VmHWM:/ { print $2 }' "/proc/$(cap_pid app)/status")
 ccpu=$(cpu_s "$(cap_pid app)")
 bcpu=$(echo "$(cpu_s "$bpid") - $bcpu0" | bc -l)
+bm1=$(bmetrics)
 cap_stop app
 
 recv_rate=$(echo "$events / $recv_s" | bc -l)
@@ -75,5 +86,8 @@ printf '  pg_recvlogical pgoutput -> /dev/null: %.2f s, %.0f events/s\n' "$recv_
 printf '  sluice capture -> broker (acks=all):  %.2f s, %.0f events/s, peak RSS %d kB\n' \
     "$cap_s" "$cap_rate" "$rss"
 printf '  CPU during capture: sluice capture %.2f s, broker %.2f s\n' "$ccpu" "$bcpu"
+echo "$bm0 $bm1" | awk -v n="$events" '{ r = $5 - $1; b = $6 - $2; c = $7 - $3; s = $8 - $4
+	printf "  broker: %d produce requests (%.0f events each), %d batches, %d commit rounds, %d fdatasyncs\n",
+	    r, (r ? n / r : 0), b, c, s }'
 printf 'bench pg_capture: %.0f events/s (pg_recvlogical: %.0f events/s, ratio %.2f)\n' \
     "$cap_rate" "$recv_rate" "$(echo "$cap_rate / $recv_rate" | bc -l)"

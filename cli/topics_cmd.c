@@ -349,6 +349,7 @@ topics_create(rd_kafka_t *rk, const struct topics_args *a)
 	rd_kafka_CreateTopics(rk, &nt, 1, opts, q);
 	e = topics_admin_wait(q, a, 1, &ev, &msg);
 	if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		printf("Created topic %s.\n", a->name);	/* as kafka-topics.sh says it */
 		rc = CLI_EXIT_OK;
 	} else {
 		cli_errorf("topics: create %s: %s", a->name,

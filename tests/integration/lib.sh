@@ -250,8 +250,9 @@ it_topic_create() {
 	shift 3
 	eval "addr=\$${b}_ADDR"
 	# shellcheck disable=SC2154
-	"$SLUICE" topics -b "$addr" create "$t" --partitions "$n" "$@" ||
+	out=$("$SLUICE" topics -b "$addr" create "$t" --partitions "$n" "$@") ||
 		it_fail "sluice topics create $t --partitions $n $* failed"
+	[ "$out" = "Created topic $t." ] || it_fail "sluice topics create $t said '$out'"
 }
 
 # it_topic_partitions ADDR TOPIC: partitions kcat -L sees for TOPIC.
