@@ -32,4 +32,26 @@ extern const char *const cap_pg_conf_keys[];
 int cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
     const char *bootstrap_default, volatile sig_atomic_t *stop, struct sl_err *err);
 
+/* What `sluice status` shows of a postgres source (cap_pg_status). */
+struct cap_pg_status {
+	char slot[64];
+	char topic_prefix[128];
+	int exists;			/* the slot exists */
+	int active;			/* a client (capture) is streaming from it */
+	char wal_status[16];		/* reserved, extended, unreserved, lost or "" */
+	uint64_t confirmed_flush;	/* LSN the slot confirmed */
+	uint64_t current_lsn;		/* the server's pg_current_wal_lsn() */
+};
+
+/*
+ * Connect to the database of postgres source 'sec' of 'cfg' ('bootstrap_default'
+ * as for cap_pg_run) with a plain
+ * connection, not a replication one, and read its slot's state into 'out'.
+ * Returns 0 (also when the slot does not exist: out->exists = 0),
+ * SL_ECONFIG for a configuration error, or another code with 'err' set
+ * when the server cannot be reached or queried.
+ */
+int cap_pg_status(const struct sl_config *cfg, const struct sl_conf_section *sec,
+    const char *bootstrap_default, struct cap_pg_status *out, struct sl_err *err);
+
 #endif /* CAP_H */

@@ -546,3 +546,40 @@ out:
 	free(s);
 	return rc;
 }
+
+int
+cap_pg_status(const struct sl_config *cfg, const struct sl_conf_section *sec,
+    const char *bootstrap_default, struct cap_pg_status *out, struct sl_err *err)
+{
+	struct cap_pg_conf c = { 0 };
+	struct sch_json_opts jo;
+	struct cap_pg_slot_info si;
+	struct pg_conn *sql = NULL;
+	PGresult *res;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = conf_parse(cfg, sec, bootstrap_default, &c, &jo, err)) != 0)
+		goto out;
+	snprintf(out->slot, sizeof(out->slot), "%s", c.slot);
+	snprintf(out->topic_prefix, sizeof(out->topic_prefix), "%s", c.topic_prefix);
+	if ((rc = cap_pg_sql_open(c.dsn, &sql, err)) != 0 ||
+	    (rc = cap_pg_slot_info(sql, c.slot, &si, err)) != 0)
+		goto out;
+	out->exists = si.exists;
+	out->active = si.active;
+	out->confirmed_flush = si.confirmed_flush;
+	snprintf(out->wal_status, sizeof(out->wal_status), "%s", si.wal_status);
+	res = PQexec(sql, "SELECT CASE WHEN pg_is_in_recovery() THEN "
+	    "pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		(void)cap_lsn_parse(PQgetvalue(res, 0, 0), &out->current_lsn);
+	else
+		rc = sl_errf(err, SL_EPROTO, "postgres: current WAL position: %s",
+		    PQresultErrorMessage(res));
+	PQclear(res);
+out:
+	cap_pg_sql_close(sql);
+	conf_free(&c);
+	return rc;
+}

@@ -46,6 +46,12 @@ static const struct cli_command cli_commands[] = {
 	  "child processes: the broker first, restarts with backoff (1 s doubling to\n"
 	  "30 s), each output line prefixed by its component; SIGINT or SIGTERM stops\n"
 	  "views, then sources, then the broker.\n" },
+	{ "status", cli_status,
+	  "sluice status -c FILE [--timeout MS]",
+	  "One line per component of FILE: the broker (through the Kafka protocol),\n"
+	  "each source's replication slot (active or not, how far behind the server)\n"
+	  "and each view's stored offsets against the topics' ends.  Changes\n"
+	  "nothing.  Exit status 3 when a component is down or in trouble.\n" },
 	{ "log", cli_log,
 	  "sluice log dump [--json] PATH | verify DATA_DIR",
 	  "dump:   print the batches and records of a segment file or partition folder,\n"

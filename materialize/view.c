@@ -606,3 +606,48 @@ out:
 	sl_arena_free(&a);
 	return rc;
 }
+
+/*
+ * "__offsets" (mat_int.h): key = topic bytes, 0x00, be32 partition;
+ * value = be64 next offset.
+ */
+int
+mat_view_offsets(struct mat_view_txn *t,
+    int (*fn)(const char *topic, int32_t partition, int64_t next, void *ctx), void *ctx,
+    struct sl_err *err)
+{
+	MDB_dbi dbi;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	char topic[256];
+	int rc, op = MDB_FIRST;
+
+	rc = mdb_dbi_open(t->txn, MAT_DB_OFFSETS, 0, &dbi);
+	if (rc == MDB_NOTFOUND)
+		return 0;		/* nothing applied yet */
+	if (rc != 0)
+		return view_lmdb_fail(err, rc, "open " MAT_DB_OFFSETS);
+	if ((rc = mdb_cursor_open(t->txn, dbi, &cur)) != 0)
+		return view_lmdb_fail(err, rc, "cursor on " MAT_DB_OFFSETS);
+	while ((rc = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op)) == 0) {
+		const uint8_t *kp = k.mv_data;
+		size_t tl = k.mv_size > 5 ? k.mv_size - 5 : 0;
+
+		op = MDB_NEXT;
+		if (k.mv_size < 6 || tl >= sizeof(topic) || kp[tl] != 0 ||
+		    memchr(kp, 0, tl) != NULL || v.mv_size != 8) {
+			rc = SL_CORRUPT(err, "view: " MAT_DB_OFFSETS " entry of %zu+%zu bytes",
+			    k.mv_size, v.mv_size);
+			goto out;
+		}
+		memcpy(topic, kp, tl);
+		topic[tl] = '\0';
+		if ((rc = fn(topic, (int32_t)sl_get_be32(kp + tl + 1),
+		    (int64_t)sl_get_be64(v.mv_data), ctx)) != 0)
+			goto out;
+	}
+	rc = rc == MDB_NOTFOUND ? 0 : view_lmdb_fail(err, rc, "read " MAT_DB_OFFSETS);
+out:
+	mdb_cursor_close(cur);
+	return rc;
+}

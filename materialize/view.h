@@ -68,6 +68,17 @@ int mat_view_begin(struct mat_view *, struct mat_view_txn **out, struct sl_err *
 void mat_view_end(struct mat_view_txn *);
 
 /*
+ * Call 'fn' for each partition whose offset the view stores: its topic,
+ * partition and the next offset the view would apply (everything below it
+ * is in the view).  Stops early and returns what 'fn' returns when not 0.
+ * 'topic' is valid for the call.  A view with nothing applied yet calls
+ * 'fn' never.  Returns 0, or SL_ECORRUPT for a malformed entry.
+ */
+int mat_view_offsets(struct mat_view_txn *,
+    int (*fn)(const char *topic, int32_t partition, int64_t next, void *ctx), void *ctx,
+    struct sl_err *err);
+
+/*
  * Call 'fn' for each table of the view in name order; stops early and
  * returns what 'fn' returns when not 0.  'table' is valid for the call.
  */
