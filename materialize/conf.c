@@ -23,7 +23,8 @@
 
 const char *const mat_view_conf_keys[] = {
 	"type", "topics", "path", "format", "index.", "bootstrap", "group_id",
-	"batch_events", "batch_ms", "map_size", "sync", "http", "consumer.", NULL
+	"batch_events", "batch_ms", "offset_commit_interval", "map_size", "sync", "http",
+	"consumer.", NULL
 };
 
 static int
@@ -101,6 +102,7 @@ mat_conf_load(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	}
 	c->batch_events = 10000;
 	c->batch_ms = 50;
+	c->offset_commit_interval = 5000;
 	c->map_size = (int64_t)1 << 30;
 	v = sl_conf_get(sec, "type");
 	c->type = sl_strdup(v ? v : "lmdb");
@@ -133,10 +135,16 @@ mat_conf_load(const struct sl_config *cfg, const struct sl_conf_section *sec,
 		goto out;
 	}
 	v = sl_conf_get(sec, "sync");
-	if (v == NULL || strcmp(v, "full") == 0)
-		c->sync = MAT_SYNC_FULL;
-	else if (strcmp(v, "nometa") == 0)
+	/*
+	 * nometa by default: the offsets share each commit with its changes,
+	 * so a system crash that undoes the last commit undoes both, and the
+	 * view re-applies it from the log; full's second flush buys nothing a
+	 * view needs (docs/views.md).
+	 */
+	if (v == NULL || strcmp(v, "nometa") == 0)
 		c->sync = MAT_SYNC_NOMETA;
+	else if (strcmp(v, "full") == 0)
+		c->sync = MAT_SYNC_FULL;
 	else if (strcmp(v, "none") == 0)
 		c->sync = MAT_SYNC_NONE;
 	else {
@@ -145,6 +153,8 @@ mat_conf_load(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	}
 	if ((rc = sl_conf_int64(cfg, sec, "batch_events", &c->batch_events, err)) != 0 ||
 	    (rc = sl_conf_duration_ms(cfg, sec, "batch_ms", &c->batch_ms, err)) != 0 ||
+	    (rc = sl_conf_duration_ms(cfg, sec, "offset_commit_interval",
+	    &c->offset_commit_interval, err)) != 0 ||
 	    (rc = sl_conf_size(cfg, sec, "map_size", &c->map_size, err)) != 0)
 		goto out;
 	if (c->batch_events < 1 || c->batch_events > 10000000) {
@@ -153,6 +163,10 @@ mat_conf_load(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	}
 	if (c->batch_ms < 0 || c->batch_ms > 60000) {
 		rc = conf_bad(cfg, sec, "batch_ms", "must be 0..60s", err);
+		goto out;
+	}
+	if (c->offset_commit_interval < 0 || c->offset_commit_interval > 3600000) {
+		rc = conf_bad(cfg, sec, "offset_commit_interval", "must be 0..1h", err);
 		goto out;
 	}
 	if (c->map_size < (1 << 20) || (uint64_t)c->map_size > (uint64_t)SIZE_MAX / 2) {

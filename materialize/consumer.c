@@ -13,8 +13,11 @@
  *   batching  consume_one(): events join the open LMDB transaction
  *   commit    batch_commit(): after batch_events events, batch_ms after
  *             the first, when the consumer has nothing more, or before
- *             partitions are revoked; then the offsets go to the broker,
- *             for monitoring only
+ *             partitions are revoked
+ *   told      offsets_tell(): the view's committed offsets go to the
+ *             broker, for monitoring only, at most every
+ *             offset_commit_interval, and at once on a rebalance and at
+ *             shutdown
  *   swapped   the path now names another directory (a rebuild finished):
  *             close the consumer and the sink and go back to open, so the
  *             new environment's offsets decide where to resume
@@ -43,10 +46,24 @@
 #include "materialize/mat.h"
 #include "materialize/mat_int.h"
 
+/*
+ * A partition this consumer has applied events from.  Entries are made on
+ * the first event of a partition and kept (the topic copied once), so a
+ * batch allocates nothing here.
+ */
 struct touched {
 	char *topic;
 	int32_t partition;
-	int64_t next;
+	int64_t next;			/* next offset, as applied in the open batch */
+	int64_t durable;		/* next offset committed to the view, -1 none */
+	int64_t told;			/* last offset committed to the broker, -1 none */
+};
+
+/* When batch_commit() tells the broker the offsets the view committed. */
+enum tell {
+	TELL_NEVER,			/* rebuild: the group is not ours */
+	TELL_DUE,			/* once offset_commit_interval has passed */
+	TELL_NOW			/* revoke, shutdown */
 };
 
 /* Messages taken from librdkafka per call. */
@@ -62,8 +79,10 @@ struct mat_consumer {
 	int64_t batch_n;
 	int64_t batch_start_ns;
 	int64_t last_ts;		/* Kafka timestamp of the last applied message */
-	struct touched *touched;	/* partitions in the open batch */
+	struct touched *touched;	/* partitions applied from, ever */
 	size_t n_touched;
+	int64_t told_ns;		/* when the broker was last told offsets */
+	int batch_dirty;		/* 'next' moved in the open batch */
 	int failed;			/* a rebalance callback failed */
 	rd_kafka_topic_partition_list_t *targets;	/* rebuild: fixed end */
 	int64_t chase_start;		/* rebuild: first caught-up check */
@@ -86,60 +105,124 @@ kconf_set(rd_kafka_conf_t *kc, const char *k, const char *v, struct sl_err *err)
 static void
 touched_note(struct mat_consumer *c, const char *topic, int32_t partition, int64_t next)
 {
+	struct touched *t;
 	size_t i;
 
+	c->batch_dirty = 1;
 	for (i = 0; i < c->n_touched; i++)
 		if (c->touched[i].partition == partition && strcmp(c->touched[i].topic, topic) == 0) {
 			c->touched[i].next = next;
 			return;
 		}
 	c->touched = sl_realloc(c->touched, (c->n_touched + 1) * sizeof(*c->touched));
-	c->touched[c->n_touched].topic = sl_strdup(topic);
-	c->touched[c->n_touched].partition = partition;
-	c->touched[c->n_touched++].next = next;
+	t = &c->touched[c->n_touched++];
+	t->topic = sl_strdup(topic);
+	t->partition = partition;
+	t->next = next;
+	t->durable = -1;
+	t->told = -1;
+}
+
+/* The open batch was committed: what it applied is now in the view. */
+static void
+touched_durable(struct mat_consumer *c)
+{
+	size_t i;
+
+	if (!c->batch_dirty)
+		return;
+	for (i = 0; i < c->n_touched; i++)
+		c->touched[i].durable = c->touched[i].next;
+	c->batch_dirty = 0;
+}
+
+/* The open batch was dropped: forget what it applied. */
+static void
+touched_undo(struct mat_consumer *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_touched; i++)
+		c->touched[i].next = c->touched[i].durable;
+	c->batch_dirty = 0;
 }
 
 static void
-touched_clear(struct mat_consumer *c)
+touched_free(struct mat_consumer *c)
 {
 	size_t i;
 
 	for (i = 0; i < c->n_touched; i++)
 		free(c->touched[i].topic);
+	free(c->touched);
+	c->touched = NULL;
 	c->n_touched = 0;
 }
 
-/* Commit the open batch (mat_int.h (1)), then tell the broker. */
-static int
-batch_commit(struct mat_consumer *c, int tell_broker, struct sl_err *err)
+/*
+ * Commit to the broker the offsets the view has committed and the broker
+ * has not been told, asynchronously: for monitoring only (1), so a lost
+ * or late one costs nothing but a stale lag figure.
+ */
+static void
+offsets_tell(struct mat_consumer *c)
 {
-	rd_kafka_topic_partition_list_t *l;
+	rd_kafka_topic_partition_list_t *l = NULL;
 	size_t i;
-	int rc;
 
-	if (!mat_lmdb_in_txn(c->sink)) {
-		touched_clear(c);
-		c->batch_n = 0;
-		return 0;
+	c->told_ns = sl_mono_ns();
+	if (c->rk == NULL || c->conf->group_id == NULL)
+		return;
+	for (i = 0; i < c->n_touched; i++) {
+		struct touched *t = &c->touched[i];
+
+		if (t->durable <= t->told)
+			continue;
+		if (l == NULL)
+			l = rd_kafka_topic_partition_list_new((int)c->n_touched);
+		rd_kafka_topic_partition_list_add(l, t->topic, t->partition)->offset = t->durable;
+		t->told = t->durable;
 	}
-	if ((rc = mat_lmdb_commit(c->sink, err)) != 0)
-		return rc;
-	mat_metrics_add(c->metrics, MAT_M_COMMITS, 1);
-	if (c->last_ts > 0) {
-		mat_metrics_set(c->metrics, MAT_M_DELAY, sl_now_ms() - c->last_ts);
-		sl_debug("view %s: committed %" PRId64 " events, the last produced %" PRId64
-		    " ms ago", c->conf->name, c->batch_n, sl_now_ms() - c->last_ts);
-	}
-	if (tell_broker && c->rk && c->n_touched > 0 && c->conf->group_id) {
-		l = rd_kafka_topic_partition_list_new((int)c->n_touched);
-		for (i = 0; i < c->n_touched; i++)
-			rd_kafka_topic_partition_list_add(l, c->touched[i].topic,
-			    c->touched[i].partition)->offset = c->touched[i].next;
+	if (l != NULL) {
 		(void)rd_kafka_commit(c->rk, l, 1);	/* informational (1) */
 		rd_kafka_topic_partition_list_destroy(l);
 	}
-	touched_clear(c);
+}
+
+/* 1 when offsets_tell() is due at 'now' (sl_mono_ns). */
+static int
+offsets_due(const struct mat_consumer *c, int64_t now)
+{
+	return now - c->told_ns >= c->conf->offset_commit_interval * 1000000;
+}
+
+/*
+ * Commit the open batch (mat_int.h (1)), then, as 'tell' says, tell the
+ * broker.  Telling it after every batch would cost a request (and a
+ * broker fsync of its offsets) per batch: for a view following single-row
+ * transactions, half of its system calls; hence offset_commit_interval.
+ */
+static int
+batch_commit(struct mat_consumer *c, enum tell tell, struct sl_err *err)
+{
+	int rc;
+
+	if (mat_lmdb_in_txn(c->sink)) {
+		if ((rc = mat_lmdb_commit(c->sink, err)) != 0) {
+			touched_undo(c);
+			return rc;
+		}
+		touched_durable(c);
+		mat_metrics_add(c->metrics, MAT_M_COMMITS, 1);
+		if (c->last_ts > 0) {
+			mat_metrics_set(c->metrics, MAT_M_DELAY, sl_now_ms() - c->last_ts);
+			sl_debug("view %s: committed %" PRId64 " events, the last produced %"
+			    PRId64 " ms ago", c->conf->name, c->batch_n, sl_now_ms() - c->last_ts);
+		}
+	}
 	c->batch_n = 0;
+	if (tell == TELL_NOW || (tell == TELL_DUE && offsets_due(c, sl_mono_ns())))
+		offsets_tell(c);
 	return 0;
 }
 
@@ -205,8 +288,8 @@ on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t kerr,
 	int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
 	int i, rc;
 
-	/* whatever is applied is committed before partitions move */
-	if ((rc = batch_commit(c, 1, &c->cb_err)) != 0)
+	/* whatever is applied is committed (and told) before partitions move */
+	if ((rc = batch_commit(c, TELL_NOW, &c->cb_err)) != 0)
 		c->failed = rc;
 	if (kerr == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		for (i = 0; i < parts->cnt; i++) {
@@ -252,7 +335,11 @@ consumer_make(struct mat_consumer *c, int grouped, struct sl_err *err)
 	    (rc = kconf_set(kc, "auto.offset.reset", "earliest", err)) != 0 ||
 	    (rc = kconf_set(kc, "enable.partition.eof", "false", err)) != 0 ||
 	    (rc = kconf_set(kc, "client.id", c->conf->group_id, err)) != 0 ||
-	    (rc = kconf_set(kc, "fetch.wait.max.ms", "20", err)) != 0 ||
+	    /*
+	     * The broker answers a waiting fetch as soon as data arrives, so
+	     * a longer wait adds no latency; it only spares idle round trips.
+	     */
+	    (rc = kconf_set(kc, "fetch.wait.max.ms", "100", err)) != 0 ||
 	    /* notice a topic capture creates after we subscribed, soon */
 	    (rc = kconf_set(kc, "topic.metadata.refresh.interval.ms", "2000", err)) != 0 ||
 	    (rc = kconf_set(kc, "log_level", "3", err)) != 0)
@@ -545,9 +632,10 @@ consume_loop(struct mat_consumer *c, volatile sig_atomic_t *stop, int rebuild,
 		/* commit when the batch is full, old, or nothing more is waiting */
 		if (c->batch_n > 0 && (drained || c->batch_n >= c->conf->batch_events ||
 		    now - c->batch_start_ns >= c->conf->batch_ms * 1000000)) {
-			if ((rc = batch_commit(c, !rebuild, err)) != 0)
+			if ((rc = batch_commit(c, rebuild ? TELL_NEVER : TELL_DUE, err)) != 0)
 				break;
-		}
+		} else if (!rebuild && c->batch_n == 0 && offsets_due(c, now))
+			offsets_tell(c);	/* what the last batches committed */
 		if (now - last_report >= 1000000000) {
 			struct mat_lmdb_stats st;
 			int64_t lag = lag_now(c);
@@ -578,7 +666,7 @@ consume_loop(struct mat_consumer *c, volatile sig_atomic_t *stop, int rebuild,
 			int caught = 0;
 
 			last_check = now;
-			if ((rc = batch_commit(c, 0, err)) != 0)
+			if ((rc = batch_commit(c, TELL_NEVER, err)) != 0)
 				break;
 			if ((rc = rebuild_caught_up(c, &caught, err)) != 0)
 				break;
@@ -587,18 +675,21 @@ consume_loop(struct mat_consumer *c, volatile sig_atomic_t *stop, int rebuild,
 		}
 	}
 	if (rc == 0)
-		rc = batch_commit(c, !rebuild, err);
-	else
+		rc = batch_commit(c, rebuild ? TELL_NEVER : TELL_NOW, err);
+	else {
 		mat_lmdb_abort(c->sink);
+		touched_undo(c);
+	}
 	return rc;
 }
 
 static void
 view_close(struct mat_consumer *c)
 {
-	consumer_close(c);
+	consumer_close(c);	/* the revoke tells the broker what is left */
 	mat_lmdb_close(c->sink);
 	c->sink = NULL;
+	touched_free(c);	/* a swapped-in view has offsets of its own */
 }
 
 static int
@@ -723,8 +814,7 @@ mat_run(const struct mat_view_conf *conf, int rebuild, volatile sig_atomic_t *st
 	mat_metrics_stop(c.metrics);
 	if (c.targets)
 		rd_kafka_topic_partition_list_destroy(c.targets);
-	touched_clear(&c);
-	free(c.touched);
+	touched_free(&c);
 	sl_buf_free(&c.dir);
 	sl_arena_free(&c.arena);
 	return rc;

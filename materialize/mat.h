@@ -47,6 +47,8 @@ struct mat_view_conf {
 	char *group_id;			/* "sluice-view-NAME" */
 	int64_t batch_events;		/* commit after this many events (10000) */
 	int64_t batch_ms;		/* ... or this long after the first (50) */
+	int64_t offset_commit_interval;	/* ms between offset commits to the
+					   broker, for monitoring (5000) */
 	int64_t map_size;		/* LMDB map size in bytes (1 GiB) */
 	enum mat_sync sync;		/* durability of a commit (full) */
 	char *http;			/* HOST:PORT for /metrics, or NULL */

@@ -697,6 +697,43 @@ START_TEST(view_sections_get_defaults_and_precise_errors)
 }
 END_TEST
 
+START_TEST(offset_commits_to_the_broker_default_to_every_5s_and_are_bounded)
+{
+	static const char *const cases[][2] = {
+		{ "", "5000" },
+		{ "offset_commit_interval = 250ms\n", "250" },
+		{ "offset_commit_interval = 0\n", "0" },
+		{ "offset_commit_interval = 2h\n", NULL },
+		{ "offset_commit_interval = soon\n", NULL },
+	};
+	struct sl_config *cfg;
+	struct mat_view_conf *c;
+	struct sl_err err = { 0 };
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = sl_asprintf("[view \"v\"]\ntopics = t\npath = /tmp/v\n"
+		    "bootstrap = h:1\n%s", cases[i][0]);
+		int rc;
+
+		ck_assert_int_eq(sl_config_parse("o.ini", text, &cfg, NULL), 0);
+		c = NULL;
+		rc = mat_conf_load(cfg, &cfg->sections[0], NULL, &c, &err);
+		if (cases[i][1] != NULL) {
+			ck_assert_int_eq(rc, 0);
+			ck_assert_int_eq(c->offset_commit_interval, atoll(cases[i][1]));
+		} else {
+			ck_assert_int_eq(rc, SL_ECONFIG);
+			ck_assert_ptr_nonnull(strstr(err.msg, "o.ini:5"));
+			ck_assert_ptr_nonnull(strstr(err.msg, "offset_commit_interval"));
+		}
+		mat_conf_free(c);
+		sl_config_free(cfg);
+		free(text);
+	}
+}
+END_TEST
+
 /* ------------------------------------------------------------- rebuild */
 
 struct reader {
@@ -879,6 +916,7 @@ mat_suite(void)
 	tcase_add_test(tc, the_json_reader_is_strict);
 	tcase_add_test(tc, a_debezium_envelope_becomes_an_event);
 	tcase_add_test(tc, view_sections_get_defaults_and_precise_errors);
+	tcase_add_test(tc, offset_commits_to_the_broker_default_to_every_5s_and_are_bounded);
 	tcase_add_test(tc, a_rebuild_swap_never_shows_a_reader_an_error_or_a_partial_view);
 	tcase_add_test(tc, an_open_reader_moves_to_the_swapped_view_on_request);
 	tcase_add_test(tc, the_documented_example_program_reads_a_view);
