@@ -292,6 +292,18 @@ cap_pos_cmp(const struct cap_pos *a, const struct cap_pos *b)
 	return 0;
 }
 
+/*
+ * The text of the sluice.pos header, "X/Y:SEQ" (capture/produce.c): at
+ * most 17 + 1 + 20 bytes and a NUL.  cap_pos_fmt writes it to 'buf' ('size'
+ * >= CAP_POS_TEXT_MAX) and returns its length (0 if 'size' is too small);
+ * cap_pos_parse reads 'len' bytes at 'v' (not NUL-terminated) and returns
+ * 0 or SL_EINVAL for anything else (empty, too long, a NUL, no colon, a
+ * bad LSN, a sequence that is not all digits or overflows).
+ */
+#define CAP_POS_TEXT_MAX 40
+size_t cap_pos_fmt(const struct cap_pos *pos, char *buf, size_t size);
+int cap_pos_parse(const void *v, size_t len, struct cap_pos *pos);
+
 /* A topic capture writes, with the positions found in it at start. */
 struct cap_topic {
 	char *name;

@@ -25,6 +25,7 @@
  *  (2) A message is skipped only when its position is at or below the last
  *      position read from the same partition at start.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,25 +267,46 @@ prod_reader(struct cap_producer *p, struct sl_err *err)
 	return 0;
 }
 
-/*
- * Parse "X/Y:SEQ" ('len' bytes at 'v') into 'pos'; 0 if it is not that.
- */
-static int
-prod_pos_parse(const void *v, size_t len, struct cap_pos *pos)
+size_t
+cap_pos_fmt(const struct cap_pos *pos, char *buf, size_t size)
 {
-	char buf[64], *colon, *end;
+	char seq[24], *d = seq + sizeof(seq);
+	uint64_t v = pos->seq;
+	size_t n, ns;
 
-	if (len == 0 || len >= sizeof(buf))
+	do {				/* "%" PRIu64, without printf's cost */
+		*--d = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	ns = (size_t)(seq + sizeof(seq) - d);
+	if (size < CAP_POS_TEXT_MAX)
 		return 0;
+	cap_lsn_fmt(pos->lsn, buf, size - ns - 1);
+	n = strlen(buf);
+	buf[n++] = ':';
+	memcpy(buf + n, d, ns);
+	n += ns;
+	buf[n] = '\0';
+	return n;
+}
+
+int
+cap_pos_parse(const void *v, size_t len, struct cap_pos *pos)
+{
+	char buf[CAP_POS_TEXT_MAX], *colon, *end;
+
+	if (len == 0 || len >= sizeof(buf) || memchr(v, '\0', len) != NULL)
+		return SL_EINVAL;
 	memcpy(buf, v, len);
 	buf[len] = '\0';
 	if ((colon = strchr(buf, ':')) == NULL || colon[1] < '0' || colon[1] > '9')
-		return 0;
+		return SL_EINVAL;
 	*colon = '\0';
 	if (cap_lsn_parse(buf, &pos->lsn) != 0)
-		return 0;
+		return SL_EINVAL;
+	errno = 0;
 	pos->seq = strtoull(colon + 1, &end, 10);
-	return *end == '\0';
+	return *end == '\0' && errno == 0 ? 0 : SL_EINVAL;
 }
 
 /* Read the position header(s) of one message; 0 if it has none. */
@@ -299,7 +321,7 @@ prod_msg_pos(const rd_kafka_message_t *m, struct cap_pos *pos)
 	if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
 		return 0;
 	if (rd_kafka_header_get_last(h, "sluice.pos", &v, &len) == RD_KAFKA_RESP_ERR_NO_ERROR)
-		return prod_pos_parse(v, len, pos);
+		return cap_pos_parse(v, len, pos) == 0;
 	/* written by an earlier version: two headers */
 	if (rd_kafka_header_get_last(h, "sluice.lsn", &v, &len) != RD_KAFKA_RESP_ERR_NO_ERROR ||
 	    len == 0 || len >= sizeof(buf))
@@ -502,20 +524,10 @@ cap_produce(struct cap_producer *p, struct cap_topic *t, int32_t partition,
     const void *key, size_t key_len, const void *value, size_t value_len,
     const struct cap_pos *pos, void *opaque, struct sl_err *err)
 {
-	char hdr[64], seq[24], *d = seq + sizeof(seq);
-	uint64_t v = pos->seq;
-	size_t n;
+	char hdr[CAP_POS_TEXT_MAX];
+	size_t n = cap_pos_fmt(pos, hdr, sizeof(hdr));
 	rd_kafka_resp_err_t e;
 
-	cap_lsn_fmt(pos->lsn, hdr, sizeof(hdr) - sizeof(seq) - 1);
-	do {				/* "%" PRIu64, without printf's cost */
-		*--d = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	n = strlen(hdr);
-	hdr[n++] = ':';
-	memcpy(hdr + n, d, (size_t)(seq + sizeof(seq) - d));
-	n += (size_t)(seq + sizeof(seq) - d);
 	for (;;) {
 		e = rd_kafka_producev(p->rk, RD_KAFKA_V_RKT(t->rkt),
 		    RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),

@@ -376,6 +376,35 @@ START_TEST(lsn_text_round_trips)
 }
 END_TEST
 
+START_TEST(position_header_round_trips_and_rejects_junk)
+{
+	static const char *const bad[] = { "", "0/0", "0/0:", ":1", "0/0:x", "0/0:-1",
+	    "0/0: 1", "0/0:1x", "zz/0:1", "0/0:18446744073709551616", "0/0:1:2" };
+	struct cap_pos p = { 0x16B374D848ull, 12345 }, q;
+	char buf[CAP_POS_TEXT_MAX];
+	size_t n, i;
+
+	n = cap_pos_fmt(&p, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "16/B374D848:12345");
+	ck_assert_uint_eq(n, strlen(buf));
+	ck_assert_int_eq(cap_pos_parse(buf, n, &q), 0);
+	ck_assert(cap_pos_cmp(&p, &q) == 0);
+	p.lsn = UINT64_MAX;
+	p.seq = UINT64_MAX;
+	n = cap_pos_fmt(&p, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "FFFFFFFF/FFFFFFFF:18446744073709551615");
+	ck_assert_int_eq(cap_pos_parse(buf, n, &q), 0);
+	ck_assert(cap_pos_cmp(&p, &q) == 0);
+	ck_assert_uint_eq(cap_pos_fmt(&p, buf, CAP_POS_TEXT_MAX - 1), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(cap_pos_parse(bad[i], strlen(bad[i]), &q) == SL_EINVAL,
+		    "accepted '%s'", bad[i]);
+	ck_assert_int_eq(cap_pos_parse("0/0:1\0", 6, &q), SL_EINVAL);	/* an embedded NUL */
+	ck_assert_int_eq(cap_pos_parse("0/1:7", 5, &q), 0);		/* not NUL-terminated */
+	ck_assert_uint_eq(q.lsn, 1);
+	ck_assert_uint_eq(q.seq, 7);
+}
+END_TEST
 
 /*
  * The capture loop's handling of bad input: after a Begin, an unknown and
@@ -493,6 +522,7 @@ cappg_suite(void)
 	tcase_add_test(tc, stream_messages_are_refused_out_of_place);
 	tcase_add_test(tc, lsn_text_round_trips);
 	tcase_add_test(tc, a_bad_message_stops_capture_without_advancing_flush);
+	tcase_add_test(tc, position_header_round_trips_and_rejects_junk);
 	tcase_add_test(tc, table_patterns_include_and_exclude);
 	tcase_add_test(tc, spool_replays_in_order_and_reports_a_torn_record);
 	suite_add_tcase(s, tc);
