@@ -16,8 +16,10 @@
  *
  * Threading: everything runs on the loop thread except the compaction
  * thread of background.c, which only calls lg_partition_compact(), and the
- * committer thread of server.c, which only calls lg_partition_sync() on the
- * partitions of the commit round it was handed (7).
+ * committer thread of server.c and its helper threads, which only call
+ * lg_partition_sync() on the partitions of the commit round it was handed
+ * (7), the group coordinator's offsets log among them when OffsetCommits
+ * wait (group.h).
  *
  * INVARIANTS
  *  (1) A connection has at most BRK_INFLIGHT_MAX requests in flight, one
@@ -58,6 +60,7 @@ struct event_base;
 struct event;
 struct bufferevent;
 struct evconnlistener;
+struct brk_commit_pool;
 struct evhttp;
 struct brk_groups;
 
@@ -319,6 +322,7 @@ struct brk_commit_round {
 	struct brk_part **parts;
 	size_t n, cap;
 	struct brk_produce_wait *waiters;
+	int goff;			/* the offsets log is the last of 'parts' */
 };
 
 /* Fetch long poll (fetch.c). */
@@ -351,6 +355,10 @@ struct brk_broker {
 	pthread_t commit_thread;
 	int commit_running;
 	int commit_pipe[2];		/* thread -> loop wake-up */
+	struct brk_commit_pool *commit_pool;	/* its helper threads (server.c) */
+	/* The offsets log as a member of commit rounds (group.h). */
+	struct brk_part goff_part;	/* 'lg' set by round_take, no topic */
+	int goff_dirty;			/* OffsetCommits wait for a round */
 	struct event *commit_done_ev;
 	struct event *retention_ev;
 	struct brk_groups *groups;

@@ -129,6 +129,13 @@ queue_reply(struct brk_groups *gs, brk_reply_fn fn, void *token,
 	}
 }
 
+void
+brk_groups_queue_reply(struct brk_groups *gs, brk_reply_fn fn, void *token,
+    struct sl_buf *body)
+{
+	queue_reply(gs, fn, token, body);
+}
+
 /* ---------------------------------------------------------- responses */
 
 const struct brk_proto *
@@ -1020,10 +1027,10 @@ brk_groups_handle(struct brk_groups *gs, const struct brk_req_hdr *h,
 		rc = brk_group_list(gs, h->api_version, resp);
 		break;
 	case API_OFFSET_COMMIT:
-		rc = brk_goff_commit(gs, h, r, resp);
+		rc = brk_goff_commit(gs, h, r, resp, reply, token);
 		break;
 	case API_OFFSET_FETCH:
-		rc = brk_goff_fetch(gs, h, r, resp);
+		rc = brk_goff_fetch(gs, h, r, resp, reply, token);
 		break;
 	default:
 		return SL_EUNSUPPORTED;
@@ -1043,6 +1050,7 @@ brk_groups_cancel(struct brk_groups *gs, void *token)
 
 	if (gs == NULL)
 		return;
+	brk_goff_cancel(gs, token);
 	while (i < gs->n_q) {
 		if (gs->q[i].token == token) {
 			sl_buf_free(&gs->q[i].body);

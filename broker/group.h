@@ -23,6 +23,7 @@
 
 struct event_base;
 struct brk_groups;
+struct lg_partition;
 
 /*
  * Open the coordinator: create <'data_dir'>/__consumer_offsets-0 if missing
@@ -96,6 +97,32 @@ int brk_groups_topic_deleted(struct brk_groups *, const char *topic,
  */
 #define BRK_GROUP_INITIAL_DELAY_MS 300
 void brk_groups_set_initial_delay(struct brk_groups *, int64_t ms);
+
+/*
+ * Group commit of the offsets log.  Without a syncer (the default, and
+ * tests), OffsetCommit fdatasyncs the offsets log before it replies.  With
+ * one, OffsetCommit appends its records and asks 'defer'('arg', 'must') on
+ * the loop: 0 (only when 'must' is 0) means sync now and reply at once, as
+ * without a syncer; 1 means the broker has scheduled a commit round that
+ * will take the log, so the reply is deferred.  'must' is 1 when earlier
+ * commits still wait, so commits are applied in order.  The broker then, on
+ * the loop, takes the log into a round with brk_groups_offsets_take()
+ * (NULL: nothing to sync), syncs it off the loop, and reports the result
+ * with brk_groups_offsets_done(), which makes the round's commits visible
+ * (invariant (6) of group_int.h) and queues their replies.  An OffsetFetch
+ * that arrives while commits wait is deferred behind them, so a client
+ * that pipelines a commit and a fetch reads its own commit.
+ */
+void brk_groups_set_syncer(struct brk_groups *,
+    int (*defer)(void *arg, int must), void *arg);
+/*
+ * The offsets log, when commits appended since the last take wait for a
+ * sync; they now belong to the caller's round.  The log stays open (it is
+ * not reopened after a failure) until brk_groups_offsets_done.
+ */
+struct lg_partition *brk_groups_offsets_take(struct brk_groups *);
+/* The round taken last is synced with result 'sync_err' (0 or -errno). */
+void brk_groups_offsets_done(struct brk_groups *, int sync_err);
 
 /* Invariant checker for tests: aborts with a message when one is broken. */
 void brk_groups_check_(struct brk_groups *);

@@ -132,6 +132,12 @@ struct brk_groups {
 	int32_t min_session_ms;
 	int32_t max_session_ms;
 	uint64_t id_seq;		/* member id uniqueness */
+	/* Group commit of the offsets log (group.h, group_offsets.c). */
+	int (*sync_defer)(void *, int);	/* NULL: OffsetCommit syncs itself */
+	void *sync_arg;
+	struct brk_goff_wait *waits;	/* deferred commits and fetches, FIFO */
+	size_t n_wait_commits;		/* commits among them */
+	int log_in_round;		/* a broker round holds 'log' */
 };
 
 /* Limits. */
@@ -162,10 +168,20 @@ int brk_goff_open(struct brk_groups *, struct sl_err *err);
 void brk_goff_close(struct brk_groups *);
 void brk_goff_free_group(struct brk_group *);
 void brk_goff_compact(struct brk_groups *);
+/*
+ * OffsetCommit and OffsetFetch: 0 with the response in 'resp', 1 when
+ * deferred behind the offsets log's group commit ('reply'('token') is
+ * queued later; with 'reply' NULL never), or <0 for a malformed request.
+ */
 int brk_goff_commit(struct brk_groups *, const struct brk_req_hdr *h,
-    struct brk_rd *r, struct sl_buf *resp);
+    struct brk_rd *r, struct sl_buf *resp, brk_reply_fn reply, void *token);
 int brk_goff_fetch(struct brk_groups *, const struct brk_req_hdr *h,
-    struct brk_rd *r, struct sl_buf *resp);
+    struct brk_rd *r, struct sl_buf *resp, brk_reply_fn reply, void *token);
+/* Forget 'token' in the deferred commits and fetches (brk_groups_cancel). */
+void brk_goff_cancel(struct brk_groups *, void *token);
+/* group.c: queue 'body' (taken) for 'fn'('token') from the loop (4). */
+void brk_groups_queue_reply(struct brk_groups *, brk_reply_fn fn, void *token,
+    struct sl_buf *body);
 /* Record codec, exposed for tests. */
 void brk_goff_key_encode(struct sl_buf *out, const char *group,
     const char *topic, int32_t partition);

@@ -32,7 +32,13 @@
  *     16+M     8 commit time, ms since the epoch
  * The record's timestamp is the commit time too.  Records of one
  * OffsetCommit go in one batch (or several past 512 KiB), synced before the
- * reply (6), so a commit is durable once acknowledged.  The partition is
+ * reply (6), so a commit is durable once acknowledged.  In a served broker
+ * that is running a commit round anyway, the sync is that group commit
+ * (group.h): the commit waits on 'gs->waits' for the next round, synced off
+ * the event loop together with the produce partitions and other commits of
+ * that round; only then are its offsets set in memory and its reply queued.
+ * When the broker is idle the commit syncs at once, on the loop: that costs
+ * no thread hand-off.  The partition is
  * compacted (cleanup.policy=compact): the latest record per key wins, so a
  * replay applies records in offset order and the last one stands.
  */
@@ -47,6 +53,50 @@
 #define VALUE_VERSION 3
 #define BATCH_SPLIT_BYTES (512 * 1024)
 #define READ_CHUNK (1 << 20)
+
+/* ------------------------------- waiting for the group commit (group.h) */
+
+/* One committed partition of a deferred OffsetCommit. */
+struct goff_item {
+	char *topic;
+	int32_t partition;
+	int64_t offset;
+	int32_t epoch;
+	char *meta;
+	size_t err_pos;			/* of its error code in 'body' */
+};
+
+/* A deferred OffsetCommit or OffsetFetch on 'gs->waits'. */
+struct brk_goff_wait {
+	struct brk_goff_wait *next;
+	int is_fetch;
+	brk_reply_fn reply;
+	void *token;			/* NULL once cancelled */
+	int in_round;			/* commit: taken by the broker's round */
+	char *group;			/* commit */
+	struct goff_item *items;
+	size_t n_items;
+	int64_t now;
+	struct sl_buf body;		/* commit: the reply, errors patched at done */
+	struct brk_req_hdr h;		/* fetch: the request, re-run at done */
+	struct sl_buf req;
+};
+
+static void
+wait_free(struct brk_goff_wait *wt)
+{
+	size_t i;
+
+	for (i = 0; i < wt->n_items; i++) {
+		free(wt->items[i].topic);
+		free(wt->items[i].meta);
+	}
+	free(wt->items);
+	free(wt->group);
+	sl_buf_free(&wt->body);
+	sl_buf_free(&wt->req);
+	free(wt);
+}
 
 /* -------------------------------------------------------- in memory (5) */
 
@@ -314,6 +364,10 @@ goff_log_recover(struct brk_groups *gs, struct sl_err *err)
 
 	if (!gs->log_failed && gs->log != NULL)
 		return 0;
+	/* A round may still hold the log, or be about to take it. */
+	if (gs->log_in_round || gs->n_wait_commits > 0)
+		return sl_errf(err, -EIO, "%s: a sync failed; reopening once the "
+		    "commits waiting for it are answered", gs->dir);
 	lg_partition_close(gs->log);
 	gs->log = NULL;
 	rc = goff_log_open(gs, err);
@@ -346,6 +400,14 @@ brk_goff_open(struct brk_groups *gs, struct sl_err *err)
 void
 brk_goff_close(struct brk_groups *gs)
 {
+	struct brk_goff_wait *wt;
+
+	/* Unanswered: their connections are gone (the broker synced first). */
+	while ((wt = gs->waits) != NULL) {
+		gs->waits = wt->next;
+		wait_free(wt);
+	}
+	gs->n_wait_commits = 0;
 	if (gs->log != NULL)
 		lg_partition_close(gs->log);
 	gs->log = NULL;
@@ -426,12 +488,15 @@ writer_add(struct writer *w, const char *group, const char *topic,
 		writer_flush(w);
 }
 
-/* Append what is left and sync (6).  Returns 0, -errno or SL_E*. */
+/*
+ * Append what is left and, with 'sync', sync (6); without, the caller hands
+ * the sync to the group commit.  Returns 0, -errno or SL_E*.
+ */
 static int
-writer_finish(struct writer *w)
+writer_finish(struct writer *w, int sync)
 {
 	writer_flush(w);
-	if (w->rc == 0 && w->added > 0)
+	if (w->rc == 0 && w->added > 0 && sync)
 		w->rc = lg_partition_sync(w->gs->log, w->err);
 	if (w->rc != 0 && w->added > 0)
 		w->gs->log_failed = 1;
@@ -440,6 +505,126 @@ writer_finish(struct writer *w)
 	sl_buf_free(&w->value);
 	sl_buf_free(&w->batch);
 	return w->rc;
+}
+
+/* ------------------------------------------- waiting for the group commit */
+
+static void
+wait_append(struct brk_groups *gs, struct brk_goff_wait *wt)
+{
+	struct brk_goff_wait **pp = &gs->waits;
+
+	while (*pp != NULL)
+		pp = &(*pp)->next;
+	*pp = wt;
+	if (!wt->is_fetch)
+		gs->n_wait_commits++;
+}
+
+void
+brk_groups_set_syncer(struct brk_groups *gs, int (*defer)(void *arg, int must),
+    void *arg)
+{
+	gs->sync_defer = defer;
+	gs->sync_arg = arg;
+}
+
+struct lg_partition *
+brk_groups_offsets_take(struct brk_groups *gs)
+{
+	struct brk_goff_wait *wt;
+	int any = 0;
+
+	for (wt = gs->waits; wt != NULL; wt = wt->next)
+		if (!wt->is_fetch && !wt->in_round) {
+			wt->in_round = 1;
+			any = 1;
+		}
+	if (!any)
+		return NULL;
+	gs->log_in_round = 1;
+	return gs->log;
+}
+
+/* Answer a commit of the finished round: visible only if synced (6). */
+static void
+wait_commit_done(struct brk_groups *gs, struct brk_goff_wait *wt, int sync_err)
+{
+	struct brk_group *g = NULL;
+	struct goff_item *it;
+	size_t i;
+
+	if (sync_err == 0)
+		g = brk_group_get(gs, sl_slice_make(wt->group, strlen(wt->group)));
+	for (i = 0; i < wt->n_items; i++) {
+		it = &wt->items[i];
+		if (sync_err == 0)
+			off_set(g, sl_slice_make(it->topic, strlen(it->topic)),
+			    it->partition, it->offset, it->epoch,
+			    sl_slice_make(it->meta, strlen(it->meta)), wt->now);
+		else
+			sl_put_be16(wt->body.p + it->err_pos,
+			    (uint16_t)KERR_UNKNOWN_SERVER_ERROR);
+	}
+	if (wt->token != NULL)
+		brk_groups_queue_reply(gs, wt->reply, wt->token, &wt->body);
+}
+
+/* Answer a fetch that no longer waits behind a commit. */
+static void
+wait_fetch_done(struct brk_groups *gs, struct brk_goff_wait *wt)
+{
+	struct sl_buf body = { 0 };
+	struct brk_rd r;
+
+	if (wt->token == NULL)
+		return;
+	brk_rd_init(&r, wt->req.p, wt->req.len);
+	/* Checked when it was deferred: it decodes again. */
+	if (brk_goff_fetch(gs, &wt->h, &r, &body, NULL, NULL) == 0)
+		brk_groups_queue_reply(gs, wt->reply, wt->token, &body);
+	sl_buf_free(&body);
+}
+
+void
+brk_groups_offsets_done(struct brk_groups *gs, int sync_err)
+{
+	struct brk_goff_wait **pp = &gs->waits, *wt;
+	int blocked = 0;
+
+	gs->log_in_round = 0;
+	if (sync_err != 0) {
+		gs->log_failed = 1;
+		sl_error("%s: fdatasync: %s", gs->dir, sl_strerror(sync_err));
+	}
+	while ((wt = *pp) != NULL) {
+		if (!wt->is_fetch && wt->in_round) {
+			wait_commit_done(gs, wt, sync_err);
+			gs->n_wait_commits--;
+		} else if (!wt->is_fetch) {
+			blocked = 1;	/* for the next round */
+			pp = &wt->next;
+			continue;
+		} else if (!blocked) {
+			wait_fetch_done(gs, wt);
+		} else {
+			pp = &wt->next;
+			continue;
+		}
+		*pp = wt->next;
+		wait_free(wt);
+	}
+}
+
+void
+brk_goff_cancel(struct brk_groups *gs, void *token)
+{
+	struct brk_goff_wait *wt;
+
+	/* A cancelled commit is still made visible once durable (6). */
+	for (wt = gs->waits; wt != NULL; wt = wt->next)
+		if (wt->token == token)
+			wt->token = NULL;
 }
 
 /* ------------------------------------------------------ OffsetCommit */
@@ -473,8 +658,10 @@ struct commit_topic {
  */
 int
 brk_goff_commit(struct brk_groups *gs, const struct brk_req_hdr *h,
-    struct brk_rd *r, struct sl_buf *resp)
+    struct brk_rd *r, struct sl_buf *resp, brk_reply_fn reply, void *token)
 {
+	struct brk_goff_wait *wt = NULL;
+	struct sl_buf *out = resp;
 	int16_t v = h->api_version;
 	struct sl_slice gid, mid, iid;
 	int32_t gen, n, i, j;
@@ -567,14 +754,33 @@ brk_goff_commit(struct brk_groups *gs, const struct brk_req_hdr *h,
 			}
 		}
 	}
-	wrc = writer_finish(&w);
-	if (wrc != 0)
+	/*
+	 * With a syncer, the broker's group commit syncs when it runs a round
+	 * anyway or earlier commits wait (group.h); else sync here, at once.
+	 */
+	if (gs->sync_defer != NULL && reply != NULL && w.added > 0 && w.rc == 0 &&
+	    gs->sync_defer(gs->sync_arg, gs->n_wait_commits > 0)) {
+		wt = sl_calloc(1, sizeof(*wt));
+		wt->reply = reply;
+		wt->token = token;
+		wt->group = sl_strdup(g->id);
+		wt->items = sl_calloc((size_t)w.added, sizeof(*wt->items));
+		wt->now = w.now;
+		out = &wt->body;
+	}
+	wrc = writer_finish(&w, wt == NULL);
+	if (wrc != 0) {
 		sl_error("group %s: writing offsets: %s", g->id, sl_err_msg(&err, wrc));
+		if (wt != NULL)
+			wait_free(wt);
+		wt = NULL;
+		out = resp;
+	}
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < topics[i].n; j++) {
 			struct commit_part *p = &topics[i].parts[j];
 
-			if (gerr != KERR_NONE || p->error != KERR_NONE)
+			if (gerr != KERR_NONE || p->error != KERR_NONE || wt != NULL)
 				continue;
 			if (wrc != 0)
 				p->error = KERR_UNKNOWN_SERVER_ERROR;
@@ -585,15 +791,33 @@ brk_goff_commit(struct brk_groups *gs, const struct brk_req_hdr *h,
 	}
 
 	if (v >= 3)
-		brk_wr_i32(resp, 0);
-	brk_wr_i32(resp, n);
+		brk_wr_i32(out, 0);
+	brk_wr_i32(out, n);
 	for (i = 0; i < n; i++) {
-		brk_wr_string(resp, topics[i].cname);
-		brk_wr_i32(resp, topics[i].n);
+		brk_wr_string(out, topics[i].cname);
+		brk_wr_i32(out, topics[i].n);
 		for (j = 0; j < topics[i].n; j++) {
-			brk_wr_i32(resp, topics[i].parts[j].partition);
-			brk_wr_i16(resp, topics[i].parts[j].error);
+			struct commit_part *p = &topics[i].parts[j];
+
+			brk_wr_i32(out, p->partition);
+			if (wt != NULL && gerr == KERR_NONE && p->error == KERR_NONE) {
+				/* Written: visible and answered when synced (6). */
+				struct goff_item *it = &wt->items[wt->n_items++];
+
+				it->topic = sl_strdup(topics[i].cname);
+				it->partition = p->partition;
+				it->offset = p->offset;
+				it->epoch = p->epoch;
+				it->meta = sl_strndup(p->meta.p != NULL ?
+				    (const char *)p->meta.p : "", p->meta.len);
+				it->err_pos = out->len;
+			}
+			brk_wr_i16(out, p->error);
 		}
+	}
+	if (wt != NULL) {
+		wait_append(gs, wt);
+		rc = 1;
 	}
 out:
 	for (i = 0; i < n; i++) {
@@ -628,8 +852,10 @@ write_fetched(struct sl_buf *resp, int16_t v, int32_t partition,
  */
 int
 brk_goff_fetch(struct brk_groups *gs, const struct brk_req_hdr *h,
-    struct brk_rd *r, struct sl_buf *resp)
+    struct brk_rd *r, struct sl_buf *resp, brk_reply_fn reply, void *token)
 {
+	const uint8_t *req = r->p;
+	struct brk_goff_wait *wt;
 	int16_t v = h->api_version;
 	struct sl_slice gid, name;
 	int32_t n, np, i, j, part;
@@ -649,6 +875,18 @@ brk_goff_fetch(struct brk_groups *gs, const struct brk_req_hdr *h,
 	}
 	if (!brk_rd_ok(r))
 		return r->err;
+	if (gs->n_wait_commits > 0 && reply != NULL) {
+		/* Behind the commits waiting for a sync (group.h). */
+		wt = sl_calloc(1, sizeof(*wt));
+		wt->is_fetch = 1;
+		wt->reply = reply;
+		wt->token = token;
+		wt->h = *h;
+		wt->h.client_id = sl_slice_make(NULL, 0);	/* borrowed: dropped */
+		sl_buf_add(&wt->req, req, (size_t)(r->end - req));
+		wait_append(gs, wt);
+		return 1;
+	}
 	g = brk_group_find(gs, gid);
 	if (v >= 3)
 		brk_wr_i32(resp, 0);
@@ -785,7 +1023,7 @@ brk_groups_topic_deleted(struct brk_groups *gs, const char *topic,
 			}
 		}
 	}
-	rc = writer_finish(&w);
+	rc = writer_finish(&w, 1);
 	if (rc != 0)
 		return rc;
 	for (i = 0; i < gs->n_groups; i++) {

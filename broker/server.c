@@ -26,10 +26,13 @@
  * 'commit_ev' once; the event runs after the callbacks of the current loop
  * iteration and hands a round (the dirty partitions and the acks=all
  * waiters) to the committer thread, which calls lg_partition_sync once per
- * partition and wakes the loop through a pipe.  The loop then answers the
- * round's waiters, wakes the fetch long polls, and starts the next round
- * with everything that arrived during the sync, so one fdatasync covers
- * all of it (invariant (7)).
+ * partition (with persistent helper threads when the round has several)
+ * and wakes the loop through a pipe.  The loop then answers the round's
+ * waiters, wakes the fetch long polls, and starts the next round with
+ * everything that arrived during the sync, so one fdatasync covers all of
+ * it (invariant (7)).  OffsetCommits ride along: the group coordinator's
+ * offsets log joins a round when commits wait for it ('goff_part'), and
+ * brk_groups_offsets_done answers them when the round is finished.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -525,75 +528,191 @@ brk_part_mark_dirty(struct brk_broker *b, struct brk_part *p)
 	brk_commit_schedule(b);
 }
 
+/*
+ * OffsetCommit appended records (group.h): take the offsets log into the
+ * next round when one runs or is due anyway ('must': earlier commits wait
+ * in it), so its fdatasync overlaps the produce partitions' instead of
+ * blocking the loop; when the committer is idle, let the commit sync on the
+ * loop, which is cheaper than a round of its own (no thread hand-off).
+ */
+static int
+goff_defer_cb(void *arg, int must)
+{
+	struct brk_broker *b = arg;
+
+	if (!must && !b->round_busy && b->dirty == NULL && b->commit_waiters == NULL)
+		return 0;
+	b->goff_dirty = 1;
+	brk_commit_schedule(b);
+	return 1;
+}
+
+static void
+round_push(struct brk_commit_round *r, struct brk_part *p)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 16;
+		r->parts = sl_realloc(r->parts, r->cap * sizeof(*r->parts));
+	}
+	r->parts[r->n++] = p;
+}
+
 /* Move the dirty partitions and the pending waiters into 'b->round' (loop). */
 static void
 round_take(struct brk_broker *b)
 {
 	struct brk_commit_round *r = &b->round;
 	struct brk_part *p, *next;
+	struct lg_partition *goff;
 
 	b->commit_scheduled = 0;
 	r->n = 0;
+	r->goff = 0;
 	for (p = b->dirty; p != NULL; p = next) {
 		next = p->next_dirty;
 		p->next_dirty = NULL;
 		p->dirty = 0;
-		if (r->n == r->cap) {
-			r->cap = r->cap ? r->cap * 2 : 16;
-			r->parts = sl_realloc(r->parts, r->cap * sizeof(*r->parts));
-		}
-		r->parts[r->n++] = p;
+		round_push(r, p);
 	}
 	b->dirty = NULL;
+	if (b->goff_dirty) {
+		b->goff_dirty = 0;
+		goff = b->groups != NULL ? brk_groups_offsets_take(b->groups) : NULL;
+		if (goff != NULL) {
+			b->goff_part.lg = goff;
+			b->goff_part.sync_err = 0;
+			round_push(r, &b->goff_part);
+			r->goff = 1;
+		}
+	}
 	r->waiters = b->commit_waiters;
 	b->commit_waiters = NULL;
 }
 
-/* Helpers that sync the partitions of one round side by side. */
-struct round_share {
-	struct brk_commit_round *r;
+/*
+ * Helpers that sync the partitions of one round side by side.  They live as
+ * long as the committer thread (created by committer_start, stopped by
+ * committer_stop) and sleep on 'work' between rounds, so a round costs a
+ * wake-up per helper it needs instead of a thread created and joined.
+ * A round of one partition wakes none.
+ */
+struct brk_commit_pool {
 	pthread_mutex_t mu;
+	pthread_cond_t work;		/* helpers: a round is posted, or stop */
+	pthread_cond_t idle;		/* committer: the last helper is done */
+	struct brk_commit_round *r;	/* the posted round, NULL between rounds */
 	size_t next;			/* index of the next partition to sync */
+	uint64_t gen;			/* bumped per posted round */
+	int busy;			/* helpers inside the posted round */
+	int stop;
+	int n;				/* threads running */
+	pthread_t th[BRK_COMMIT_HELPERS];
 };
 
-static void *
-round_share_run(void *arg)
+/* Sync partitions of the posted round until none is left.  Under 'mu'. */
+static void
+pool_drain(struct brk_commit_pool *pool)
 {
-	struct round_share *sh = arg;
+	struct brk_commit_round *r = pool->r;
 	size_t i;
 
-	for (;;) {
-		pthread_mutex_lock(&sh->mu);
-		i = sh->next++;
-		pthread_mutex_unlock(&sh->mu);
-		if (i >= sh->r->n)
-			break;
-		sh->r->parts[i]->sync_err = lg_partition_sync(sh->r->parts[i]->lg, NULL);
+	while (r != NULL && pool->next < r->n) {
+		i = pool->next++;
+		pthread_mutex_unlock(&pool->mu);
+		r->parts[i]->sync_err = lg_partition_sync(r->parts[i]->lg, NULL);
+		pthread_mutex_lock(&pool->mu);
 	}
+}
+
+static void *
+pool_main(void *arg)
+{
+	struct brk_commit_pool *pool = arg;
+	uint64_t seen;
+
+	pthread_mutex_lock(&pool->mu);
+	seen = pool->gen;
+	for (;;) {
+		while (!pool->stop && (pool->gen == seen || pool->r == NULL))
+			pthread_cond_wait(&pool->work, &pool->mu);
+		if (pool->stop)
+			break;
+		seen = pool->gen;
+		pool->busy++;
+		pool_drain(pool);
+		if (--pool->busy == 0)
+			pthread_cond_signal(&pool->idle);
+	}
+	pthread_mutex_unlock(&pool->mu);
 	return NULL;
+}
+
+static struct brk_commit_pool *
+pool_start(void)
+{
+	struct brk_commit_pool *pool = sl_calloc(1, sizeof(*pool));
+	int i;
+
+	pthread_mutex_init(&pool->mu, NULL);
+	pthread_cond_init(&pool->work, NULL);
+	pthread_cond_init(&pool->idle, NULL);
+	for (i = 0; i < BRK_COMMIT_HELPERS; i++)
+		if (pthread_create(&pool->th[pool->n], NULL, pool_main, pool) == 0)
+			pool->n++;
+	return pool;
+}
+
+static void
+pool_stop(struct brk_commit_pool *pool)
+{
+	int i;
+
+	if (pool == NULL)
+		return;
+	pthread_mutex_lock(&pool->mu);
+	pool->stop = 1;
+	pthread_cond_broadcast(&pool->work);
+	pthread_mutex_unlock(&pool->mu);
+	for (i = 0; i < pool->n; i++)
+		pthread_join(pool->th[i], NULL);
+	pthread_mutex_destroy(&pool->mu);
+	pthread_cond_destroy(&pool->work);
+	pthread_cond_destroy(&pool->idle);
+	free(pool);
 }
 
 /*
  * Sync the partitions of 'r': on the committer thread, or on the loop when
- * there is none.  With 'helpers' several fdatasyncs are in flight at once,
- * which lets the file system fold them into fewer journal commits.
+ * there is none.  With a 'pool' and more than one partition, up to
+ * BRK_COMMIT_HELPERS helpers sync beside the caller, so several
+ * fdatasyncs are in flight at once and the file system can fold them into
+ * fewer journal commits.  Returns when every partition of 'r' is synced.
  */
 static void
-round_sync(struct brk_commit_round *r, int helpers)
+round_sync(struct brk_commit_round *r, struct brk_commit_pool *pool)
 {
-	struct round_share sh = { .r = r, .next = 0 };
-	pthread_t th[BRK_COMMIT_HELPERS];
-	int i, n = 0;
+	size_t i, wake;
 
-	pthread_mutex_init(&sh.mu, NULL);
-	if (helpers && r->n > 1)
-		for (i = 0; i < BRK_COMMIT_HELPERS && (size_t)i + 1 < r->n; i++)
-			if (pthread_create(&th[n], NULL, round_share_run, &sh) == 0)
-				n++;
-	round_share_run(&sh);
-	for (i = 0; i < n; i++)
-		pthread_join(th[i], NULL);
-	pthread_mutex_destroy(&sh.mu);
+	if (pool == NULL || pool->n == 0 || r->n < 2) {
+		for (i = 0; i < r->n; i++)
+			r->parts[i]->sync_err = lg_partition_sync(r->parts[i]->lg, NULL);
+		return;
+	}
+	pthread_mutex_lock(&pool->mu);
+	pool->r = r;
+	pool->next = 0;
+	pool->gen++;
+	pthread_mutex_unlock(&pool->mu);
+	/* Signalled unlocked, so a woken helper does not block on 'mu' at once. */
+	wake = r->n - 1 < (size_t)pool->n ? r->n - 1 : (size_t)pool->n;
+	for (i = 0; i < wake; i++)
+		pthread_cond_signal(&pool->work);
+	pthread_mutex_lock(&pool->mu);
+	pool_drain(pool);
+	while (pool->busy > 0)	/* a helper still syncs its last partition */
+		pthread_cond_wait(&pool->idle, &pool->mu);
+	pool->r = NULL;		/* a helper waking late finds nothing to do */
+	pthread_mutex_unlock(&pool->mu);
 }
 
 /* The round is synced: answer its waiters and wake the long polls (loop). */
@@ -603,19 +722,25 @@ round_finish(struct brk_broker *b)
 	struct brk_commit_round *r = &b->round;
 	struct brk_produce_wait *w, *wnext;
 	size_t i;
-	int any = r->n > 0;
+	int any = r->n > (size_t)r->goff;	/* produce partitions synced */
 
-	if (any || r->waiters != NULL)
+	if (r->n > 0 || r->waiters != NULL)
 		b->m.commit_rounds++;
 	for (i = 0; i < r->n; i++) {
 		struct brk_part *p = r->parts[i];
 
 		b->m.syncs++;
-		if (p->sync_err != 0)
+		if (p->sync_err != 0 && p->topic != NULL)
 			sl_error("broker: sync %s-%d: %s", p->topic->name, (int)p->index,
 			    sl_strerror(p->sync_err));
 	}
 	r->n = 0;
+	if (r->goff) {
+		/* Commits of the round become visible, their replies queued. */
+		r->goff = 0;
+		b->goff_part.lg = NULL;
+		brk_groups_offsets_done(b->groups, b->goff_part.sync_err);
+	}
 	w = r->waiters;
 	r->waiters = NULL;
 	for (; w != NULL; w = wnext) {
@@ -663,7 +788,7 @@ round_start(struct brk_broker *b)
 		b->commit_scheduled = 0;	/* commit_done_cb starts the next one */
 		return;
 	}
-	if (b->dirty == NULL && b->commit_waiters == NULL) {
+	if (b->dirty == NULL && b->commit_waiters == NULL && !b->goff_dirty) {
 		b->commit_scheduled = 0;
 		return;
 	}
@@ -671,8 +796,9 @@ round_start(struct brk_broker *b)
 	b->round_busy = 1;
 	pthread_mutex_lock(&b->commit_lock);
 	b->commit_go = 1;
-	pthread_cond_broadcast(&b->commit_cond);
 	pthread_mutex_unlock(&b->commit_lock);
+	/* After unlocking: the woken committer need not block on the lock. */
+	pthread_cond_broadcast(&b->commit_cond);
 }
 
 void
@@ -680,7 +806,7 @@ brk_commit_now(struct brk_broker *b)
 {
 	round_wait(b);
 	round_take(b);
-	round_sync(&b->round, 0);
+	round_sync(&b->round, NULL);
 	round_finish(b);
 }
 
@@ -698,7 +824,7 @@ commit_main(void *arg)
 			break;
 		b->commit_go = 0;
 		pthread_mutex_unlock(&b->commit_lock);
-		round_sync(&b->round, 1);	/* (7): the loop leaves 'round' alone meanwhile */
+		round_sync(&b->round, b->commit_pool);	/* (7): the loop leaves 'round' alone meanwhile */
 		pthread_mutex_lock(&b->commit_lock);
 		b->commit_done = 1;
 		pthread_cond_broadcast(&b->commit_cond);
@@ -719,7 +845,8 @@ commit_done_cb(evutil_socket_t fd, short what, void *arg)
 	int done;
 
 	(void)what;
-	while (read(fd, buf, sizeof(buf)) > 0)
+	/* One byte per round: a short read has emptied the pipe. */
+	while (read(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf))
 		;
 	pthread_mutex_lock(&b->commit_lock);
 	done = b->commit_done;
@@ -743,6 +870,7 @@ committer_start(struct brk_broker *b, struct sl_err *err)
 	b->commit_done_ev = event_new(b->base, b->commit_pipe[0], EV_READ | EV_PERSIST,
 	    commit_done_cb, b);
 	event_add(b->commit_done_ev, NULL);
+	b->commit_pool = pool_start();
 	if ((rc = pthread_create(&b->commit_thread, NULL, commit_main, b)) != 0)
 		return sl_errf(err, -rc, "committer thread: %s", sl_strerror(-rc));
 	b->commit_running = 1;
@@ -761,6 +889,8 @@ committer_stop(struct brk_broker *b)
 		pthread_join(b->commit_thread, NULL);
 		b->commit_running = 0;
 	}
+	pool_stop(b->commit_pool);
+	b->commit_pool = NULL;
 	if (b->commit_done_ev != NULL) {
 		event_free(b->commit_done_ev);
 		b->commit_done_ev = NULL;
@@ -931,6 +1061,8 @@ brk_open_ex(const struct brk_config *cfg, int serve, struct brk_broker **out,
 			goto fail;
 		if ((rc = committer_start(b, err)) != 0)
 			goto fail;
+		/* OffsetCommit syncs through the group commit from now on. */
+		brk_groups_set_syncer(b->groups, goff_defer_cb, b);
 	}
 	*out = b;
 	return 0;

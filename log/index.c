@@ -18,6 +18,13 @@
  * preallocated: their size is always exactly the entries.  Indexes are an
  * optimisation: any inconsistency found at open rebuilds them from the .log.
  *
+ * Recent batches: besides the sparse entries, the last LG_RECENT_BATCHES
+ * batches of the segment are remembered exactly ({relative base, relative
+ * last offset, position, size}) in a ring filled by the same call that
+ * indexes a batch, whether it was appended or found by a scan at open or
+ * recovery, and trimmed by every cut.  lg_partition_read answers a read
+ * that falls among them without reading headers back from the .log.
+ *
  * INVARIANTS
  *  (1) Offset entries are strictly increasing in both fields and point at
  *      the first byte of a batch with exactly that base offset.
@@ -25,6 +32,9 @@
  *      offset; every batch before a time entry's batch has a max timestamp
  *      <= the entry's, so a lookup may start from the last entry below the
  *      target.
+ *  (3) The ring's batches lie back to back (each starts where the previous
+ *      ends), the newest ends at 'size', and their offsets increase; so a
+ *      read at an offset from the oldest's base on needs nothing else.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -59,6 +69,53 @@ tidx_push(struct lg_segment *s, int64_t ts, int32_t rel)
 	s->n_tidx++;
 }
 
+/* Remember the batch at 'pos' as the newest of the ring (3). */
+static void
+recent_push(struct lg_segment *s, int64_t pos, size_t size, int32_t rel,
+    int32_t last_rel)
+{
+	struct lg_recent *e;
+
+	if (s->recent_n > 0) {
+		e = &s->recent[(s->recent_head + s->recent_n - 1) &
+		    (LG_RECENT_BATCHES - 1)];
+		if ((int64_t)e->pos + e->size != pos || e->last_rel >= rel)
+			s->recent_n = 0;	/* (3) not adjacent: start over */
+	}
+	if (s->recent_n == LG_RECENT_BATCHES) {
+		s->recent_head = (s->recent_head + 1) & (LG_RECENT_BATCHES - 1);
+		s->recent_n--;
+	}
+	e = &s->recent[(s->recent_head + s->recent_n) & (LG_RECENT_BATCHES - 1)];
+	e->rel = rel;
+	e->last_rel = last_rel;
+	e->pos = (int32_t)pos;
+	e->size = (int32_t)size;
+	s->recent_n++;
+}
+
+int
+lg_segment_recent_find(const struct lg_segment *s, int64_t offset)
+{
+	const struct lg_recent *oldest;
+	unsigned lo = 0, hi = s->recent_n, mid;
+
+	if (s->recent_n == 0)
+		return -1;
+	oldest = lg_segment_recent_at(s, 0);
+	/* Before the oldest base, an older batch may hold 'offset'. */
+	if (offset < s->base + oldest->rel && oldest->pos != 0)
+		return -1;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->base + lg_segment_recent_at(s, mid)->last_rel < offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (int)lo;
+}
+
 void
 lg_segment_index_batch(struct lg_segment *s, int64_t pos, size_t size,
     int64_t base_offset, int64_t last_offset, int64_t max_ts,
@@ -76,6 +133,7 @@ lg_segment_index_batch(struct lg_segment *s, int64_t pos, size_t size,
 		if (m >= 0 && (s->n_tidx == 0 || m > s->tidx[s->n_tidx - 1].ts))
 			tidx_push(s, m, rel);		/* (2) */
 	}
+	recent_push(s, pos, size, rel, (int32_t)(last_offset - s->base));
 	if (pos == 0)
 		s->first_ts = max_ts;
 	if (max_ts > s->max_ts)
@@ -114,6 +172,10 @@ lg_segment_index_cut(struct lg_segment *s, int64_t pos)
 		s->max_ts = -1;
 		s->first_ts = -1;
 	}
+	/* (3) forget the ring's batches from 'at' on. */
+	while (s->recent_n > 0 &&
+	    lg_segment_recent_at(s, s->recent_n - 1)->pos >= at)
+		s->recent_n--;
 	s->size = at;
 	s->next = s->base + rel;
 	s->last_rel = rel;

@@ -168,6 +168,21 @@ struct lg_time_entry {
 };
 
 /*
+ * The most recent batches of a segment, kept in memory so that a read at
+ * the tail (a consumer that keeps up) finds its file range without reading
+ * batch headers back from the .log (index.c, "Recent batches").
+ * LG_RECENT_BATCHES must be a power of two.
+ */
+#define LG_RECENT_BATCHES 64
+
+struct lg_recent {
+	int32_t rel;			/* base offset - segment base */
+	int32_t last_rel;		/* last offset - segment base */
+	int32_t pos;			/* byte position in the .log */
+	int32_t size;			/* bytes of the whole batch */
+};
+
+/*
  * One segment: a .log with its two indexes, held in memory.  Reference
  * counted: the partition's list holds one reference, every struct lg_range
  * another; the fd is closed when the last one goes (lg_segment_unref).
@@ -186,6 +201,8 @@ struct lg_segment {
 	struct lg_time_entry *tidx;	/* ts and rel non-decreasing */
 	size_t n_tidx, cap_tidx;
 	size_t idx_on_disk, tidx_on_disk;	/* entries already in the files */
+	struct lg_recent recent[LG_RECENT_BATCHES];	/* ring, oldest at 'recent_head' */
+	unsigned recent_head, recent_n;
 	int dirty;			/* appended since the last fdatasync */
 	int deleted;			/* files unlinked (retention) */
 	_Atomic int refs;
@@ -251,6 +268,23 @@ int lg_segment_index_flush(struct lg_segment *, int rewrite, int sync);
 /* Byte position of the last index entry at or below 'offset' (0 if none). */
 int64_t lg_segment_index_lookup(const struct lg_segment *, int64_t offset);
 
+/*
+ * The 'k'th entry (0 = oldest) of the recent-batch ring of 's'; 'k' must be
+ * below s->recent_n.  Valid until the next append, cut or replay of 's'.
+ */
+static inline const struct lg_recent *
+lg_segment_recent_at(const struct lg_segment *s, unsigned k)
+{
+	return &s->recent[(s->recent_head + k) & (LG_RECENT_BATCHES - 1)];
+}
+/*
+ * Where the recent-batch ring of 's' can answer a read at 'offset': the
+ * ring position of the first batch whose last offset is >= 'offset'
+ * (s->recent_n when 'offset' is past them all), or -1 when the ring cannot
+ * tell (empty, or 'offset' may lie in a batch before its oldest entry).
+ */
+int lg_segment_recent_find(const struct lg_segment *s, int64_t offset);
+
 /* Decode the fixed header fields without the CRC (61 bytes at 'p'). */
 void lg_batch_header_peek(const uint8_t *p, struct lg_batch_info *out);
 
@@ -294,5 +328,13 @@ int64_t lg_partition_rescanned_bytes_(const struct lg_partition *);
 int64_t lg_partition_recovery_point_(const struct lg_partition *);
 /* Tests: free without syncing or writing anything, like a crash. */
 void lg_partition_crash_(struct lg_partition *);
+/*
+ * Tests: with 'on' 0, lg_partition_read ignores the recent-batch rings and
+ * always scans from the index (the slow path the rings must agree with).
+ * '*hits' and '*scans' (may be NULL) count the reads answered each way.
+ */
+void lg_partition_set_read_cache_(struct lg_partition *, int on);
+void lg_partition_read_stats_(const struct lg_partition *, int64_t *hits,
+    int64_t *scans);
 
 #endif /* LG_INT_H */

@@ -64,6 +64,8 @@ struct lg_partition {
 	int64_t rescanned;		/* bytes CRC-scanned at open */
 	int dir_dirty;			/* a segment was created since the last sync */
 	int failed;			/* a sync failed: refuse appends */
+	int no_read_cache;		/* tests: always scan (lg_int.h) */
+	int64_t read_hits, read_scans;	/* reads answered from a ring / by a scan */
 	struct lg_pstate *ps;		/* idempotent producers */
 };
 
@@ -719,7 +721,7 @@ lg_partition_read(struct lg_partition *p, int64_t offset, size_t max_bytes,
 	struct read_arg a = { offset, 0, max_bytes, -1, 0, 0 };
 	struct lg_segment *s = NULL;
 	int64_t end_pos;
-	int lo, hi, mid, rc = 0;
+	int lo, hi, mid, k, rc = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->fd = -1;
@@ -748,11 +750,32 @@ lg_partition_read(struct lg_partition *p, int64_t offset, size_t max_bytes,
 	if (lo == p->n_segs)
 		goto out;
 	s = p->segs[lo];
-	rc = lg_segment_scan(s->fd, s->log_path, lg_segment_index_lookup(s, offset),
-	    s->size, s->base, 0, read_note, &a, &end_pos, NULL, err);
-	if (rc < 0)
-		goto out;
-	rc = 0;
+	k = p->no_read_cache ? -1 : lg_segment_recent_find(s, offset);
+	if (k >= 0) {
+		/*
+		 * (3) of index.c: the ring holds every batch from its oldest
+		 * to the segment's end, so this picks what the scan would.
+		 */
+		p->read_hits++;
+		for (; (unsigned)k < s->recent_n; k++) {
+			const struct lg_recent *e = lg_segment_recent_at(s, (unsigned)k);
+			struct lg_batch_info b = { 0 };
+
+			b.base_offset = s->base + e->rel;
+			b.last_offset_delta = e->last_rel - e->rel;
+			b.length = e->size - LG_BATCH_LOG_OVERHEAD;
+			if (read_note(&b, e->pos, &a) != 0)
+				break;
+		}
+	} else {
+		p->read_scans++;
+		rc = lg_segment_scan(s->fd, s->log_path,
+		    lg_segment_index_lookup(s, offset), s->size, s->base, 0,
+		    read_note, &a, &end_pos, NULL, err);
+		if (rc < 0)
+			goto out;
+		rc = 0;
+	}
 	if (a.pos < 0)
 		goto out;
 	lg_segment_ref(s);
@@ -980,6 +1003,28 @@ void
 lg_partition_set_checkpoint_interval_(struct lg_partition *p, int64_t ms)
 {
 	p->ckpt_interval_ms = ms;
+}
+
+void
+lg_partition_set_read_cache_(struct lg_partition *p, int on)
+{
+	pthread_mutex_lock(&p->mu);
+	p->no_read_cache = !on;
+	pthread_mutex_unlock(&p->mu);
+}
+
+void
+lg_partition_read_stats_(const struct lg_partition *p, int64_t *hits,
+    int64_t *scans)
+{
+	struct lg_partition *q = (struct lg_partition *)p;
+
+	pthread_mutex_lock(&q->mu);
+	if (hits != NULL)
+		*hits = q->read_hits;
+	if (scans != NULL)
+		*scans = q->read_scans;
+	pthread_mutex_unlock(&q->mu);
 }
 
 int64_t
@@ -1219,6 +1264,44 @@ out:
 	}								\
 } while (0)
 
+/*
+ * (3) of index.c: the ring of 's' lies back to back up to its end, and each
+ * entry matches the batch header on disk.  Under 'mu'.
+ */
+static void
+check_recent(struct lg_partition *p, const struct lg_segment *s)
+{
+	uint8_t hdr[LG_BATCH_HEADER_SIZE];
+	struct lg_batch_info b;
+	const struct lg_recent *e;
+	unsigned k;
+
+	CHECK(s->recent_n <= LG_RECENT_BATCHES, "%s: ring of %u", s->log_path,
+	    s->recent_n);
+	for (k = 0; k < s->recent_n; k++) {
+		e = lg_segment_recent_at(s, k);
+		if (k + 1 < s->recent_n)
+			CHECK((int64_t)e->pos + e->size ==
+			    lg_segment_recent_at(s, k + 1)->pos &&
+			    e->last_rel < lg_segment_recent_at(s, k + 1)->rel,
+			    "%s: recent batch %u not followed by the next", s->log_path, k);
+		else
+			CHECK((int64_t)e->pos + e->size == s->size &&
+			    s->base + e->last_rel + 1 == s->next,
+			    "%s: newest recent batch ends at %" PRId64 ", segment at %"
+			    PRId64, s->log_path, (int64_t)e->pos + e->size, s->size);
+		CHECK(pread(s->fd, hdr, sizeof(hdr), e->pos) == (ssize_t)sizeof(hdr),
+		    "%s: cannot read recent batch %u at %" PRId32, s->log_path, k,
+		    e->pos);
+		lg_batch_header_peek(hdr, &b);
+		CHECK(b.base_offset == s->base + e->rel &&
+		    lg_batch_last_offset(&b) == s->base + e->last_rel &&
+		    (int64_t)lg_batch_size(&b) == e->size,
+		    "%s: recent batch %u disagrees with the header at %" PRId32,
+		    s->log_path, k, e->pos);
+	}
+}
+
 void
 lg_partition_check_(struct lg_partition *p)
 {
@@ -1255,6 +1338,7 @@ lg_partition_check_(struct lg_partition *p)
 				    s->idx[k].pos > s->idx[k - 1].pos,
 				    "%s: index entry %zu not increasing", s->log_path, k);
 		}
+		check_recent(p, s);
 		for (k = 0; k < s->n_tidx; k++) {
 			CHECK(s->tidx[k].ts <= s->max_ts && s->tidx[k].rel <= s->last_rel,
 			    "%s: time entry %zu past the segment", s->log_path, k);

@@ -839,6 +839,253 @@ START_TEST(a_commit_that_cannot_be_synced_is_refused_and_not_visible)
 }
 END_TEST
 
+/* ------------------------------------- OffsetCommit through a group commit */
+
+static int dirty_calls;
+static int defer_when_free;		/* 0: sync at once unless 'must' */
+
+static int
+on_dirty(void *arg, int must)
+{
+	(void)arg;
+	dirty_calls++;
+	return must || defer_when_free;
+}
+
+/* Send OffsetCommit v7 of one partition; returns what call() returns. */
+static int
+commit_send(struct client *c, const char *group, const char *topic,
+    int32_t partition, int64_t offset)
+{
+	struct sl_buf b = { 0 };
+	int rc;
+
+	brk_wr_string(&b, group);
+	brk_wr_i32(&b, -1);
+	brk_wr_string(&b, "");
+	brk_wr_string(&b, NULL);
+	brk_wr_i32(&b, 1);
+	brk_wr_string(&b, topic);
+	brk_wr_i32(&b, 1);
+	brk_wr_i32(&b, partition);
+	brk_wr_i64(&b, offset);
+	brk_wr_i32(&b, 4);
+	brk_wr_string(&b, "m");
+	rc = call(c, API_OFFSET_COMMIT, 7, &b);
+	sl_buf_free(&b);
+	return rc;
+}
+
+/* The error code of the one partition in 'c's OffsetCommit reply. */
+static int16_t
+commit_err(const struct client *c)
+{
+	struct brk_rd r;
+	struct sl_slice s;
+	int16_t err;
+
+	ck_assert_int_eq(c->calls, 1);
+	brk_rd_init(&r, c->body.p, c->body.len);
+	(void)brk_rd_i32(&r, "throttle");
+	ck_assert_int_eq(brk_rd_array(&r, 6, NULL, "topics"), 1);
+	brk_rd_string(&r, &s, "name");
+	ck_assert_int_eq(brk_rd_array(&r, 6, NULL, "partitions"), 1);
+	(void)brk_rd_i32(&r, "partition");
+	err = brk_rd_i16(&r, "error");
+	ck_assert(brk_rd_ok(&r) && brk_rd_left(&r) == 0);
+	return err;
+}
+
+/* Send OffsetFetch v5 of one partition; returns what call() returns. */
+static int
+fetch_send(struct client *c, const char *group, const char *topic,
+    int32_t partition)
+{
+	struct sl_buf b = { 0 };
+	int rc;
+
+	brk_wr_string(&b, group);
+	brk_wr_i32(&b, 1);
+	brk_wr_string(&b, topic);
+	brk_wr_i32(&b, 1);
+	brk_wr_i32(&b, partition);
+	rc = call(c, API_OFFSET_FETCH, 5, &b);
+	sl_buf_free(&b);
+	return rc;
+}
+
+/* The committed offset in 'c's OffsetFetch reply. */
+static int64_t
+fetch_offset(const struct client *c)
+{
+	struct brk_rd r;
+	struct sl_slice s;
+	int64_t off;
+
+	ck_assert_int_eq(c->calls, 1);
+	brk_rd_init(&r, c->body.p, c->body.len);
+	(void)brk_rd_i32(&r, "throttle");
+	ck_assert_int_eq(brk_rd_array(&r, 6, NULL, "topics"), 1);
+	brk_rd_string(&r, &s, "name");
+	ck_assert_int_eq(brk_rd_array(&r, 6, NULL, "partitions"), 1);
+	(void)brk_rd_i32(&r, "partition");
+	off = brk_rd_i64(&r, "offset");
+	(void)brk_rd_i32(&r, "epoch");
+	brk_rd_string(&r, &s, "metadata");
+	ck_assert_int_eq(brk_rd_i16(&r, "error"), KERR_NONE);
+	ck_assert_int_eq(brk_rd_i16(&r, "top error"), KERR_NONE);
+	ck_assert(brk_rd_ok(&r) && brk_rd_left(&r) == 0);
+	return off;
+}
+
+/* Play the broker's round: take, sync the log, report. */
+static void
+round_run(int fail)
+{
+	struct lg_partition *log = brk_groups_offsets_take(gs);
+	struct sl_err err = { 0 };
+
+	ck_assert_ptr_nonnull(log);
+	ck_assert_ptr_null(brk_groups_offsets_take(gs));	/* taken once */
+	if (fail)
+		lg_fault_arm(LG_FAULT_SYNC, 1, EIO);
+	ck_assert_int_eq(lg_partition_sync(log, &err), fail ? -EIO : 0);
+	lg_fault_reset();
+	brk_groups_offsets_done(gs, fail ? -EIO : 0);
+	brk_groups_check_(gs);
+	run_for(10);			/* replies leave from the loop (4) */
+}
+
+START_TEST(a_group_committed_offset_is_answered_and_visible_only_after_its_round)
+{
+	struct client c1 = { 0 }, c2 = { 0 }, c3 = { 0 }, c4 = { 0 };
+
+	brk_groups_set_syncer(gs, on_dirty, NULL);
+	dirty_calls = 0;
+	defer_when_free = 1;
+	ck_assert_ptr_null(brk_groups_offsets_take(gs));	/* nothing waits */
+	ck_assert_int_eq(commit_send(&c1, "g", "t", 0, 10), 1);
+	ck_assert_int_eq(dirty_calls, 1);
+	/* Pipelined behind it, a fetch waits too and then reads the commit. */
+	ck_assert_int_eq(fetch_send(&c2, "g", "t", 0), 1);
+	round_run(0);
+	ck_assert_int_eq(commit_err(&c1), KERR_NONE);
+	ck_assert_int_eq(fetch_offset(&c2), 10);
+	/* A commit appended after the take waits for the next round (7). */
+	ck_assert_int_eq(commit_send(&c1, "g", "t", 0, 20), 1);
+	{
+		struct lg_partition *log = brk_groups_offsets_take(gs);
+
+		ck_assert_ptr_nonnull(log);
+		ck_assert_int_eq(commit_send(&c3, "g", "t", 1, 30), 1);
+		ck_assert_int_eq(fetch_send(&c4, "g", "t", 1), 1);
+		ck_assert_int_eq(lg_partition_sync(log, NULL), 0);
+		brk_groups_offsets_done(gs, 0);
+		run_for(10);
+	}
+	ck_assert_int_eq(commit_err(&c1), KERR_NONE);
+	ck_assert_int_eq(c3.calls, 0);		/* not synced yet */
+	ck_assert_int_eq(c4.calls, 0);		/* behind c3 */
+	ck_assert_int_eq(fetch_send(&c2, "g", "t", 1), 1);	/* still behind */
+	round_run(0);
+	ck_assert_int_eq(commit_err(&c3), KERR_NONE);
+	ck_assert_int_eq(fetch_offset(&c4), 30);
+	ck_assert_int_eq(fetch_offset(&c2), 30);
+	/* No commit waits: fetches are answered at once again. */
+	ck_assert_int_eq(fetch_send(&c2, "g", "t", 0), 0);
+	ck_assert_int_eq(fetch_offset(&c2), 20);
+	brk_groups_close(gs);
+	groups_open();
+	ck_assert_int_eq(fetch_send(&c2, "g", "t", 0), 0);
+	ck_assert_int_eq(fetch_offset(&c2), 20);
+	ck_assert_int_eq(fetch_send(&c2, "g", "t", 1), 0);
+	ck_assert_int_eq(fetch_offset(&c2), 30);
+	client_free(&c1);
+	client_free(&c2);
+	client_free(&c3);
+	client_free(&c4);
+}
+END_TEST
+
+START_TEST(a_failed_group_commit_is_refused_hidden_and_the_log_reopened)
+{
+	struct client c1 = { 0 }, c2 = { 0 };
+
+	brk_groups_set_syncer(gs, on_dirty, NULL);
+	defer_when_free = 1;
+	ck_assert_int_eq(commit_send(&c1, "g", "t", 0, 10), 1);
+	round_run(0);
+	ck_assert_int_eq(commit_err(&c1), KERR_NONE);
+	ck_assert_int_eq(commit_send(&c1, "g", "t", 0, 11), 1);
+	ck_assert_int_eq(fetch_send(&c2, "g", "t", 0), 1);
+	round_run(1);
+	ck_assert_int_eq(commit_err(&c1), KERR_UNKNOWN_SERVER_ERROR);
+	ck_assert_int_eq(fetch_offset(&c2), 10);	/* (6) */
+	/* Nothing waits any more: the next commit reopens the log. */
+	ck_assert_int_eq(commit_send(&c1, "g", "t", 0, 12), 1);
+	round_run(0);
+	ck_assert_int_eq(commit_err(&c1), KERR_NONE);
+	brk_groups_close(gs);
+	groups_open();
+	ck_assert_int_eq(fetch_send(&c2, "g", "t", 0), 0);
+	ck_assert_int_eq(fetch_offset(&c2), 12);
+	client_free(&c1);
+	client_free(&c2);
+}
+END_TEST
+
+START_TEST(a_cancelled_group_commit_is_not_answered_but_still_applied)
+{
+	struct client c1 = { 0 }, c2 = { 0 };
+
+	brk_groups_set_syncer(gs, on_dirty, NULL);
+	defer_when_free = 1;
+	ck_assert_int_eq(commit_send(&c1, "g", "t", 0, 10), 1);
+	ck_assert_int_eq(fetch_send(&c2, "g", "t", 0), 1);
+	brk_groups_cancel(gs, &c1);		/* its connection closed */
+	brk_groups_cancel(gs, &c2);
+	round_run(0);
+	ck_assert_int_eq(c1.calls, 0);
+	ck_assert_int_eq(c2.calls, 0);
+	ck_assert_int_eq(fetch_send(&c2, "g", "t", 0), 0);
+	ck_assert_int_eq(fetch_offset(&c2), 10);	/* durable, so visible */
+	client_free(&c1);
+	client_free(&c2);
+}
+END_TEST
+
+START_TEST(an_idle_broker_lets_a_commit_sync_at_once_but_never_ahead_of_waiting_ones)
+{
+	struct client c1 = { 0 }, c2 = { 0 };
+
+	brk_groups_set_syncer(gs, on_dirty, NULL);
+	dirty_calls = 0;
+	defer_when_free = 0;
+	ck_assert_int_eq(commit_send(&c1, "g", "t", 0, 10), 0);	/* synced inline */
+	ck_assert_int_eq(commit_err(&c1), KERR_NONE);
+	ck_assert_int_eq(dirty_calls, 1);
+	ck_assert_ptr_null(brk_groups_offsets_take(gs));
+	ck_assert_int_eq(fetch_send(&c2, "g", "t", 0), 0);
+	ck_assert_int_eq(fetch_offset(&c2), 10);
+	/* One deferred: the next must queue behind it, not sync past it. */
+	defer_when_free = 1;
+	ck_assert_int_eq(commit_send(&c1, "g", "t", 0, 11), 1);
+	defer_when_free = 0;
+	ck_assert_int_eq(commit_send(&c2, "g", "t", 0, 12), 1);
+	round_run(0);
+	ck_assert_int_eq(commit_err(&c1), KERR_NONE);
+	ck_assert_int_eq(commit_err(&c2), KERR_NONE);
+	ck_assert_int_eq(fetch_send(&c2, "g", "t", 0), 0);
+	ck_assert_int_eq(fetch_offset(&c2), 12);
+	brk_groups_close(gs);
+	groups_open();
+	ck_assert_int_eq(fetch_send(&c2, "g", "t", 0), 0);
+	ck_assert_int_eq(fetch_offset(&c2), 12);
+	client_free(&c1);
+	client_free(&c2);
+}
+END_TEST
+
 static int
 no_topic_nope(void *arg, const char *topic, int32_t partition)
 {
@@ -1247,6 +1494,10 @@ brkgroup_suite(void)
 	tcase_add_test(tc, commits_are_fenced_by_member_and_generation);
 	tcase_add_test(tc, commits_follow_the_rebalance_state);
 	tcase_add_test(tc, a_commit_that_cannot_be_synced_is_refused_and_not_visible);
+	tcase_add_test(tc, a_group_committed_offset_is_answered_and_visible_only_after_its_round);
+	tcase_add_test(tc, a_failed_group_commit_is_refused_hidden_and_the_log_reopened);
+	tcase_add_test(tc, a_cancelled_group_commit_is_not_answered_but_still_applied);
+	tcase_add_test(tc, an_idle_broker_lets_a_commit_sync_at_once_but_never_ahead_of_waiting_ones);
 	tcase_add_test(tc, offsets_committed_survive_close_and_reopen);
 	tcase_add_test(tc, the_oldest_commit_and_fetch_versions_round_trip);
 	tcase_add_test(tc, offset_records_use_kafkas_key_and_value_layouts);
