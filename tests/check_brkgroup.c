@@ -876,21 +876,33 @@ commit_send(struct client *c, const char *group, const char *topic,
 	return rc;
 }
 
+/*
+ * Start reading 'c's one reply, an OffsetCommit or OffsetFetch of one
+ * partition: past throttle, the topic and the partition index, where the
+ * partition's own fields begin.
+ */
+static void
+reply_at_partition(const struct client *c, struct brk_rd *r)
+{
+	struct sl_slice s;
+
+	ck_assert_int_eq(c->calls, 1);
+	brk_rd_init(r, c->body.p, c->body.len);
+	(void)brk_rd_i32(r, "throttle");
+	ck_assert_int_eq(brk_rd_array(r, 6, NULL, "topics"), 1);
+	brk_rd_string(r, &s, "name");
+	ck_assert_int_eq(brk_rd_array(r, 6, NULL, "partitions"), 1);
+	(void)brk_rd_i32(r, "partition");
+}
+
 /* The error code of the one partition in 'c's OffsetCommit reply. */
 static int16_t
 commit_err(const struct client *c)
 {
 	struct brk_rd r;
-	struct sl_slice s;
 	int16_t err;
 
-	ck_assert_int_eq(c->calls, 1);
-	brk_rd_init(&r, c->body.p, c->body.len);
-	(void)brk_rd_i32(&r, "throttle");
-	ck_assert_int_eq(brk_rd_array(&r, 6, NULL, "topics"), 1);
-	brk_rd_string(&r, &s, "name");
-	ck_assert_int_eq(brk_rd_array(&r, 6, NULL, "partitions"), 1);
-	(void)brk_rd_i32(&r, "partition");
+	reply_at_partition(c, &r);
 	err = brk_rd_i16(&r, "error");
 	ck_assert(brk_rd_ok(&r) && brk_rd_left(&r) == 0);
 	return err;
@@ -922,13 +934,7 @@ fetch_offset(const struct client *c)
 	struct sl_slice s;
 	int64_t off;
 
-	ck_assert_int_eq(c->calls, 1);
-	brk_rd_init(&r, c->body.p, c->body.len);
-	(void)brk_rd_i32(&r, "throttle");
-	ck_assert_int_eq(brk_rd_array(&r, 6, NULL, "topics"), 1);
-	brk_rd_string(&r, &s, "name");
-	ck_assert_int_eq(brk_rd_array(&r, 6, NULL, "partitions"), 1);
-	(void)brk_rd_i32(&r, "partition");
+	reply_at_partition(c, &r);
 	off = brk_rd_i64(&r, "offset");
 	(void)brk_rd_i32(&r, "epoch");
 	brk_rd_string(&r, &s, "metadata");

@@ -19,25 +19,9 @@
 #include <unistd.h>
 
 #include "log/lg_int.h"
+#include "tests/lg_fixture.h"
 
 #define T0 1700000000000LL		/* a timestamp, ms */
-
-static char *
-make_dir(void)
-{
-	char tmpl[] = "/tmp/check_lg.XXXXXX";
-	char *d = mkdtemp(tmpl);
-
-	ck_assert_ptr_nonnull(d);
-	return sl_strdup(d);
-}
-
-static void
-drop_dir(char *d)
-{
-	sl_rm_rf(d);
-	free(d);
-}
 
 /* A batch of 'n' records of 'vlen' bytes, record i at timestamp ts + i. */
 static void
@@ -77,28 +61,6 @@ append(struct lg_partition *p, int n, int64_t ts, size_t vlen)
 	return base;
 }
 
-static struct lg_partition *
-open_p(const char *dir, const struct lg_options *o)
-{
-	struct lg_partition *p = NULL;
-	struct sl_err err = { 0 };
-	int rc = lg_partition_open(dir, o, &p, &err);
-
-	ck_assert_msg(rc == 0, "open %s: %s", dir, sl_err_msg(&err, rc));
-	lg_partition_check_(p);
-	return p;
-}
-
-static void
-sync_p(struct lg_partition *p)
-{
-	struct sl_err err = { 0 };
-	int rc = lg_partition_sync(p, &err);
-
-	ck_assert_msg(rc == 0, "sync: %s", sl_err_msg(&err, rc));
-}
-
-/* Read every batch from 'from' to the end, checking offsets and CRCs. */
 static int64_t
 read_all(struct lg_partition *p, int64_t from)
 {
@@ -192,22 +154,11 @@ copy_dir(const char *from, const char *to)
 	sl_buf_free(&b);
 }
 
-static struct lg_options
-small_opts(void)
-{
-	struct lg_options o;
-
-	lg_options_default(&o);
-	o.index_interval_bytes = 256;
-	o.retention_ms = -1;
-	return o;
-}
-
 START_TEST(appends_get_consecutive_offsets_and_read_back)
 {
-	char *dir = make_dir();
-	struct lg_options o = small_opts();
-	struct lg_partition *p = open_p(dir, &o);
+	char *dir = lgf_make_dir("lg");
+	struct lg_options o = lgf_small_opts();
+	struct lg_partition *p = lgf_open(dir, &o);
 	struct lg_range r;
 	struct sl_err err = { 0 };
 	struct sl_buf b = { 0 };
@@ -235,26 +186,26 @@ START_TEST(appends_get_consecutive_offsets_and_read_back)
 	ck_assert_int_eq(lg_partition_read(p, 151, 1 << 20, -1, &r, &err),
 	    SL_ERANGE);
 	ck_assert_int_eq(lg_partition_synced_end(p), 0);
-	sync_p(p);
+	lgf_sync(p);
 	ck_assert_int_eq(lg_partition_synced_end(p), 150);
 	ck_assert_int_eq(lg_partition_close(p), 0);
 
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	ck_assert_int_eq(lg_partition_end(p), 150);
 	ck_assert_int_eq(read_all(p, 0), 50);
 	ck_assert_int_eq(append(p, 1, T0, 10), 150);
 	lg_partition_check_(p);
 	lg_partition_close(p);
 	sl_buf_free(&b);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(batch_with_wrong_length_is_refused)
 {
-	char *dir = make_dir();
-	struct lg_options o = small_opts();
-	struct lg_partition *p = open_p(dir, &o);
+	char *dir = lgf_make_dir("lg");
+	struct lg_options o = lgf_small_opts();
+	struct lg_partition *p = lgf_open(dir, &o);
 	struct sl_buf b = { 0 };
 	int64_t base;
 
@@ -269,20 +220,20 @@ START_TEST(batch_with_wrong_length_is_refused)
 	lg_partition_check_(p);
 	lg_partition_close(p);
 	sl_buf_free(&b);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(segments_roll_by_size)
 {
-	char *dir = make_dir();
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lg");
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	char *path;
 	int i;
 
 	o.segment_bytes = 2000;
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	for (i = 0; i < 40; i++)
 		append(p, 2, T0, 200);		/* ~500 bytes: 4 per segment */
 	lg_partition_check_(p);
@@ -293,22 +244,22 @@ START_TEST(segments_roll_by_size)
 	free(path);
 	ck_assert_int_eq(read_all(p, 0), 40);
 	lg_partition_close(p);
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	ck_assert_int_eq(lg_partition_segment_count(p), 10);
 	ck_assert_int_eq(read_all(p, 33), 40 - 16);
 	lg_partition_close(p);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(segments_roll_by_age)
 {
-	char *dir = make_dir();
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lg");
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 
 	o.segment_ms = 1000;
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	append(p, 1, T0, 10);
 	append(p, 1, T0 + 999, 10);
 	append(p, 1, T0 + 1000, 10);
@@ -319,27 +270,27 @@ START_TEST(segments_roll_by_age)
 	ck_assert_int_eq(lg_partition_segment_count(p), 2);
 	lg_partition_close(p);
 	/* The age of a reopened segment comes from its first batch. */
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	append(p, 1, T0 + 2002, 10);
 	ck_assert_int_eq(lg_partition_segment_count(p), 3);
 	lg_partition_check_(p);
 	ck_assert_int_eq(read_all(p, 0), 6);
 	lg_partition_close(p);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(offset_for_time_finds_the_first_batch_at_or_after)
 {
-	char *dir = make_dir();
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lg");
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	int64_t off, ts;
 	int i, pass;
 
 	o.segment_bytes = 3000;
 	o.index_interval_bytes = 100;
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	for (i = 0; i < 60; i++)		/* batch i: offsets 2i, 2i+1 */
 		append(p, 2, T0 + 1000 * i, 50);
 	ck_assert_int_gt(lg_partition_segment_count(p), 3);
@@ -360,23 +311,23 @@ START_TEST(offset_for_time_finds_the_first_batch_at_or_after)
 		ck_assert_int_eq(lg_partition_offset_for_time(p, T0 + 59002, &off,
 		    &ts, NULL), SL_ENOTFOUND);
 		lg_partition_close(p);
-		p = open_p(dir, &o);
+		p = lgf_open(dir, &o);
 	}
 	lg_partition_close(p);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(offset_for_time_returns_the_exact_record_inside_a_batch)
 {
-	char *dir = make_dir();
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lg");
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	struct sl_buf b = { 0 };
 	int64_t off, ts, base;
 	int codec, i, n;
 
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	/* 10 batches of 50 records one second apart, plain and compressed. */
 	for (n = 0; n < 10; n++) {
 		struct lg_batch_builder bb;
@@ -404,26 +355,26 @@ START_TEST(offset_for_time_returns_the_exact_record_inside_a_batch)
 	ck_assert_int_eq(lg_partition_offset_for_time(p, T0 + 1000 * 499 + 1, &off,
 	    &ts, NULL), SL_ENOTFOUND);
 	lg_partition_close(p);
-	drop_dir(dir);
-	dir = make_dir();
+	lgf_drop_dir(dir);
+	dir = lgf_make_dir("lg");
 	/* Log-append time: the first record of the batch, at the batch's time. */
 	o.log_append_time = 1;
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	append(p, 5, 1000, 20);
 	append(p, 5, 1000, 20);
 	ck_assert_int_eq(lg_partition_offset_for_time(p, 2000, &off, &ts, NULL), 0);
 	ck_assert_int_eq(off, 0);
 	ck_assert_int_gt(ts, 2000);
 	lg_partition_close(p);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 	sl_buf_free(&b);
 }
 END_TEST
 
 START_TEST(retention_by_time_deletes_old_segments_and_start_survives_reopen)
 {
-	char *dir = make_dir();
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lg");
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	struct lg_range r;
 	int deleted, i;
@@ -431,7 +382,7 @@ START_TEST(retention_by_time_deletes_old_segments_and_start_survives_reopen)
 
 	o.segment_ms = 1000;
 	o.retention_ms = 10000;
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	for (i = 0; i < 10; i++)		/* one segment per batch */
 		append(p, 5, T0 + 2000 * i, 10);
 	ck_assert_int_eq(lg_partition_segment_count(p), 10);
@@ -452,25 +403,25 @@ START_TEST(retention_by_time_deletes_old_segments_and_start_survives_reopen)
 	ck_assert_int_eq(lg_partition_segment_count(p), 1);
 	ck_assert_int_eq(lg_partition_start(p), 45);
 	lg_partition_close(p);
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	ck_assert_int_eq(lg_partition_start(p), 45);
 	ck_assert_int_eq(lg_partition_end(p), 50);
 	lg_partition_close(p);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(retention_by_size_keeps_the_newest_bytes)
 {
-	char *dir = make_dir();
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lg");
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	int64_t segsize;
 	int deleted, i;
 	char *path;
 
 	o.segment_bytes = 1000;
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	for (i = 0; i < 20; i++)		/* one batch (~700 bytes) each */
 		append(p, 1, T0, 600);
 	ck_assert_int_eq(lg_partition_segment_count(p), 20);
@@ -488,7 +439,7 @@ START_TEST(retention_by_size_keeps_the_newest_bytes)
 	ck_assert_int_eq(deleted, 0);
 	/* Crash: the start checkpoint alone must survive. */
 	lg_partition_crash_(p);
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	ck_assert_int_eq(lg_partition_start(p), 15);
 	ck_assert_int_eq(read_all(p, 15), 5);
 	ck_assert_int_eq(lg_partition_truncate_front(p, 17, NULL), 0);
@@ -497,17 +448,17 @@ START_TEST(retention_by_size_keeps_the_newest_bytes)
 	ck_assert_int_eq(lg_partition_truncate_front(p, 21, NULL), SL_ERANGE);
 	lg_partition_check_(p);
 	lg_partition_close(p);
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	ck_assert_int_eq(lg_partition_start(p), 17);
 	lg_partition_close(p);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(range_stays_readable_after_retention_deletes_its_segment)
 {
-	char *dir = make_dir();
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lg");
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	struct lg_range r;
 	struct lg_batch_info bi;
@@ -516,7 +467,7 @@ START_TEST(range_stays_readable_after_retention_deletes_its_segment)
 
 	o.segment_bytes = 500;
 	o.retention_bytes = 0;
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	append(p, 1, T0, 400);
 	append(p, 1, T0, 400);
 	ck_assert_int_eq(lg_partition_read(p, 0, 1 << 20, -1, &r, NULL), 0);
@@ -529,23 +480,23 @@ START_TEST(range_stays_readable_after_retention_deletes_its_segment)
 	lg_range_release(&r);
 	lg_partition_check_(p);
 	lg_partition_close(p);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(torn_last_batch_is_cut_at_every_byte)
 {
-	char *dir = make_dir(), *work, *path;
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lg"), *work, *path;
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	int64_t start, endpos, prev_end, len;
 	int i;
 
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	lg_partition_set_checkpoint_interval_(p, 0);
 	for (i = 0; i < 5; i++)
 		append(p, 2, T0 + i, 30);
-	sync_p(p);
+	lgf_sync(p);
 	prev_end = lg_partition_end(p);
 	start = lg_partition_size(p);
 	append(p, 3, T0 + 10, 5);
@@ -553,11 +504,11 @@ START_TEST(torn_last_batch_is_cut_at_every_byte)
 	lg_partition_crash_(p);		/* no marker, recovery point = prev_end */
 
 	for (len = start; len < endpos; len++) {
-		work = make_dir();
+		work = lgf_make_dir("lg");
 		copy_dir(dir, work);
 		path = seg_file(work, 0, ".log");
 		ck_assert_int_eq(truncate(path, len), 0);
-		p = open_p(work, &o);
+		p = lgf_open(work, &o);
 		ck_assert_msg(lg_partition_end(p) == prev_end,
 		    "torn at %" PRId64 ": end %" PRId64, len, lg_partition_end(p));
 		ck_assert_int_eq(file_size(path), start);
@@ -566,29 +517,29 @@ START_TEST(torn_last_batch_is_cut_at_every_byte)
 		ck_assert_int_eq(read_all(p, 0), 6);
 		lg_partition_close(p);
 		free(path);
-		drop_dir(work);
+		lgf_drop_dir(work);
 	}
 	/* Untouched, the last batch survives the crash. */
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	ck_assert_int_eq(lg_partition_end(p), prev_end + 3);
 	lg_partition_close(p);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(corrupt_batch_past_recovery_point_is_cut)
 {
-	char *dir = make_dir(), *path;
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lg"), *path;
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	int64_t pos, mid;
 	uint8_t c;
 	int fd, i;
 
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	lg_partition_set_checkpoint_interval_(p, 0);
 	append(p, 2, T0, 30);
-	sync_p(p);
+	lgf_sync(p);
 	pos = lg_partition_size(p);
 	for (i = 0; i < 4; i++)
 		append(p, 2, T0, 30);
@@ -602,29 +553,29 @@ START_TEST(corrupt_batch_past_recovery_point_is_cut)
 	c ^= 0x10;
 	ck_assert_int_eq(pwrite(fd, &c, 1, mid + 70), 1);
 	close(fd);
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	ck_assert_int_eq(lg_partition_end(p), 10);
 	ck_assert_int_eq(lg_partition_rescanned_bytes_(p), mid - pos);
 	ck_assert_int_eq(file_size(path), mid);
 	lg_partition_close(p);
 	free(path);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(cut_in_a_middle_segment_removes_the_later_ones)
 {
-	char *dir = make_dir(), *path;
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lg"), *path;
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	struct sl_buf b = { 0 };
 	int i;
 
 	o.segment_bytes = 1000;
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	lg_partition_set_checkpoint_interval_(p, 0);
 	append(p, 2, T0, 100);
-	sync_p(p);			/* recovery point 2, in segment 0 */
+	lgf_sync(p);			/* recovery point 2, in segment 0 */
 	for (i = 0; i < 15; i++)
 		append(p, 2, T0, 100);	/* ~330 bytes: 3 per segment */
 	ck_assert_int_eq(lg_partition_segment_count(p), 6);
@@ -634,27 +585,27 @@ START_TEST(cut_in_a_middle_segment_removes_the_later_ones)
 	path = seg_file(dir, 6, ".log");
 	ck_assert_int_eq(file_size(path), 3 * (int64_t)b.len);
 	ck_assert_int_eq(truncate(path, (off_t)b.len + 50), 0);
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	ck_assert_int_eq(lg_partition_end(p), 8);
 	ck_assert_int_eq(lg_partition_segment_count(p), 2);	/* 0 and 6 */
 	free(path);
 	path = seg_file(dir, 12, ".log");
 	ck_assert_int_eq(file_size(path), -1);
 	ck_assert_int_eq(append(p, 2, T0, 100), 8);
-	sync_p(p);
+	lgf_sync(p);
 	lg_partition_check_(p);
 	ck_assert_int_eq(read_all(p, 0), 5);
 	lg_partition_close(p);
 	free(path);
 	sl_buf_free(&b);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(log_append_time_rewrites_the_timestamp_and_crc)
 {
-	char *dir = make_dir();
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lg");
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	struct lg_range r;
 	struct lg_batch_info bi;
@@ -662,7 +613,7 @@ START_TEST(log_append_time_rewrites_the_timestamp_and_crc)
 	int64_t before = sl_now_ms(), off, ts;
 
 	o.log_append_time = 1;
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	append(p, 3, 1000, 20);		/* a client timestamp far in the past */
 	ck_assert_int_eq(lg_partition_read(p, 0, sizeof(buf), -1, &r, NULL), 0);
 	ck_assert_int_le(r.len, sizeof(buf));
@@ -676,7 +627,7 @@ START_TEST(log_append_time_rewrites_the_timestamp_and_crc)
 	ck_assert_int_eq(off, 0);
 	lg_partition_check_(p);
 	lg_partition_close(p);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
@@ -693,8 +644,8 @@ count_progress(const char *file, void *arg)
 
 START_TEST(flipped_bit_in_old_segment_is_reported_by_verify)
 {
-	char *dir = make_dir(), *path, want[64];
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lg"), *path, want[64];
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	struct progress_log pl = { 0 };
 	struct sl_err err = { 0 };
@@ -704,10 +655,10 @@ START_TEST(flipped_bit_in_old_segment_is_reported_by_verify)
 	int fd, i, nseg;
 
 	o.segment_bytes = 1000;
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	for (i = 0; i < 12; i++)
 		append(p, 2, T0 + i, 100);
-	sync_p(p);
+	lgf_sync(p);
 	nseg = lg_partition_segment_count(p);
 	ck_assert_int_gt(nseg, 2);
 	lg_partition_close(p);
@@ -728,37 +679,37 @@ START_TEST(flipped_bit_in_old_segment_is_reported_by_verify)
 	snprintf(want, sizeof(want), "position %" PRId64, second);
 	ck_assert_msg(strstr(err.msg, want) != NULL, "%s", err.msg);
 	/* Below the recovery point: open does not rescan it. */
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	ck_assert_int_eq(lg_partition_rescanned_bytes_(p), 0);
 	ck_assert_int_eq(lg_partition_end(p), 24);
 	lg_partition_close(p);
 	/* A parent data folder is searched for partition folders. */
 	{
-		char *parent = make_dir(), *sub = sl_asprintf("%s/t-0", parent);
+		char *parent = lgf_make_dir("lg"), *sub = sl_asprintf("%s/t-0", parent);
 
 		ck_assert_int_eq(rename(dir, sub), 0);
 		ck_assert_int_eq(lg_verify(parent, NULL, NULL, &err), SL_ECORRUPT);
 		ck_assert_ptr_nonnull(strstr(err.msg, "t-0/00000000000000000000.log"));
 		ck_assert_int_eq(rename(sub, dir), 0);
 		free(sub);
-		drop_dir(parent);
+		lgf_drop_dir(parent);
 	}
 	free(path);
 	sl_buf_free(&b);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(bad_index_entry_is_reported_by_verify)
 {
-	char *dir = make_dir(), *path;
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lg"), *path;
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	struct sl_err err = { 0 };
 	uint8_t e[4];
 	int fd, i;
 
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	for (i = 0; i < 20; i++)
 		append(p, 2, T0 + i, 100);
 	lg_partition_close(p);
@@ -773,21 +724,21 @@ START_TEST(bad_index_entry_is_reported_by_verify)
 	ck_assert_msg(strstr(err.msg, ".index") && strstr(err.msg, "position 8"),
 	    "%s", err.msg);
 	free(path);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(missing_or_truncated_index_is_rebuilt_on_open)
 {
-	char *dir = make_dir(), *ipath, *tpath;
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lg"), *ipath, *tpath;
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	struct sl_buf want = { 0 }, twant = { 0 }, got = { 0 };
 	int64_t off, ts;
 	int i, round;
 
 	o.segment_bytes = 4000;
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	for (i = 0; i < 30; i++)
 		append(p, 2, T0 + 10 * i, 100);
 	lg_partition_close(p);
@@ -814,7 +765,7 @@ START_TEST(missing_or_truncated_index_is_rebuilt_on_open)
 			spew(ipath, &bad);
 			sl_buf_free(&bad);
 		}
-		p = open_p(dir, &o);
+		p = lgf_open(dir, &o);
 		slurp(ipath, &got);
 		ck_assert_int_eq(got.len, want.len);
 		ck_assert_mem_eq(got.p, want.p, want.len);
@@ -833,24 +784,24 @@ START_TEST(missing_or_truncated_index_is_rebuilt_on_open)
 	sl_buf_free(&want);
 	sl_buf_free(&twant);
 	sl_buf_free(&got);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(enospc_on_write_fails_the_append_cleanly)
 {
-	char *dir = make_dir(), *path;
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lg"), *path;
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	struct sl_buf b = { 0 };
 	struct sl_err err = { 0 };
 	int64_t base = -1, size;
 	int i;
 
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	for (i = 0; i < 5; i++)
 		append(p, 2, T0, 100);
-	sync_p(p);
+	lgf_sync(p);
 	size = lg_partition_size(p);
 	make_batch(&b, 2, T0, 100);
 	lg_fault_arm(LG_FAULT_WRITE, 1, ENOSPC);
@@ -862,32 +813,32 @@ START_TEST(enospc_on_write_fails_the_append_cleanly)
 	ck_assert_int_eq(file_size(path), size);	/* half-write truncated */
 	lg_partition_check_(p);
 	ck_assert_int_eq(append(p, 2, T0, 100), 10);
-	sync_p(p);
+	lgf_sync(p);
 	lg_partition_close(p);
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	ck_assert_int_eq(lg_partition_end(p), 12);
 	ck_assert_int_eq(read_all(p, 0), 6);
 	lg_partition_close(p);
 	free(path);
 	sl_buf_free(&b);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(eio_on_fsync_refuses_appends_until_reopen)
 {
-	char *dir = make_dir();
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lg");
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	struct sl_buf b = { 0 };
 	struct sl_err err = { 0 };
 	int64_t base;
 	int i;
 
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	for (i = 0; i < 5; i++)
 		append(p, 2, T0, 100);
-	sync_p(p);
+	lgf_sync(p);
 	append(p, 2, T0, 100);
 	lg_fault_arm(LG_FAULT_SYNC, 1, EIO);
 	ck_assert_int_eq(lg_partition_sync(p, &err), -EIO);
@@ -898,29 +849,29 @@ START_TEST(eio_on_fsync_refuses_appends_until_reopen)
 	ck_assert_int_eq(lg_partition_sync(p, &err), -EIO);
 	lg_partition_check_(p);
 	ck_assert_int_ne(lg_partition_close(p), 0);	/* no clean marker */
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	ck_assert_int_ge(lg_partition_end(p), 10);
 	ck_assert_int_ge(read_all(p, 0), 5);
 	base = append(p, 2, T0, 100);
 	ck_assert_int_eq(base + 2, lg_partition_end(p));
-	sync_p(p);
+	lgf_sync(p);
 	lg_partition_close(p);
 	sl_buf_free(&b);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(failed_checkpoint_rename_keeps_the_old_recovery_point)
 {
-	char *dir = make_dir();
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lg");
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	struct sl_err err = { 0 };
 
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	lg_partition_set_checkpoint_interval_(p, 0);
 	append(p, 2, T0, 100);
-	sync_p(p);
+	lgf_sync(p);
 	ck_assert_int_eq(lg_partition_recovery_point_(p), 2);
 	append(p, 2, T0, 100);
 	lg_fault_arm(LG_FAULT_RENAME, 1, EIO);
@@ -929,55 +880,55 @@ START_TEST(failed_checkpoint_rename_keeps_the_old_recovery_point)
 	ck_assert_int_eq(lg_partition_recovery_point_(p), 2);
 	lg_partition_check_(p);
 	lg_partition_crash_(p);
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	ck_assert_int_gt(lg_partition_rescanned_bytes_(p), 0);
 	ck_assert_int_eq(lg_partition_end(p), 4);
 	lg_partition_close(p);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(clean_shutdown_marker_means_no_rescan)
 {
-	char *dir = make_dir(), *marker;
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lg"), *marker;
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	struct sl_buf b = { 0 };
 	int64_t before;
 	int i;
 
 	marker = sl_asprintf("%s/%s", dir, LG_CLEAN_FILE);
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	for (i = 0; i < 20; i++)
 		append(p, 2, T0, 100);
 	lg_partition_close(p);
 	ck_assert_int_eq(file_size(marker), 20);
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	ck_assert_int_eq(file_size(marker), -1);	/* removed at open */
 	ck_assert_int_eq(lg_partition_rescanned_bytes_(p), 0);
 	ck_assert_int_eq(lg_partition_end(p), 40);
 	/* Without it, the tail past the recovery point is rescanned, exactly. */
 	lg_partition_set_checkpoint_interval_(p, 0);
 	append(p, 2, T0, 100);
-	sync_p(p);
+	lgf_sync(p);
 	before = lg_partition_size(p);
 	for (i = 0; i < 3; i++)
 		append(p, 2, T0, 100);
 	make_batch(&b, 2, T0, 100);
 	lg_partition_crash_(p);
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	ck_assert_int_eq(lg_partition_rescanned_bytes_(p), 3 * (int64_t)b.len);
 	ck_assert_int_eq(lg_partition_size(p), before + 3 * (int64_t)b.len);
 	ck_assert_int_eq(lg_partition_end(p), 48);
 	ck_assert_int_eq(lg_partition_synced_end(p), 48);	/* fdatasync'ed */
 	ck_assert_int_eq(lg_partition_recovery_point_(p), 42);
-	sync_p(p);
+	lgf_sync(p);
 	ck_assert_int_eq(lg_partition_recovery_point_(p), 48);
 	lg_partition_check_(p);
 	lg_partition_close(p);
 	free(marker);
 	sl_buf_free(&b);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
@@ -1005,15 +956,15 @@ append_idem(struct lg_partition *p, int64_t pid, int32_t seq, int n,
 
 START_TEST(duplicate_idempotent_batch_is_detected_after_reopen)
 {
-	char *dir = make_dir();
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lg");
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	struct lg_producer_info pi;
 	int64_t base;
 	int crash;
 
 	for (crash = 0; crash < 2; crash++) {
-		p = open_p(dir, &o);
+		p = lgf_open(dir, &o);
 		append(p, 1, T0, 10);
 		ck_assert_int_eq(append_idem(p, 42 + crash, 0, 3, &base), 0);
 		ck_assert_int_eq(base, 1 + 7 * crash);
@@ -1021,12 +972,12 @@ START_TEST(duplicate_idempotent_batch_is_detected_after_reopen)
 		ck_assert_int_eq(append_idem(p, 42 + crash, 3, 2, &base), SL_EDUPSEQ);
 		ck_assert_int_eq(base, 4 + 7 * crash);
 		ck_assert_int_eq(append_idem(p, 42 + crash, 9, 1, &base), SL_ESEQ);
-		sync_p(p);
+		lgf_sync(p);
 		if (crash)
 			lg_partition_crash_(p);
 		else
 			lg_partition_close(p);
-		p = open_p(dir, &o);
+		p = lgf_open(dir, &o);
 		ck_assert_int_eq(append_idem(p, 42 + crash, 3, 2, &base), SL_EDUPSEQ);
 		ck_assert_int_eq(base, 4 + 7 * crash);
 		ck_assert_int_eq(lg_partition_producer(p, 42 + crash, &pi), 0);
@@ -1036,14 +987,14 @@ START_TEST(duplicate_idempotent_batch_is_detected_after_reopen)
 		lg_partition_check_(p);
 		lg_partition_close(p);
 	}
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(compaction_keeps_the_latest_value_per_key)
 {
-	char *dir = make_dir();
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lg");
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	struct lg_batch_builder bb;
 	struct sl_buf b = { 0 };
@@ -1054,7 +1005,7 @@ START_TEST(compaction_keeps_the_latest_value_per_key)
 
 	o.segment_bytes = 2000;
 	o.compact = 1;
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	for (i = 0; i < 60; i++) {
 		lg_batch_builder_init(&bb, LG_CODEC_NONE, 0);
 		snprintf(key, sizeof(key), "k%d", i % 3);
@@ -1076,13 +1027,13 @@ START_TEST(compaction_keeps_the_latest_value_per_key)
 	read_all(p, 0);
 	ck_assert_int_eq(append(p, 1, T0, 5), 60);
 	lg_partition_close(p);
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	ck_assert_int_eq(lg_partition_end(p), 61);
 	read_all(p, lg_partition_start(p));
 	lg_partition_close(p);
 	ck_assert_int_eq(lg_verify(dir, NULL, NULL, &err), 0);
 	sl_buf_free(&b);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
@@ -1106,15 +1057,15 @@ syncer_main(void *arg)
 
 START_TEST(sync_on_a_committer_thread_overlaps_appends)
 {
-	char *dir = make_dir();
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lg");
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	struct syncer y;
 	pthread_t th;
 	int i;
 
 	o.segment_bytes = 20000;
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	lg_partition_set_checkpoint_interval_(p, 0);
 	memset(&y, 0, sizeof(y));
 	y.p = p;
@@ -1126,16 +1077,16 @@ START_TEST(sync_on_a_committer_thread_overlaps_appends)
 	y.stop = 1;
 	pthread_join(th, NULL);
 	ck_assert_int_gt(y.syncs, 0);
-	sync_p(p);
+	lgf_sync(p);
 	ck_assert_int_eq(lg_partition_synced_end(p), 1000);
 	ck_assert_int_eq(lg_partition_recovery_point_(p), 1000);
 	lg_partition_check_(p);
 	lg_partition_crash_(p);
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	ck_assert_int_eq(lg_partition_rescanned_bytes_(p), 0);
 	ck_assert_int_eq(read_all(p, 0), 500);
 	lg_partition_close(p);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
@@ -1162,15 +1113,15 @@ run_verify(const char *dir, struct sl_buf *out)
 /* Added only when $SLUICE names the built command (make unit sets it). */
 START_TEST(log_verify_command_names_the_bad_file_and_position)
 {
-	char *dir = make_dir(), *path, want[64];
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lg"), *path, want[64];
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	struct sl_buf out = { 0 }, b = { 0 };
 	uint8_t c;
 	int fd, i;
 
 	o.segment_bytes = 1000;
-	p = open_p(dir, &o);
+	p = lgf_open(dir, &o);
 	for (i = 0; i < 12; i++)
 		append(p, 2, T0 + i, 100);
 	lg_partition_close(p);
@@ -1192,7 +1143,7 @@ START_TEST(log_verify_command_names_the_bad_file_and_position)
 	free(path);
 	sl_buf_free(&out);
 	sl_buf_free(&b);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 

@@ -20,25 +20,9 @@
 #include <unistd.h>
 
 #include "log/lg_int.h"
+#include "tests/lg_fixture.h"
 
 #define T0 1700000000000LL		/* a timestamp, ms */
-
-static char *
-make_dir(void)
-{
-	char tmpl[] = "/tmp/check_lgread.XXXXXX";
-	char *d = mkdtemp(tmpl);
-
-	ck_assert_ptr_nonnull(d);
-	return sl_strdup(d);
-}
-
-static void
-drop_dir(char *d)
-{
-	sl_rm_rf(d);
-	free(d);
-}
 
 /* Batch 'i' of a test: 1-3 records with keys k<i % nkeys>.. and varied sizes. */
 static void
@@ -81,34 +65,10 @@ append_n(struct lg_partition *p, int from, int count, int nkeys)
 static struct lg_partition *
 open_p(const char *dir, const struct lg_options *o)
 {
-	struct lg_partition *p = NULL;
-	struct sl_err err = { 0 };
-	int rc = lg_partition_open(dir, o, &p, &err);
+	struct lg_partition *p = lgf_open(dir, o);
 
-	ck_assert_msg(rc == 0, "open %s: %s", dir, sl_err_msg(&err, rc));
 	lg_partition_set_checkpoint_interval_(p, 0);
-	lg_partition_check_(p);
 	return p;
-}
-
-static void
-sync_p(struct lg_partition *p)
-{
-	struct sl_err err = { 0 };
-	int rc = lg_partition_sync(p, &err);
-
-	ck_assert_msg(rc == 0, "sync: %s", sl_err_msg(&err, rc));
-}
-
-static struct lg_options
-small_opts(void)
-{
-	struct lg_options o;
-
-	lg_options_default(&o);
-	o.index_interval_bytes = 256;
-	o.retention_ms = -1;
-	return o;
 }
 
 /* A range on its own: whole batches from the one holding 'off', within bounds. */
@@ -199,8 +159,8 @@ compare_all(struct lg_partition *p)
 
 START_TEST(reads_from_the_ring_equal_the_scan_at_every_offset)
 {
-	char *dir = make_dir();
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lgread");
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p = open_p(dir, &o);
 	int64_t hits, scans;
 
@@ -208,21 +168,21 @@ START_TEST(reads_from_the_ring_equal_the_scan_at_every_offset)
 	append_n(p, 0, 3, 1000);
 	ck_assert_int_gt(compare_all(p), 0);
 	append_n(p, 3, 3 * LG_RECENT_BATCHES, 1000);	/* the ring wraps */
-	sync_p(p);
+	lgf_sync(p);
 	append_n(p, 3 + 3 * LG_RECENT_BATCHES, 5, 1000);	/* unsynced tail */
 	ck_assert_int_gt(compare_all(p), 0);
 	lg_partition_read_stats_(p, &hits, &scans);
 	ck_assert_int_gt(scans, 0);	/* offsets before the ring were scanned */
 	lg_partition_check_(p);
 	lg_partition_close(p);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(a_tailing_read_touches_no_batch_header_on_disk)
 {
-	char *dir = make_dir();
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lgread");
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p = open_p(dir, &o);
 	struct lg_range r;
 	struct sl_err err = { 0 };
@@ -242,14 +202,14 @@ START_TEST(a_tailing_read_touches_no_batch_header_on_disk)
 		lg_range_release(&r);
 	}
 	lg_partition_close(p);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(reads_agree_across_rolled_segments)
 {
-	char *dir = make_dir();
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lgread");
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 
 	o.segment_bytes = 3000;
@@ -264,14 +224,14 @@ START_TEST(reads_agree_across_rolled_segments)
 	append_n(p, 150, 20, 1000);
 	ck_assert_int_gt(compare_all(p), 0);
 	lg_partition_close(p);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(reads_agree_after_recovery_cuts_a_torn_tail)
 {
-	char *dir = make_dir(), *path;
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lgread"), *path;
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	int64_t synced, size;
 	int cut;
@@ -279,7 +239,7 @@ START_TEST(reads_agree_after_recovery_cuts_a_torn_tail)
 	for (cut = 1; cut < 200; cut += 37) {
 		p = open_p(dir, &o);
 		append_n(p, 0, 100, 1000);
-		sync_p(p);
+		lgf_sync(p);
 		synced = lg_partition_end(p);
 		append_n(p, 100, 10, 1000);
 		size = lg_partition_size(p);
@@ -297,14 +257,14 @@ START_TEST(reads_agree_after_recovery_cuts_a_torn_tail)
 		sl_rm_rf(dir);
 		ck_assert_int_eq(mkdir(dir, 0755), 0);
 	}
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(reads_agree_after_a_failed_write_is_truncated_away)
 {
-	char *dir = make_dir();
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lgread");
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p = open_p(dir, &o);
 	struct sl_buf b = { 0 };
 	struct sl_err err = { 0 };
@@ -323,14 +283,14 @@ START_TEST(reads_agree_after_a_failed_write_is_truncated_away)
 	ck_assert_int_gt(compare_all(p), 0);
 	lg_partition_close(p);
 	sl_buf_free(&b);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(reads_agree_after_compaction_leaves_gaps)
 {
-	char *dir = make_dir();
-	struct lg_options o = small_opts();
+	char *dir = lgf_make_dir("lgread");
+	struct lg_options o = lgf_small_opts();
 	struct lg_partition *p;
 	struct sl_err err = { 0 };
 	int64_t cleaned = 0;
@@ -340,14 +300,14 @@ START_TEST(reads_agree_after_compaction_leaves_gaps)
 	o.compact = 1;
 	p = open_p(dir, &o);
 	append_n(p, 0, 120, 4);		/* four keys: most records are dropped */
-	sync_p(p);
+	lgf_sync(p);
 	rc = lg_partition_compact(p, T0 + 1000, &cleaned, &err);
 	ck_assert_msg(rc == 0, "compact: %s", sl_err_msg(&err, rc));
 	ck_assert_int_gt(cleaned, 0);
 	lg_partition_check_(p);
 	ck_assert_int_gt(compare_all(p), 0);
 	lg_partition_close(p);
-	drop_dir(dir);
+	lgf_drop_dir(dir);
 }
 END_TEST
 
