@@ -49,7 +49,16 @@ struct cap_producer {
 	void *ctx;
 	int64_t timeout_ms;
 	volatile sig_atomic_t *stop;	/* ends a wait for queue room */
+	const char *max_message;	/* message.max.bytes, into props or static */
 };
+
+/*
+ * The producer sends record batches up to this (producer.message.max.bytes
+ * overrides it), and the topics capture creates accept as much
+ * (max.message.bytes), so a large row is not refused by a broker whose
+ * default limit is Kafka's 1 MB.
+ */
+#define PROD_MAX_MESSAGE "67108864"
 
 static void
 prod_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -98,7 +107,7 @@ cap_producer_open(const char *bootstrap, const struct cap_kv *props, size_t n_pr
 	    (rc = conf_set(conf, "acks", "all", err)) != 0 ||
 	    (rc = conf_set(conf, "linger.ms", "0", err)) != 0 ||
 	    (rc = conf_set(conf, "message.timeout.ms", "0", err)) != 0 ||
-	    (rc = conf_set(conf, "message.max.bytes", "67108864", err)) != 0 ||
+	    (rc = conf_set(conf, "message.max.bytes", PROD_MAX_MESSAGE, err)) != 0 ||
 	    (rc = conf_set(conf, "compression.codec", "none", err)) != 0 ||
 	    /* bounded memory: at most this much unacknowledged in the queue */
 	    (rc = conf_set(conf, "queue.buffering.max.kbytes", "66560", err)) != 0 ||
@@ -115,6 +124,10 @@ cap_producer_open(const char *bootstrap, const struct cap_kv *props, size_t n_pr
 		if ((rc = conf_set(conf, props[i].key, props[i].value, err)) != 0)
 			goto fail;
 	}
+	p->max_message = PROD_MAX_MESSAGE;
+	for (i = 0; i < n_props; i++)
+		if (strcmp(p->props[i].key, "message.max.bytes") == 0)
+			p->max_message = p->props[i].value;
 	rd_kafka_conf_set_dr_msg_cb(conf, prod_dr_cb);
 	rd_kafka_conf_set_opaque(conf, p);
 	p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, es, sizeof(es));
@@ -204,6 +217,7 @@ prod_create(struct cap_producer *p, const struct cap_topic_spec *spec, struct sl
 		snprintf(num, sizeof(num), "%" PRId64, spec->retention_ms);
 		rd_kafka_NewTopic_set_config(nt, "retention.ms", num);
 	}
+	rd_kafka_NewTopic_set_config(nt, "max.message.bytes", p->max_message);
 	for (i = 0; i < spec->n_configs; i++)
 		rd_kafka_NewTopic_set_config(nt, spec->configs[i].key, spec->configs[i].value);
 	q = rd_kafka_queue_new(p->rk);
