@@ -171,28 +171,83 @@ status_source(struct status *st, const struct sl_config *cfg,
 		    "docs/capture-postgres.md to re-snapshot\n", name);
 }
 
+/* The offsets a view stores, as mat_view_offsets() lists them. */
+struct view_off {
+	char *topic;
+	int32_t partition;
+	int64_t next;
+};
+
 struct view_offs {
-	rd_kafka_t *rk;
-	int timeout_ms;
-	int64_t lag;
-	int parts;
-	int unknown;			/* partitions whose watermark could not be read */
+	struct view_off *v;
+	size_t n;
 };
 
 static int
 view_off_note(const char *topic, int32_t partition, int64_t next, void *arg)
 {
 	struct view_offs *vo = arg;
-	int64_t lo, hi;
 
-	vo->parts++;
-	if (vo->rk == NULL || rd_kafka_query_watermark_offsets(vo->rk, topic, partition, &lo,
-	    &hi, vo->timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		vo->unknown++;
-		return 0;
+	vo->v = sl_realloc(vo->v, (vo->n + 1) * sizeof(*vo->v));
+	vo->v[vo->n].topic = sl_strdup(topic);
+	vo->v[vo->n].partition = partition;
+	vo->v[vo->n++].next = next;
+	return 0;
+}
+
+/*
+ * The view's lag over every partition of its topics: the high watermark
+ * minus the stored next offset, or minus the low watermark for a partition
+ * the view has applied nothing from yet.  0 with '*lag' and '*parts', or 1
+ * with 'why' set when the broker does not answer.
+ */
+static int
+view_lag(struct status *st, rd_kafka_t *rk, const struct mat_view_conf *vc,
+    const struct view_offs *vo, int64_t *lag, int *parts, char *why, size_t why_size)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_resp_err_t e;
+	size_t i, k;
+	int t, j;
+
+	*lag = 0;
+	*parts = 0;
+	e = rd_kafka_metadata(rk, 1, NULL, &md, st->timeout_ms);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		snprintf(why, why_size, "%s", rd_kafka_err2str(e));
+		return 1;
 	}
-	if (hi > next)
-		vo->lag += hi - next;
+	for (i = 0; i < vc->n_topics; i++) {
+		const struct rd_kafka_metadata_topic *mt = NULL;
+
+		for (t = 0; t < md->topic_cnt && mt == NULL; t++)
+			if (strcmp(md->topics[t].topic, vc->topics[i]) == 0)
+				mt = &md->topics[t];
+		if (mt == NULL)
+			continue;	/* not created yet: nothing to apply */
+		for (j = 0; j < mt->partition_cnt; j++) {
+			int32_t part = mt->partitions[j].id;
+			int64_t lo, hi, from;
+
+			e = rd_kafka_query_watermark_offsets(rk, mt->topic, part, &lo, &hi,
+			    st->timeout_ms);
+			if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+				snprintf(why, why_size, "%s [%d]: %s", mt->topic, (int)part,
+				    rd_kafka_err2str(e));
+				rd_kafka_metadata_destroy(md);
+				return 1;
+			}
+			from = lo;
+			for (k = 0; k < vo->n; k++)
+				if (vo->v[k].partition == part &&
+				    strcmp(vo->v[k].topic, mt->topic) == 0 && vo->v[k].next > lo)
+					from = vo->v[k].next;
+			if (hi > from)
+				*lag += hi - from;
+			(*parts)++;
+		}
+	}
+	rd_kafka_metadata_destroy(md);
 	return 0;
 }
 
@@ -200,13 +255,17 @@ static void
 status_view(struct status *st, const struct sl_config *cfg,
     const struct sl_conf_section *sec, const char *bootstrap)
 {
-	const char *name = sec->name ? sec->name : "", *why = "";
+	const char *name = sec->name ? sec->name : "", *kwhy = "";
 	struct mat_view_conf *vc = NULL;
 	struct mat_view *v = NULL;
 	struct mat_view_txn *t = NULL;
 	struct view_offs vo = { 0 };
 	struct sl_err err = { 0 };
-	int rc;
+	rd_kafka_t *rk;
+	char why[512];
+	int64_t lag;
+	size_t i;
+	int rc, parts;
 
 	if ((rc = mat_conf_load(cfg, sec, bootstrap, &vc, &err)) != 0) {
 		printf("view    %s: %s\n", name, sl_err_msg(&err, rc));
@@ -219,25 +278,31 @@ status_view(struct status *st, const struct sl_config *cfg,
 		st->trouble = 1;
 		goto out;
 	}
-	vo.rk = status_kafka(st, vc->bootstrap, &why);
-	vo.timeout_ms = st->timeout_ms;
 	if ((rc = mat_view_begin(v, &t, &err)) != 0 ||
 	    (rc = mat_view_offsets(t, view_off_note, &vo, &err)) != 0) {
 		printf("view    %s: %s: %s\n", name, vc->path, sl_err_msg(&err, rc));
 		st->trouble = 1;
 		goto out;
 	}
-	if (vo.parts == 0)
-		printf("view    %s: %s: empty, nothing applied yet\n", name, vc->path);
-	else if (vo.unknown > 0) {
-		printf("view    %s: %s: offsets of %d partitions stored; lag unknown, the "
-		    "broker at %s did not answer%s%s\n", name, vc->path, vo.parts, vc->bootstrap,
-		    why[0] ? ": " : "", why);
+	if ((rk = status_kafka(st, vc->bootstrap, &kwhy)) == NULL) {
+		snprintf(why, sizeof(why), "%s", kwhy);
+		rc = 1;
+	} else {
+		rc = view_lag(st, rk, vc, &vo, &lag, &parts, why, sizeof(why));
+	}
+	if (rc != 0) {
+		printf("view    %s: %s: offsets of %zu partitions stored; lag unknown, the "
+		    "broker at %s did not answer: %s\n", name, vc->path, vo.n, vc->bootstrap,
+		    why);
 		st->trouble = 1;
-	} else
+	} else {
 		printf("view    %s: %s: %d partitions, %" PRId64 " messages behind\n", name,
-		    vc->path, vo.parts, vo.lag);
+		    vc->path, parts, lag);
+	}
 out:
+	for (i = 0; i < vo.n; i++)
+		free(vo.v[i].topic);
+	free(vo.v);
 	mat_view_end(t);
 	mat_view_close(v);
 	mat_conf_free(vc);

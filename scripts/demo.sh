@@ -132,6 +132,14 @@ echo "    table ids: $table"
 echo "    view ids:  $viewids"
 [ "$table" = "$viewids" ] || { echo "demo: the view differs from the table" >&2; exit 1; }
 
+step "sluice status: every component up, the slot active, the view caught up"
+caught_up() {
+	"$SLUICE" status -c "$CONFIG" >"$work/status.out" 2>&1 &&
+		grep -q "^view    customers: .* 0 messages behind" "$work/status.out"
+}
+wait_for "sluice status to report everything up and caught up" caught_up
+sed 's/^/    /' "$work/status.out"
+
 step "stopping sluice up (views, then the source, then the broker) and PostgreSQL"
 kill -TERM "$up_pid"
 wait "$up_pid" || true

@@ -3,7 +3,8 @@
 # and its exit status follows: before anything ran (no slot, no view: 3),
 # with capture and materialize running and caught up (0: slot active, the
 # view 0 messages behind), with capture stopped (slot inactive: 3), with a
-# view behind (its lag counted from the offsets it stores), and with the
+# view behind (its lag counted from the offsets it stores, and from the
+# start of a partition it has applied nothing from yet), and with the
 # broker down (3).  It never creates anything: the slot is still absent
 # after the first call.
 . "$(dirname "$0")/lib.sh"
@@ -53,11 +54,12 @@ says "^view    v: .*not built yet"
 
 cap_start app
 mat_start
-pg_sql "INSERT INTO t SELECT i, 'x' || i FROM generate_series(1, 200) i"
+# one row: one of the two partitions stays empty, so the view stores one offset
+pg_sql "INSERT INTO t VALUES (1, 'x1')"
 view_rows() {
-	[ "$("$SLUICE" view -c "$IT_DIR/sluice.ini" scan v | wc -l)" = 200 ]
+	[ "$("$SLUICE" view -c "$IT_DIR/sluice.ini" scan v | wc -l)" = 1 ]
 }
-it_wait 60 "200 rows in view v" view_rows
+it_wait 60 "the row in view v" view_rows
 settled() {
 	"$SLUICE" status -c "$IT_DIR/sluice.ini" >"$IT_DIR/status.out" 2>/dev/null &&
 		grep -q "^view    v: .*: 2 partitions, 0 messages behind" "$IT_DIR/status.out"
@@ -66,7 +68,8 @@ it_wait 30 "status 0 with view v caught up" settled
 status 0
 says "^source  app: slot sluice_app active, confirmed [0-9A-F]*/[0-9A-F]*"
 
-# a view that falls behind: stop materialize, write 50 more rows
+# a view that falls behind: stop materialize, write 50 more rows, which
+# land in both partitions (murmur2 of 50 keys), also the one never applied
 mat_stop
 pg_sql "INSERT INTO t SELECT i, 'y' || i FROM generate_series(201, 250) i"
 cap_wait_caught_up sluice_app 60
