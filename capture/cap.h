@@ -44,9 +44,10 @@ struct cap_pg_status {
 };
 
 /*
- * Connect to the database of postgres source 'sec' of 'cfg' ('bootstrap_default'
- * as for cap_pg_run) with a plain
- * connection, not a replication one, and read its slot's state into 'out'.
+ * Connect to the database of postgres source 'sec' of 'cfg' over a plain
+ * connection, not a replication one, and read its slot's state into 'out'
+ * ('bootstrap_default' as for cap_pg_run: the section must parse as it
+ * would for capture).
  * Returns 0 (also when the slot does not exist: out->exists = 0),
  * SL_ECONFIG for a configuration error, or another code with 'err' set
  * when the server cannot be reached or queried.
