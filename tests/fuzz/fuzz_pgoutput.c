@@ -7,7 +7,9 @@
  * into consecutive messages decoded with one decoder, so stream state
  * transitions are exercised too.  The decoder must never crash, read out
  * of bounds or allocate more than a small multiple of its input; a
- * failure must be SL_ECORRUPT with a message.
+ * failure must be SL_ECORRUPT with a message.  Each message is also read
+ * as a sluice.pos header value (cap_pos_parse: bytes from the broker at
+ * capture's start); what it accepts must format back and parse equal.
  * Seeds: the .bin files of tests/golden/pgoutput/, each prefixed by 0x01.
  */
 #include <stdint.h>
@@ -39,6 +41,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (i < size && !(i + 1 < size && data[i] == 0xA5 && data[i + 1] == 0x5A))
 			continue;
+		{
+			struct cap_pos p, q;
+			char txt[CAP_POS_TEXT_MAX];
+			size_t n;
+
+			if (cap_pos_parse(data + start, i - start, &p) == 0) {
+				n = cap_pos_fmt(&p, txt, sizeof(txt));
+				if (n == 0 || cap_pos_parse(txt, n, &q) != 0 ||
+				    cap_pos_cmp(&p, &q) != 0)
+					abort();
+			}
+		}
 		rc = cap_pgo_decode(&d, 0x1000 + start, data + start, i - start, &arena,
 		    &m, &err);
 		if (rc != 0 && (rc != SL_ECORRUPT || err.msg[0] == '\0'))
