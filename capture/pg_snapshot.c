@@ -124,18 +124,6 @@ snap_describe(struct cap_pg *s, struct snap_table *st, struct sl_err *err)
 	return rc;
 }
 
-static int
-hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Unescape one COPY text field [p, e) into 'out' (reset first). */
 static void
 copy_unescape(const char *p, const char *e, struct sl_buf *out)
@@ -159,8 +147,8 @@ copy_unescape(const char *p, const char *e, struct sl_buf *out)
 		case 'x': {
 			int v = 0, k = 0;
 
-			while (k < 2 && p < e && hexv(*p) >= 0)
-				v = v * 16 + hexv(*p++), k++;
+			while (k < 2 && p < e && sl_hex_digit(*p) >= 0)
+				v = v * 16 + sl_hex_digit(*p++), k++;
 			if (k == 0)
 				sl_buf_add_u8(out, 'x');
 			else

@@ -138,6 +138,19 @@ void sl_arena_free(struct sl_arena *);
 
 /* ------------------------------------------------------ big-endian integers */
 
+/* The value of hex digit 'c' (either case), or -1 if it is not one. */
+static inline int
+sl_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 static inline uint16_t sl_get_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static inline uint32_t
 sl_get_be32(const uint8_t *p)

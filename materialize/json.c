@@ -44,17 +44,11 @@ hex4(const uint8_t *p, uint32_t *out)
 	int i;
 
 	for (i = 0; i < 4; i++) {
-		uint8_t c = p[i];
+		int d = sl_hex_digit(p[i]);
 
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (uint32_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (uint32_t)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (uint32_t)(c - 'A' + 10);
-		else
+		if (d < 0)
 			return -1;
+		v = v << 4 | (uint32_t)d;
 	}
 	*out = v;
 	return 0;

@@ -314,18 +314,6 @@ is_digit(char c)
 }
 
 static int
-hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 text_is(const char *s, size_t len, const char *lit)
 {
 	return strlen(lit) == len && memcmp(s, lit, len) == 0;
@@ -530,7 +518,7 @@ parse_bytea(const char *s, size_t len, struct sl_arena *a, struct sl_slice *out)
 			return -1;
 		p = sl_arena_alloc(a, (len - 2) / 2 + 1);
 		for (i = 2; i < len; i += 2) {
-			int hi = hex_val(s[i]), lo = hex_val(s[i + 1]);
+			int hi = sl_hex_digit(s[i]), lo = sl_hex_digit(s[i + 1]);
 
 			if (hi < 0 || lo < 0)
 				return -1;
@@ -578,8 +566,8 @@ parse_uuid(const char *s, size_t len, uint8_t *out)
 				return -1;
 			continue;
 		}
-		hi = hex_val(s[i]);
-		lo = hex_val(s[i + 1]);
+		hi = sl_hex_digit(s[i]);
+		lo = sl_hex_digit(s[i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[n++] = (uint8_t)(hi << 4 | lo);
