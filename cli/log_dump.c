@@ -400,47 +400,25 @@ dump_is_segment_name(const char *name)
 	return 1;
 }
 
-static int
-dump_cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Every segment of the partition folder 'dir', in offset order. */
 static int
 dump_folder(struct dump_state *st, const char *dir)
 {
-	struct dirent *de;
-	char **names = NULL, *path;
-	size_t n = 0, cap = 0, i;
-	int ret = CLI_EXIT_OK;
-	DIR *d;
+	char **names, *path;
+	size_t n, i;
+	int ret = CLI_EXIT_OK, rc;
 
-	d = opendir(dir);
-	if (d == NULL) {
-		cli_errorf("log dump: %s: %s", dir, strerror(errno));
+	/* 20-digit names: sorted by name is sorted by offset */
+	if ((rc = sl_dir_list(dir, dump_is_segment_name, &names, &n)) != 0) {
+		cli_errorf("log dump: %s: %s", dir, sl_strerror(rc));
 		return CLI_EXIT_RUNTIME;
 	}
-	while ((de = readdir(d)) != NULL) {
-		if (!dump_is_segment_name(de->d_name))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			names = sl_realloc(names, cap * sizeof(*names));
-		}
-		names[n++] = sl_strdup(de->d_name);
-	}
-	closedir(d);
-	if (n > 0)	/* 20-digit names sort by offset */
-		qsort(names, n, sizeof(*names), dump_cmp_names);
 	for (i = 0; i < n && ret == CLI_EXIT_OK; i++) {
 		path = sl_asprintf("%s/%s", dir, names[i]);
 		ret = dump_segment(st, path);
 		free(path);
 	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	sl_dir_list_free(names, n);
 	return ret;
 }
 

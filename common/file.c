@@ -166,3 +166,49 @@ sl_rm_rf(const char *path)
 		rc = -errno;
 	return rc;
 }
+
+static int
+dir_cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+sl_dir_list(const char *dir, int (*keep)(const char *name), char ***names, size_t *n)
+{
+	struct dirent *de;
+	char **v = NULL;
+	size_t k = 0, cap = 0;
+	DIR *d;
+
+	*names = NULL;
+	*n = 0;
+	if ((d = opendir(dir)) == NULL)
+		return -errno;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    (keep != NULL && !keep(de->d_name)))
+			continue;
+		if (k == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = sl_realloc(v, cap * sizeof(*v));
+		}
+		v[k++] = sl_strdup(de->d_name);
+	}
+	closedir(d);
+	if (k > 1)
+		qsort(v, k, sizeof(*v), dir_cmp_names);
+	*names = v;
+	*n = k;
+	return 0;
+}
+
+void
+sl_dir_list_free(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}

@@ -334,5 +334,12 @@ int sl_dir_fsync(const char *dir);
 int sl_mkdir_p(const char *path, int mode);
 /* rm -rf; 0 or -errno. */
 int sl_rm_rf(const char *path);
+/*
+ * The names in folder 'dir' that 'keep' accepts (all but "." and ".." when
+ * 'keep' is NULL), sorted by strcmp, in '*names' ('*n' of them).  The
+ * caller frees them with sl_dir_list_free().  Returns 0 or -errno.
+ */
+int sl_dir_list(const char *dir, int (*keep)(const char *name), char ***names, size_t *n);
+void sl_dir_list_free(char **names, size_t n);
 
 #endif /* SL_H */

@@ -225,39 +225,25 @@ verify_partition(const char *dir, int *found, progress_fn progress,
 }
 
 static int
-cmp_str(const void *x, const void *y)
+not_hidden(const char *name)
 {
-	return strcmp(*(char *const *)x, *(char *const *)y);
+	return name[0] != '.';
 }
 
 int
 lg_verify(const char *data_dir, void (*progress)(const char *file, void *arg),
     void *arg, struct sl_err *err)
 {
-	DIR *d;
-	struct dirent *de;
 	struct stat st;
-	char **names = NULL, *sub;
-	size_t n = 0, cap = 0, i;
+	char **names, *sub;
+	size_t n, i;
 	int rc, found;
 
 	rc = verify_partition(data_dir, &found, progress, arg, err);
 	if (rc != 0 || found)
 		return rc;
-	if ((d = opendir(data_dir)) == NULL)
-		return sl_errf(err, -errno, "%s: %s", data_dir, strerror(errno));
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			names = sl_realloc(names, cap * sizeof(*names));
-		}
-		names[n++] = sl_strdup(de->d_name);
-	}
-	closedir(d);
-	if (n > 1)
-		qsort(names, n, sizeof(*names), cmp_str);
+	if ((rc = sl_dir_list(data_dir, not_hidden, &names, &n)) != 0)
+		return sl_errf(err, rc, "%s: %s", data_dir, sl_strerror(rc));
 	for (i = 0; i < n; i++) {
 		sub = sl_asprintf("%s/%s", data_dir, names[i]);
 		if (rc == 0 && stat(sub, &st) == 0 && S_ISDIR(st.st_mode))
