@@ -318,7 +318,7 @@ int lg_write_atomic(const char *path, const void *p, size_t len);
 /* fsync the folder 'dir' through the fault wrappers; 0 or -errno. */
 int lg_dir_fsync(const char *dir);
 
-/* Milliseconds between recovery-point checkpoints written by sync (200). */
+/* Milliseconds between recovery-point checkpoints written by sync (1000). */
 #define LG_RECOVERY_INTERVAL_MS 1000
 /* Tests: 0 writes the checkpoint at every lg_partition_sync. */
 void lg_partition_set_checkpoint_interval_(struct lg_partition *, int64_t ms);
