@@ -36,6 +36,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "bench/bench_broker.h"
 #include "common/sl.h"
 
 #define TARGET_PRODUCE 400000.0
@@ -288,107 +289,20 @@ latency_run(const struct bench_opts *o, const char *topic, int parts)
 	qsort(lat_ns, (size_t)n_lat, sizeof(*lat_ns), cmp_i64);
 }
 
-/* A TCP port free right now on 127.0.0.1. */
-static int
-free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-		die("free port: %s", strerror(errno));
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-/* 1 when a TCP connection to "HOST:PORT" 'addr' (numeric IPv4) succeeds. */
-static int
-tcp_probe(const char *addr)
-{
-	struct sockaddr_in a;
-	char host[64];
-	const char *colon = strrchr(addr, ':');
-	int fd, ok;
-
-	if (!colon || (size_t)(colon - addr) >= sizeof(host))
-		return 1;	/* not numeric: let librdkafka find out */
-	memcpy(host, addr, (size_t)(colon - addr));
-	host[colon - addr] = 0;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)atoi(colon + 1));
-	if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
-		return 1;
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
-		return 0;
-	ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(fd);
-	return ok;
-}
-
-/* Wait until Metadata answers on o->bootstrap; 0 or -1 after 'secs'. */
-static int
-broker_wait(const struct bench_opts *o, int secs)
-{
-	double end = now_s() + secs;
-
-	while (now_s() < end && !tcp_probe(o->bootstrap))
-		usleep(100000);
-	while (now_s() < end) {
-		rd_kafka_t *rk = producer_new(o, "5");
-		const struct rd_kafka_metadata *md;
-		rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, 1000);
-
-		if (!err)
-			rd_kafka_metadata_destroy(md);
-		rd_kafka_destroy(rk);
-		if (!err)
-			return 0;
-		usleep(200000);
-	}
-	return -1;
-}
-
 /* Start 'o->sluice' broker in a fresh folder; returns its pid. */
 static pid_t
 broker_start(struct bench_opts *o, char *dir, size_t dirlen)
 {
-	char ini[4096], path[4200];
-	int port = free_port(), http = free_port();
+	char why[512];
 	pid_t pid;
 
 	snprintf(dir, dirlen, "%s/sluice-bench-XXXXXX", o->data_dir ? o->data_dir : "/tmp");
 	if (!mkdtemp(dir))
 		die("mkdtemp: %s", strerror(errno));
-	snprintf(ini, sizeof(ini), "[broker]\nlisten = 127.0.0.1:%d\nhttp = 127.0.0.1:%d\n"
-	    "data_dir = %s/data\n", port, http, dir);
-	snprintf(path, sizeof(path), "%s/sluice.ini", dir);
-	if (sl_file_write_atomic(path, ini, strlen(ini)) != 0)
-		die("cannot write %s", path);
-	snprintf(o->bootstrap, sizeof(o->bootstrap), "127.0.0.1:%d", port);
-	pid = fork();
+	pid = bench_broker_start(o->sluice, dir, o->bootstrap, sizeof(o->bootstrap), why,
+	    sizeof(why));
 	if (pid < 0)
-		die("fork: %s", strerror(errno));
-	if (pid == 0) {
-		char logp[4200];
-		FILE *f;
-
-		snprintf(logp, sizeof(logp), "%s/broker.log", dir);
-		f = freopen(logp, "w", stderr);
-		(void)f;
-		execl(o->sluice, o->sluice, "broker", "-c", path, (char *)NULL);
-		_exit(127);
-	}
-	if (broker_wait(o, 30) != 0) {
-		kill(pid, SIGKILL);
-		die("broker at %s did not answer within 30 s", o->bootstrap);
-	}
+		die("%s", why);
 	return pid;
 }
 
@@ -445,7 +359,7 @@ main(int argc, char **argv)
 		die("%s", "give exactly one of --sluice PATH or --bootstrap HOST:PORT");
 	if (o.sluice)
 		pid = broker_start(&o, dir, sizeof(dir));
-	else if (broker_wait(&o, 10) != 0)
+	else if (bench_broker_wait(o.bootstrap, 10) != 0)
 		die("no broker answers at %s", o.bootstrap);
 
 	snprintf(t1, sizeof(t1), "bench-1p-%d", (int)getpid());

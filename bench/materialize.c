@@ -32,6 +32,7 @@
 #include <librdkafka/rdkafka.h>
 #include <lmdb.h>
 
+#include "bench/bench_broker.h"
 #include "common/sl.h"
 #include "materialize/mat.h"
 #include "schemas/sch.h"
@@ -67,24 +68,6 @@ now_s(void)
 	return (double)sl_mono_ns() / 1e9;
 }
 
-static int
-free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-		die("free port: %s", strerror(errno));
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 static void
 on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -118,39 +101,13 @@ producer_new(const char *bootstrap)
 static pid_t
 broker_start(struct opts *o, const char *dir)
 {
-	char ini[8192], path[4200], logp[4200];
-	int port = free_port(), http = free_port();
-	double end;
-	pid_t pid;
+	char why[512];
+	pid_t pid = bench_broker_start(o->sluice, dir, o->bootstrap, sizeof(o->bootstrap),
+	    why, sizeof(why));
 
-	snprintf(ini, sizeof(ini), "[broker]\nlisten = 127.0.0.1:%d\nhttp = 127.0.0.1:%d\n"
-	    "data_dir = %s/data\n", port, http, dir);
-	snprintf(path, sizeof(path), "%s/sluice.ini", dir);
-	if (sl_file_write_atomic(path, ini, strlen(ini)) != 0)
-		die("cannot write %s", path);
-	snprintf(o->bootstrap, sizeof(o->bootstrap), "127.0.0.1:%d", port);
-	if ((pid = fork()) < 0)
-		die("fork: %s", strerror(errno));
-	if (pid == 0) {
-		snprintf(logp, sizeof(logp), "%s/broker.log", dir);
-		if (freopen(logp, "w", stderr) == NULL)
-			_exit(127);
-		execl(o->sluice, o->sluice, "broker", "-c", path, (char *)NULL);
-		_exit(127);
-	}
-	for (end = now_s() + 30; now_s() < end; usleep(200000)) {
-		rd_kafka_t *rk = producer_new(o->bootstrap);
-		const struct rd_kafka_metadata *md;
-		rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, 1000);
-
-		if (!e)
-			rd_kafka_metadata_destroy(md);
-		rd_kafka_destroy(rk);
-		if (!e)
-			return pid;
-	}
-	kill(pid, SIGKILL);
-	die("broker at %s did not answer within 30 s", o->bootstrap);
+	if (pid < 0)
+		die("%s", why);
+	return pid;
 }
 
 static uint64_t rng_state = 88172645463325252ULL;
