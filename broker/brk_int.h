@@ -237,6 +237,7 @@ struct brk_conn {
 	int64_t start_ns;
 	struct brk_resp resp;		/* the response being built */
 	int replied;			/* detached: a deferred reply is in 'resp' */
+	int writing;			/* EV_WRITE on: libevent drains the output */
 	char peer[128];
 };
 
