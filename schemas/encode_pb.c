@@ -9,8 +9,12 @@
  * protobuf-c message tree in a scratch arena (strings copied so they are
  * NUL-terminated, as protobuf-c wants) and pack it.  Transaction events
  * and heartbeats (one or two per transaction) use protobuf-c only.
- * Decoding unpacks with an allocator that draws from the caller's arena
- * under a budget, then converts to struct sch_event in the same arena.
+ * Decoding here unpacks with an allocator that draws from the caller's
+ * arena under a budget, then converts to struct sch_event in the same
+ * arena: sch_event_decode_pb_ref and sch_key_decode_pb_ref are the
+ * reference that the direct decoders of decode_pb.c (the hot path of
+ * materialize) must agree with; TransactionEvent and Heartbeat are only
+ * decoded here.
  *
  * It is not the JSON encoder (encode_json.c) and does not interpret PG
  * text (pg_types.c).
@@ -21,9 +25,12 @@
  *      past the budget, and our conversion allocates at most one
  *      struct sch_value per protobuf-c Value (which is larger).
  *  (2) protobuf-c recurses without limit on nested messages; Value and
- *      Array nest each other, so pb_scan_depth() walks the wire bytes first
+ *      Array nest each other, so pb_scan() walks the wire bytes first
  *      and rejects arrays nested deeper than SCH_MAX_ARRAY_DEPTH before
  *      protobuf-c sees them.  No other message of event.proto recurses.
+ *      pb_scan() walks every message of an Event or a Key, so its one
+ *      stricter rule (a varint of more than 64 bits is an error; protobuf-c
+ *      drops the excess bits) holds everywhere, as in decode_pb.c.
  *  (3) Packing is deterministic: protobuf-c writes fields in field-number
  *      order and we fill them from the struct only, so the same key gives
  *      the same bytes (sch.h invariant (3)).
@@ -44,6 +51,7 @@ struct pb_arena {
 	struct sl_arena *a;
 	size_t used;
 	size_t budget;
+	int refused;			/* an allocation went past the budget */
 };
 
 static void *
@@ -51,8 +59,10 @@ pb_alloc(void *data, size_t size)
 {
 	struct pb_arena *pa = data;
 
-	if (size > pa->budget - pa->used)	/* (1) */
+	if (size > pa->budget - pa->used) {	/* (1) */
+		pa->refused = 1;
 		return NULL;
+	}
 	pa->used += size;
 	return sl_arena_alloc(pa->a, size);
 }
@@ -433,7 +443,7 @@ sch_heartbeat_encode_pb(const struct sch_heartbeat *hb, struct sl_buf *out)
  * (no reflection, no scratch allocation, no get_packed_size pass).  The
  * output is byte-identical to the protobuf-c encoders above (the *_ref
  * functions), which stay as the reference that tests/check_pbdirect.c
- * compares against; decoding still goes through protobuf-c.
+ * compares against.  The decoders' direct counterparts are in decode_pb.c.
  *
  * What "identical" means, field by field, is protobuf-c 1.4's packing of
  * proto3 fields:
@@ -806,9 +816,12 @@ sch_key_encode_pb(const struct sch_event *ev, struct sl_buf *out)
 /*
  * (2) Walk the protobuf wire bytes of a message whose type is 'msg' and
  * check nesting before protobuf-c recurses.  Message types: 'E' Event,
- * 'V' Value, 'A' Array, 'K' Key, 'C' KeyColumn.  Only the fields that lead
- * to a Value are followed.  Returns 0 or -1 (malformed or too deep), with
- * '*where' the offending offset.
+ * 'V' Value, 'A' Array, 'K' Key, 'C' KeyColumn, 'T' Table, 'L' any message
+ * without submessages (Column, Source, TransactionInfo, LogicalMessage,
+ * Date, TimeTz, Timestamp, Interval).  Every submessage is followed, so
+ * sl_uvarint_get's rule on varints longer than 64 bits applies to all of
+ * them (see the header of decode_pb.c).  Returns 0 or -1 (malformed or too
+ * deep), with '*where' the offending offset.
  */
 static int
 pb_scan(const uint8_t *p, size_t len, char msg, int depth, size_t base,
@@ -852,8 +865,20 @@ pb_scan(const uint8_t *p, size_t len, char msg, int depth, size_t base,
 			return -1;
 		i += (size_t)k;
 		switch (msg) {
-		case 'E': sub = (key >> 3 == 3 || key >> 3 == 4) ? 'V' : 0; break;
-		case 'V': sub = key >> 3 == 23 ? 'A' : 0; break;
+		case 'E':
+			switch (key >> 3) {
+			case 2: sub = 'T'; break;
+			case 3: case 4: sub = 'V'; break;
+			case 7: case 8: case 9: sub = 'L'; break;
+			}
+			break;
+		case 'T': sub = key >> 3 == 5 ? 'L' : 0; break;
+		case 'V':
+			switch (key >> 3) {
+			case 12: case 14: case 15: case 16: case 17: sub = 'L'; break;
+			case 23: sub = 'A'; break;
+			}
+			break;
 		case 'A': sub = key >> 3 == 2 ? 'V' : 0; break;
 		case 'K': sub = key >> 3 == 1 ? 'C' : 0; break;
 		case 'C': sub = key >> 3 == 3 ? 'V' : 0; break;
@@ -875,7 +900,7 @@ static ProtobufCMessage *
 pb_unpack(const ProtobufCMessageDescriptor *desc, char scan, struct sl_slice in,
     struct sl_arena *a, int *rc, struct sl_err *err)
 {
-	struct pb_arena pa = { a, 0, PB_BUDGET(in.len) };
+	struct pb_arena pa = { a, 0, PB_BUDGET(in.len), 0 };
 	ProtobufCAllocator al = { pb_alloc, pb_free, &pa };
 	ProtobufCMessage *m;
 	size_t where = 0;
@@ -892,7 +917,7 @@ pb_unpack(const ProtobufCMessageDescriptor *desc, char scan, struct sl_slice in,
 	}
 	m = protobuf_c_message_unpack(desc, &al, in.len, in.p);
 	if (m == NULL) {
-		*rc = pa.used >= pa.budget ?
+		*rc = pa.refused ?
 		    SL_CORRUPT(err, "%s: decoding %zu bytes needs more than %zu bytes "
 			"of memory", desc->name, in.len, pa.budget) :
 		    SL_CORRUPT(err, "%s: malformed protobuf (%zu bytes)", desc->name,
@@ -1077,7 +1102,7 @@ image_from_pb(Sluice__V1__Value **vs, size_t n, uint32_t ncol, struct sl_arena *
 }
 
 int
-sch_event_decode_pb(struct sl_slice in, struct sl_arena *a,
+sch_event_decode_pb_ref(struct sl_slice in, struct sl_arena *a,
     struct sch_event *out, struct sl_err *err)
 {
 	Sluice__V1__Event *m;
@@ -1153,7 +1178,7 @@ sch_event_decode_pb(struct sl_slice in, struct sl_arena *a,
 }
 
 int
-sch_key_decode_pb(struct sl_slice in, struct sl_arena *a, const char ***names,
+sch_key_decode_pb_ref(struct sl_slice in, struct sl_arena *a, const char ***names,
     struct sch_value **values, uint32_t *n, struct sl_err *err)
 {
 	Sluice__V1__Key *m;

@@ -466,6 +466,19 @@ int sch_key_decode_pb(struct sl_slice in, struct sl_arena *a,
 int sch_event_encode_pb_ref(const struct sch_event *ev, struct sl_buf *out);
 int sch_key_encode_pb_ref(const struct sch_event *ev, struct sl_buf *out);
 
+/*
+ * The two decoders above through protobuf_c_message_unpack and a
+ * conversion of its tree: slower, same conventions and results, kept as
+ * the reference the direct decoders must agree with on every input
+ * (tests/check_pbdirect.c and the fuzz_pg_types target, which run both).
+ * The one known difference is listed at the top of schemas/decode_pb.c.
+ */
+int sch_event_decode_pb_ref(struct sl_slice in, struct sl_arena *a,
+    struct sch_event *out, struct sl_err *err);
+int sch_key_decode_pb_ref(struct sl_slice in, struct sl_arena *a,
+    const char ***names, struct sch_value **values, uint32_t *n,
+    struct sl_err *err);
+
 /* sluice.v1.TransactionEvent and sluice.v1.Heartbeat, same conventions. */
 int sch_txevent_encode_pb(const struct sch_txevent *, struct sl_buf *out);
 int sch_txevent_decode_pb(struct sl_slice in, struct sl_arena *a,
