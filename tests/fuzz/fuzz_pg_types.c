@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "schemas/sch.h"
+#include "tests/sch_compare.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -74,110 +75,16 @@ fuzz_text(const uint8_t *p, size_t n, struct sl_arena *a)
 
 /* ------------------------------------- direct vs protobuf-c decoders */
 
-static int
-cstr_eq(const char *x, const char *y)
-{
-	return x == NULL || y == NULL ? x == y : strcmp(x, y) == 0;
-}
-
-/* Field-by-field equality, strings NUL-terminated (sch.h (2)). */
-static int
-val_eq(const struct sch_value *x, const struct sch_value *y)
-{
-	uint32_t i;
-
-	if (x->kind != y->kind || x->inf != y->inf)
-		return 0;
-	switch (x->kind) {
-	case SCH_NULL: case SCH_UNCHANGED: return 1;
-	case SCH_BOOL: return x->u.b == y->u.b;
-	case SCH_INT64: case SCH_TIME: case SCH_TIMESTAMP: case SCH_TIMESTAMPTZ:
-		return x->u.i64 == y->u.i64;
-	case SCH_UINT64: return x->u.u64 == y->u.u64;
-	case SCH_DOUBLE: return memcmp(&x->u.f64, &y->u.f64, sizeof(double)) == 0;
-	case SCH_BYTES:
-		return x->u.bytes.len == y->u.bytes.len && (x->u.bytes.len == 0 ||
-		    memcmp(x->u.bytes.p, y->u.bytes.p, x->u.bytes.len) == 0);
-	case SCH_UUID: return memcmp(x->u.uuid, y->u.uuid, 16) == 0;
-	case SCH_DATE: return x->u.date == y->u.date;
-	case SCH_TIMETZ:
-		return x->u.timetz.time_us == y->u.timetz.time_us &&
-		    x->u.timetz.offset_s == y->u.timetz.offset_s;
-	case SCH_INTERVAL:
-		return x->u.interval.months == y->u.interval.months &&
-		    x->u.interval.days == y->u.interval.days &&
-		    x->u.interval.us == y->u.interval.us;
-	case SCH_ARRAY:
-		if (x->u.array.n != y->u.array.n ||
-		    x->u.array.elem_oid != y->u.array.elem_oid)
-			return 0;
-		for (i = 0; i < x->u.array.n; i++)
-			if (!val_eq(&x->u.array.v[i], &y->u.array.v[i]))
-				return 0;
-		return 1;
-	default:
-		return x->u.s.len == y->u.s.len && x->u.s.p[x->u.s.len] == '\0' &&
-		    y->u.s.p[y->u.s.len] == '\0' &&
-		    memcmp(x->u.s.p, y->u.s.p, x->u.s.len) == 0;
-	}
-}
-
 static void
 must_equal_events(const struct sch_event *x, const struct sch_event *y)
 {
-	const struct sch_source *sx = &x->source, *sy = &y->source;
-	uint32_t i, n = 0;
+	const char *d = sc_event_diff(x, y);
+	char what[96];
 
-	must(x->op == y->op && x->ts_ms == y->ts_ms, "decoders differ: op, ts_ms");
-	must((x->table == NULL) == (y->table == NULL), "decoders differ: table");
-	if (x->table != NULL) {
-		const struct sch_table *tx = x->table, *ty = y->table;
-
-		n = tx->n_columns;
-		must(tx->schema_id == ty->schema_id && cstr_eq(tx->db, ty->db) &&
-		    cstr_eq(tx->schema, ty->schema) && cstr_eq(tx->name, ty->name) &&
-		    tx->n_columns == ty->n_columns, "decoders differ: table fields");
-		for (i = 0; i < n; i++) {
-			const struct sch_column *cx = &tx->columns[i], *cy = &ty->columns[i];
-
-			must(cstr_eq(cx->name, cy->name) &&
-			    cstr_eq(cx->type_name, cy->type_name) &&
-			    cx->type_oid == cy->type_oid && cx->typmod == cy->typmod &&
-			    cx->is_key == cy->is_key && cx->nullable == cy->nullable,
-			    "decoders differ: column");
-		}
+	if (d != NULL) {
+		snprintf(what, sizeof(what), "decoders differ: %s", d);
+		must(0, what);
 	}
-	must((x->before == NULL) == (y->before == NULL) &&
-	    (x->after == NULL) == (y->after == NULL), "decoders differ: images");
-	for (i = 0; i < n; i++) {
-		must(x->before == NULL || val_eq(&x->before[i], &y->before[i]),
-		    "decoders differ: before value");
-		must(x->after == NULL || val_eq(&x->after[i], &y->after[i]),
-		    "decoders differ: after value");
-	}
-	must(cstr_eq(sx->connector, sy->connector) && cstr_eq(sx->name, sy->name) &&
-	    cstr_eq(sx->db, sy->db) && cstr_eq(sx->schema, sy->schema) &&
-	    cstr_eq(sx->table, sy->table) &&
-	    cstr_eq(sx->binlog_file, sy->binlog_file) && cstr_eq(sx->gtid, sy->gtid),
-	    "decoders differ: source string");
-	must(sx->ts_ms == sy->ts_ms && sx->ts_us == sy->ts_us &&
-	    sx->snapshot == sy->snapshot && sx->has == sy->has &&
-	    sx->lsn == sy->lsn && sx->last_commit_lsn == sy->last_commit_lsn &&
-	    sx->txid == sy->txid && sx->xmin == sy->xmin &&
-	    sx->binlog_pos == sy->binlog_pos && sx->server_id == sy->server_id &&
-	    sx->row == sy->row && sx->sequence == sy->sequence,
-	    "decoders differ: source scalar");
-	must(cstr_eq(x->tx.id, y->tx.id) && x->tx.total_order == y->tx.total_order &&
-	    x->tx.data_collection_order == y->tx.data_collection_order,
-	    "decoders differ: transaction");
-	must((x->message == NULL) == (y->message == NULL), "decoders differ: message");
-	if (x->message != NULL)
-		must(cstr_eq(x->message->prefix, y->message->prefix) &&
-		    x->message->content.len == y->message->content.len &&
-		    (x->message->content.len == 0 || memcmp(x->message->content.p,
-		    y->message->content.p, x->message->content.len) == 0) &&
-		    x->message->transactional == y->message->transactional &&
-		    x->message->lsn == y->message->lsn, "decoders differ: message fields");
 }
 
 /*
@@ -254,7 +161,7 @@ fuzz_other(const uint8_t *p, size_t n, struct sl_arena *a)
 	if (both_ok(rc, rrc, &rerr)) {
 		must(k == rk, "decoders differ: key columns");
 		for (i = 0; i < k; i++)
-			must(cstr_eq(names[i], rnames[i]) && val_eq(&vals[i], &rvals[i]),
+			must(sc_cstr_eq(names[i], rnames[i]) && sc_val_eq(&vals[i], &rvals[i]),
 			    "decoders differ: key column");
 	}
 	if (sch_txevent_decode_pb(sl_slice_make(p, n), a, &tx, &err) == 0) {
