@@ -238,6 +238,7 @@ struct brk_conn {
 	struct brk_resp resp;		/* the response being built */
 	int replied;			/* detached: a deferred reply is in 'resp' */
 	int writing;			/* EV_WRITE on: libevent drains the output */
+	int held;			/* frames wait for a free slot (1) */
 	char peer[128];
 };
 

@@ -223,9 +223,14 @@ conn_send(struct brk_conn *c)
 		return;
 	out = bufferevent_get_output(c->bev);
 	fd = bufferevent_getfd(c->bev);
-	/* one call per run of memory or per file range (sendfile) */
+	/*
+	 * One call per run of memory or per file range (sendfile).  The
+	 * bufferevent keeps its output's start frozen except while it writes.
+	 */
+	evbuffer_unfreeze(out, 1);
 	while (evbuffer_get_length(out) > 0 && evbuffer_write(out, fd) > 0)
 		;
+	evbuffer_freeze(out, 1);
 	if (evbuffer_get_length(out) > 0) {
 		c->writing = 1;
 		bufferevent_enable(c->bev, EV_WRITE);
@@ -299,10 +304,11 @@ conn_flush(struct brk_conn *c)
 	 * callback deferred to the loop (never from here: the caller may be
 	 * inside conn_process or a handler of this connection).
 	 */
-	if (c->bev != NULL && !c->writing &&
-	    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+	if (c->bev != NULL && c->held && !c->writing && c->n_slots < BRK_INFLIGHT_MAX) {
+		c->held = 0;
 		bufferevent_trigger(c->bev, EV_READ,
 		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	}
 }
 
 struct brk_slot *
@@ -381,6 +387,7 @@ conn_frames(struct brk_conn *c)
 		if (evbuffer_get_length(out) >= BRK_OUT_HIGH)
 			return 1;
 	}
+	c->held = evbuffer_get_length(in) > 0;	/* (1): conn_flush resumes */
 	return 0;
 }
 
@@ -608,7 +615,9 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		tv.tv_usec = (b->cfg.idle_timeout_ms % 1000) * 1000;
 		bufferevent_set_timeouts(c->bev, &tv, NULL);
 	}
-	bufferevent_enable(c->bev, EV_READ);	/* EV_WRITE only when conn_send needs it */
+	/* EV_WRITE (on in a new bufferevent) only while conn_send needs it */
+	bufferevent_disable(c->bev, EV_WRITE);
+	bufferevent_enable(c->bev, EV_READ);
 }
 
 /* ---------------------------------------------------------- group commit */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/thread.h>
@@ -752,6 +753,159 @@ START_TEST(bad_frame_sizes_close_only_that_connection)
 }
 END_TEST
 
+/* Append one size-prefixed request frame: header v1, client id "t". */
+static void
+frame_add(struct sl_buf *out, int16_t api, int16_t ver, int32_t corr,
+    const struct sl_buf *body)
+{
+	struct sl_buf f = { 0 };
+
+	brk_wr_i16(&f, api);
+	brk_wr_i16(&f, ver);
+	brk_wr_i32(&f, corr);
+	brk_wr_string(&f, "t");
+	if (body != NULL)
+		sl_buf_add(&f, body->p, body->len);
+	brk_wr_i32(out, (int32_t)f.len);
+	sl_buf_add(out, f.p, f.len);
+	sl_buf_free(&f);
+}
+
+struct pipe_writer {
+	int fd;
+	const struct sl_buf *all;
+	int ok;
+};
+
+static void *
+pipe_writer_main(void *arg)
+{
+	struct pipe_writer *w = arg;
+	size_t done = 0;
+
+	while (done < w->all->len) {
+		ssize_t n = write(w->fd, w->all->p + done, w->all->len - done);
+
+		if (n <= 0)
+			return NULL;
+		done += (size_t)n;
+	}
+	w->ok = 1;
+	return NULL;
+}
+
+/* Read one response frame into 'body'; returns its correlation id. */
+static int32_t
+frame_read(int fd, struct sl_buf *body)
+{
+	uint8_t hdr[8];
+	size_t got = 0, size;
+
+	while (got < sizeof(hdr)) {
+		ssize_t n = read(fd, hdr + got, sizeof(hdr) - got);
+
+		ck_assert_int_gt(n, 0);
+		got += (size_t)n;
+	}
+	size = sl_get_be32(hdr) - 4;
+	sl_buf_reset(body);
+	sl_buf_reserve(body, size);
+	for (got = 0; got < size; ) {
+		ssize_t n = read(fd, body->p + got, size - got);
+
+		ck_assert_int_gt(n, 0);
+		got += (size_t)n;
+	}
+	body->len = size;
+	return (int32_t)sl_get_be32(hdr + 4);
+}
+
+/*
+ * One connection writes 40 acks=all produce requests in one go (more than
+ * the 16 slots: the rest wait decoded by nobody until commits answer the
+ * first ones, and no more bytes arrive to wake the broker), then 3000
+ * ApiVersions requests whose answers overflow the socket while the client
+ * does not read for a while.  Every request is answered,
+ * in order: the paths where the broker writes directly, where it leaves
+ * the rest to libevent, and where it resumes decoding after the slots or
+ * the output drained.
+ */
+START_TEST(pipelined_requests_past_the_slots_and_a_slow_reader_get_every_answer)
+{
+	struct brk_broker *sb;
+	struct sl_err err = { 0 };
+	struct sl_buf all = { 0 }, body = { 0 }, batch = { 0 };
+	struct pipe_writer w = { 0 };
+	struct timespec nap = { 0, 300 * 1000000L };
+	pthread_t th, wt;
+	struct brk_rd r;
+	struct sl_slice s;
+	int i, fd;
+
+	evthread_use_pthreads();
+	create_topic("pipe", 1, NULL, NULL);
+	brk_conn_free(c);
+	c = NULL;
+	brk_close(b);
+	b = NULL;
+	ck_assert_msg(brk_open_ex(&cfg, 1, &sb, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(pthread_create(&th, NULL, loop_main, sb), 0);
+	make_batch(&batch, 50, 0, LG_CODEC_NONE);
+	for (i = 0; i < 40; i++) {
+		struct sl_buf q = { 0 };
+
+		brk_wr_string(&q, NULL);
+		brk_wr_i16(&q, -1);
+		brk_wr_i32(&q, 10000);
+		brk_wr_i32(&q, 1);
+		brk_wr_string(&q, "pipe");
+		brk_wr_i32(&q, 1);
+		brk_wr_i32(&q, 0);
+		brk_wr_bytes(&q, batch.p, batch.len);
+		frame_add(&all, API_PRODUCE, 7, 1 + i, &q);
+		sl_buf_free(&q);
+	}
+	/* all 40 in one write, nothing after: only the broker can resume */
+	fd = connect_to(brk_port(sb));
+	w.fd = fd;
+	w.all = &all;
+	pipe_writer_main(&w);
+	ck_assert_int_eq(w.ok, 1);
+	for (i = 0; i < 40; i++) {
+		ck_assert_int_eq(frame_read(fd, &body), 1 + i);
+		brk_rd_init(&r, body.p, body.len);
+		ck_assert_int_eq(brk_rd_i32(&r, "topics"), 1);
+		brk_rd_string(&r, &s, "name");
+		ck_assert_int_eq(brk_rd_i32(&r, "parts"), 1);
+		ck_assert_int_eq(brk_rd_i32(&r, "index"), 0);
+		ck_assert_int_eq(brk_rd_i16(&r, "error"), 0);
+		ck_assert_int_eq(brk_rd_i64(&r, "base"), (int64_t)i * 50);
+	}
+	sl_buf_reset(&all);
+	for (i = 0; i < 3000; i++)
+		frame_add(&all, API_API_VERSIONS, 0, 1000 + i, NULL);
+	w.ok = 0;
+	ck_assert_int_eq(pthread_create(&wt, NULL, pipe_writer_main, &w), 0);
+	nanosleep(&nap, NULL);	/* let the answers pile up unread */
+	for (i = 0; i < 3000; i++) {
+		ck_assert_int_eq(frame_read(fd, &body), 1000 + i);
+		brk_rd_init(&r, body.p, body.len);
+		ck_assert_int_eq(brk_rd_i16(&r, "error"), 0);
+	}
+	pthread_join(wt, NULL);
+	ck_assert_int_eq(w.ok, 1);
+	close(fd);
+	sl_buf_free(&all);
+	sl_buf_free(&body);
+	sl_buf_free(&batch);
+	brk_stop(sb);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(brk_close(sb), 0);
+	ck_assert_int_eq(brk_open_ex(&cfg, 0, &b, &err), 0);
+	c = brk_conn_detached(b);
+}
+END_TEST
+
 START_TEST(the_broker_section_rejects_unknown_keys)
 {
 	struct sl_config *sc = NULL;
@@ -807,6 +961,7 @@ brk_suite(void)
 	tcase_add_test(tb, truncated_bodies_of_every_api_are_refused_without_crashing);
 	tcase_add_test(tb, produce_v2_is_refused_per_partition_and_log_append_time_is_reported);
 	tcase_add_test(tb, bad_frame_sizes_close_only_that_connection);
+	tcase_add_test(tb, pipelined_requests_past_the_slots_and_a_slow_reader_get_every_answer);
 	suite_add_tcase(s, tb);
 	return s;
 }
