@@ -159,19 +159,6 @@ mat_schema_decode(struct sl_slice in, uint64_t id, struct sl_arena *a,
 
 /* -------------------------------------------------------------- row record */
 
-static int
-is_text_kind(int k)
-{
-	switch (k) {
-	case SCH_NUMERIC: case SCH_TEXT: case SCH_JSON: case SCH_INET:
-	case SCH_MACADDR: case SCH_BITS: case SCH_MONEY: case SCH_XML:
-	case SCH_ENUM: case SCH_OTHER:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 static uint8_t
 inf_byte(int inf)
 {
@@ -238,7 +225,7 @@ value_encode(const struct sch_value *v, struct sl_buf *out, int depth)
 			value_encode(&v->u.array.v[i], out, depth + 1);
 		break;
 	default:
-		if (is_text_kind(v->kind)) {
+		if (sch_kind_is_text(v->kind)) {
 			sl_buf_add_uvarint(out, v->u.s.len);
 			sl_buf_add(out, v->u.s.p, v->u.s.len);
 			sl_buf_add_u8(out, 0);
@@ -384,7 +371,7 @@ value_decode(struct rd *r, struct sl_arena *a, struct sch_value *v, int depth)
 		return 0;
 	case SCH_BYTES:
 	default:
-		if (b != SCH_BYTES && !is_text_kind(b))
+		if (b != SCH_BYTES && !sch_kind_is_text(b))
 			return rd_fail(r, "unknown value kind");
 		if ((rc = rd_uvar(r, &u)) != 0)
 			return rc;
@@ -518,7 +505,7 @@ value_json(const struct sch_value *v, uint32_t type_oid, struct sl_buf *out, int
 	}
 	sl_buf_free(&t);
 	/* no PostgreSQL type: the kind decides */
-	if (is_text_kind(v->kind)) {
+	if (sch_kind_is_text(v->kind)) {
 		mat_json_string(out, v->u.s.p, v->u.s.len);
 	} else if (v->kind == SCH_DOUBLE) {
 		if (isfinite(v->u.f64))

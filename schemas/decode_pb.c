@@ -369,19 +369,6 @@ pd_inf(int32_t i, int *out)
 	}
 }
 
-static int
-pd_is_text(int kind)
-{
-	switch (kind) {
-	case SCH_NUMERIC: case SCH_TEXT: case SCH_JSON: case SCH_INET:
-	case SCH_MACADDR: case SCH_BITS: case SCH_MONEY: case SCH_XML:
-	case SCH_ENUM: case SCH_OTHER:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 /*
  * Date, TimeTz, Timestamp and Interval: a submessage of scalars whose
  * fields 1..3 are sint64 or sint32 as 'zz64' says, field 2 of Date and
@@ -1003,7 +990,7 @@ pd_keycolumn(struct pd *d, const struct pd_field *m, const char **name,
 			} else if (v->kind == 0) {
 				return pd_fail(d, f.at, "two values without a kind "
 				    "(protobuf-c cannot merge them)");
-			} else if (pd_is_text(v->kind) ||
+			} else if (sch_kind_is_text(v->kind) ||
 			    (v->kind == SCH_BYTES && v->u.bytes.len == 0)) {
 				memset(v, 0, sizeof(*v));	/* lost in the merge */
 				*bad = 1;

@@ -31,9 +31,8 @@ sch_kind_name(enum sch_kind k)
 	return "?";
 }
 
-/* 1 for the kinds whose payload is u.s. */
-static int
-kind_is_text(enum sch_kind k)
+int
+sch_kind_is_text(enum sch_kind k)
 {
 	switch (k) {
 	case SCH_NUMERIC: case SCH_TEXT: case SCH_JSON: case SCH_INET:
@@ -50,7 +49,7 @@ value_copy(const struct sch_value *src, struct sl_arena *a, int depth)
 {
 	struct sch_value v = *src;
 
-	if (kind_is_text(src->kind)) {
+	if (sch_kind_is_text(src->kind)) {
 		char *p = sl_arena_alloc(a, src->u.s.len + 1);
 
 		if (src->u.s.len > 0)
@@ -133,7 +132,7 @@ value_equal(const struct sch_value *x, const struct sch_value *y, int depth)
 				return 0;
 		return 1;
 	default:
-		if (!kind_is_text(x->kind))
+		if (!sch_kind_is_text(x->kind))
 			return 0;
 		return x->u.s.len == y->u.s.len && (x->u.s.len == 0 ||
 		    memcmp(x->u.s.p, y->u.s.p, x->u.s.len) == 0);
@@ -159,7 +158,7 @@ value_check(const struct sch_value *v, int depth, const char *where,
 	    v->kind == SCH_TIMESTAMPTZ) && (v->inf < -1 || v->inf > 1))
 		return sl_errf(err, SL_EINVAL, "%s column %u: bad infinity %d",
 		    where, col, v->inf);
-	if (kind_is_text(v->kind) && v->u.s.p == NULL && v->u.s.len != 0)
+	if (sch_kind_is_text(v->kind) && v->u.s.p == NULL && v->u.s.len != 0)
 		return sl_errf(err, SL_EINVAL, "%s column %u: NULL string", where, col);
 	if (v->kind == SCH_BYTES && v->u.bytes.p == NULL && v->u.bytes.len != 0)
 		return sl_errf(err, SL_EINVAL, "%s column %u: NULL bytes", where, col);

@@ -166,6 +166,8 @@ sch_value_text(const char *s, size_t len)
 
 /* The name of a kind ("timestamptz"); a static string, "?" if unknown. */
 const char *sch_kind_name(enum sch_kind);
+/* 1 for the kinds whose payload is the text u.s (NUMERIC, TEXT, JSON...). */
+int sch_kind_is_text(enum sch_kind);
 
 /*
  * Deep-copy 'src' (strings, bytes, array elements) into 'a'.  Returns the
