@@ -263,6 +263,25 @@ repl_reader_main(void *arg)
 		}
 		pthread_mutex_lock(&r->conn_mu);	/* (3) */
 		n = PQgetCopyData(r->conn, &buf, 1);
+		if (n == 0) {
+			/*
+			 * libpq's buffer is used up, which says nothing of the
+			 * socket: PQconsumeInput() reads at most ~16 KB.  Read
+			 * again before napping, so each wake-up drains the
+			 * socket and not just one buffer's worth (napping after
+			 * every 16 KB capped the stream near 100k messages/s
+			 * while the walsender sat blocked in WalSenderWriteData).
+			 */
+			if (!PQconsumeInput(r->conn)) {
+				char m[400];
+
+				snprintf(m, sizeof(m), "%s", PQerrorMessage(r->conn));
+				pthread_mutex_unlock(&r->conn_mu);
+				repl_reader_end(r, SL_EPROTO, "read replication stream", m);
+				return NULL;
+			}
+			n = PQgetCopyData(r->conn, &buf, 1);
+		}
 		if (n == 0 && bursting) {
 			/*
 			 * The walsender sends each message on its own: waking
