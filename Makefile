@@ -16,7 +16,7 @@ PKG_CONFIG ?= pkg-config
 # Install dependencies first when a required tool or library is missing.
 # This runs while the Makefile is read, before the pkg-config lines below,
 # so that a fresh machine gets the right flags in the same `make` run.
-DEPS_OK ?= $(shell $(PKG_CONFIG) --exists libevent rdkafka inih zlib liblz4 libzstd check snappy lmdb libpq libprotobuf-c && command -v kcat >/dev/null && command -v protoc-c >/dev/null && echo yes)
+DEPS_OK ?= $(shell $(PKG_CONFIG) --exists libevent rdkafka inih zlib liblz4 libzstd check snappy lmdb libpq libprotobuf-c jemalloc && command -v kcat >/dev/null && command -v protoc-c >/dev/null && echo yes)
 ifneq ($(DEPS_OK),yes)
 $(info sluice: a dependency is missing; running scripts/deps.sh)
 DEPS_RC := $(shell sh scripts/deps.sh >&2; echo $$?)
@@ -49,6 +49,14 @@ PQ_CFLAGS := $(shell $(PKG_CONFIG) --cflags libpq 2>/dev/null)
 PROTOBUF_LIBS := $(shell $(PKG_CONFIG) --libs libprotobuf-c 2>/dev/null)
 LMDB_LIBS := $(shell $(PKG_CONFIG) --libs lmdb 2>/dev/null)
 SYS_LIBS := -lpthread -lm
+# The sluice command links jemalloc, as Redis does: librdkafka allocates
+# every message and header on its own, and with glibc's malloc that was a
+# sixth of capture's CPU (docs/benchmarks.md).  Not under sanitizers, which
+# bring their own allocator; `make MALLOC=` links glibc's.
+ifeq ($(SANITIZE),)
+MALLOC ?= jemalloc
+endif
+MALLOC_LIBS := $(if $(MALLOC),-l$(MALLOC))
 
 # Modules: each folder one static library.
 COMMON_SRC := $(wildcard common/*.c)
@@ -122,7 +130,7 @@ $(LIBMAT): $(MATERIALIZE_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
 $(SLUICE): $(CLI_OBJ) $(MOD_LIBS)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(ALL_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(ALL_LIBS) $(MALLOC_LIBS)
 
 # ---------------------------------------------------------------- tests
 # Every tests/check_<prefix>.c exports Suite *<prefix>_suite(void); the list

@@ -109,6 +109,11 @@ cap_producer_open(const char *bootstrap, const struct cap_kv *props, size_t n_pr
 	    (rc = conf_set(conf, "message.timeout.ms", "0", err)) != 0 ||
 	    (rc = conf_set(conf, "message.max.bytes", PROD_MAX_MESSAGE, err)) != 0 ||
 	    (rc = conf_set(conf, "compression.codec", "none", err)) != 0 ||
+	    /*
+	     * TCP_NODELAY, as Kafka's Java client: with Nagle on (librdkafka's
+	     * default) a small request waits for the ACK of the one before.
+	     */
+	    (rc = conf_set(conf, "socket.nagle.disable", "true", err)) != 0 ||
 	    /* bounded memory: at most this much unacknowledged in the queue */
 	    (rc = conf_set(conf, "queue.buffering.max.kbytes", "66560", err)) != 0 ||
 	    (rc = conf_set(conf, "queue.buffering.max.messages", "20000", err)) != 0)

@@ -196,6 +196,9 @@ struct lg_options {
 	int64_t max_message_bytes;	/* largest batch accepted (1 MiB + 12) */
 	int log_append_time;		/* message.timestamp.type=LogAppendTime */
 	int64_t min_cleanable_dirty_ratio_pct;	/* compact when dirty >= (50) */
+	int64_t zero_ahead_bytes;	/* most zero-filled space written ahead of
+					   the active segment's appends, 0: none
+					   (1 MiB; lg_int.h LG_ZERO_AHEAD_MIN) */
 };
 
 /* Fill 'o' with the defaults above. */

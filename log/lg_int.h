@@ -203,6 +203,14 @@ struct lg_segment {
 	size_t idx_on_disk, tidx_on_disk;	/* entries already in the files */
 	struct lg_recent recent[LG_RECENT_BATCHES];	/* ring, oldest at 'recent_head' */
 	unsigned recent_head, recent_n;
+	/*
+	 * The .log's length: 'size' plus, on the active segment, zero-filled
+	 * space written ahead of the appends (lg_segment_zero_ahead), so that
+	 * an append overwrites allocated blocks and its fdatasync writes the
+	 * data alone, not the inode's new size as well.  Sealed segments are
+	 * cut back to 'size' before anything follows them.
+	 */
+	int64_t alloc;
 	int dirty;			/* appended since the last fdatasync */
 	int deleted;			/* files unlinked (retention) */
 	_Atomic int refs;
@@ -215,6 +223,28 @@ char *lg_segment_path(const char *dir, int64_t base, const char *ext);
 char *lg_segment_sibling(const char *log_path, const char *ext);
 /* Parse "<20 digits>.log"; 0 and '*base', or -1 when the name is another. */
 int lg_segment_parse_name(const char *name, int64_t *base);
+
+/*
+ * Zero-filled space ahead of appends, as PostgreSQL fills a WAL segment
+ * before using it: on ext4 and XFS an fdatasync after an append that grows
+ * the file must also write the inode (and, into fallocate()d space, convert
+ * an unwritten extent), two writes where an overwrite needs one.  Measured
+ * here: fdatasync of a 16 KiB overwrite 190 us and 80 us of CPU, of an
+ * append 320 us and 130 us (docs/benchmarks.md).  The space grows with the
+ * segment, from LG_ZERO_AHEAD_MIN to 'zero_ahead_bytes' (lg_options).
+ */
+#define LG_ZERO_AHEAD_MIN (64 * 1024)
+/*
+ * After an append that reached 's->alloc', write zeros from 's->size' to
+ * 's->size' + the next step (never past 'limit'), and update 's->alloc'.
+ * Best effort: on a failed write the file is cut back to 's->size'
+ * (appends go on growing it).  Under the partition's 'mu'.
+ */
+void lg_segment_zero_ahead(struct lg_segment *s, int64_t max_step, int64_t limit);
+/* Cut the .log back to 's->size' when zero-filled space follows it; 0 or -errno. */
+int lg_segment_trim(struct lg_segment *s);
+/* 1 when bytes [from, to) of 'fd' are all zero, 0 when not, or -errno. */
+int lg_file_is_zero(int fd, int64_t from, int64_t to);
 
 /* Create an empty segment (files created, truncated). */
 int lg_segment_create(const char *dir, int64_t base, struct lg_segment **out,

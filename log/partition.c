@@ -32,7 +32,9 @@
  *      are serialised by 'clean_mu', so the cleaner's inputs are never
  *      deleted under it.
  *  (5) After a failed write the .log is truncated back to the previous end,
- *      so the file never holds a partial batch past 'size' for long.
+ *      so the file never holds a partial batch past 'size' for long.  Past
+ *      'size' the active segment holds only zeros, up to 'alloc'
+ *      (lg_segment_zero_ahead); a sealed segment ends at 'size'.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -78,6 +80,7 @@ lg_options_default(struct lg_options *o)
 	o->index_interval_bytes = 4096;
 	o->retention_ms = 7LL * 24 * 3600 * 1000;
 	o->retention_bytes = -1;
+	o->zero_ahead_bytes = 1 << 20;
 	o->compact = 0;
 	o->delete_retention_ms = 24LL * 3600 * 1000;
 	o->max_message_bytes = (1 << 20) + 12;
@@ -256,12 +259,23 @@ recover_tail(struct lg_partition *p, int first, int64_t rp, struct sl_err *err)
 		if (rc != 0 && rc != SL_ETRUNC && rc != SL_ECORRUPT)
 			return sl_errf(err, rc, "%s", sl_err_msg(&why, rc));
 		if (rc != 0 || s->size < st.st_size) {
-			sl_warn("%s: cutting the log at position %" PRId64 " (offset %"
-			    PRId64 "): %s", s->log_path, s->size, s->next,
-			    rc != 0 ? sl_err_msg(&why, rc) : "trailing bytes");
+			/* zero-filled space written ahead of appends (lg_int.h) */
+			int zero = i == p->n_segs - 1 &&
+			    lg_file_is_zero(s->fd, s->size, st.st_size) == 1;
+
+			if (zero)
+				sl_info("%s: dropping %" PRId64 " bytes of zero-filled space "
+				    "after position %" PRId64 " (offset %" PRId64 ")",
+				    s->log_path, (int64_t)st.st_size - s->size, s->size,
+				    s->next);
+			else
+				sl_warn("%s: cutting the log at position %" PRId64 " (offset %"
+				    PRId64 "): %s", s->log_path, s->size, s->next,
+				    rc != 0 ? sl_err_msg(&why, rc) : "trailing bytes");
 			if (ftruncate(s->fd, s->size) != 0)
 				return sl_errf(err, -errno, "%s: truncate: %s",
 				    s->log_path, strerror(errno));
+			s->alloc = s->size;
 			cut = 1;
 		}
 		rc = lg_segment_index_flush(s, 1, 0);
@@ -428,6 +442,19 @@ roll(struct lg_partition *p, struct sl_err *err)
 		return sl_errf(err, rc, "%s: index: %s", old->log_path,
 		    sl_strerror(rc));
 	/*
+	 * (5) A sealed segment ends at its last batch, durably, before a
+	 * segment after it exists: recovery reads only the last segment
+	 * tolerantly.  One fdatasync per roll.
+	 */
+	if (old->alloc > old->size) {
+		if ((rc = lg_segment_trim(old)) != 0 ||
+		    (lg_fdatasync(old->fd) != 0 && (rc = -errno) != 0)) {
+			p->failed = 1;
+			return sl_errf(err, rc, "%s: cutting zero-filled space: %s",
+			    old->log_path, sl_strerror(rc));
+		}
+	}
+	/*
 	 * Forget producers idle past Kafka's producer.id.expiration.ms
 	 * default (1 day), so their state cannot grow without bound; a
 	 * forgotten producer is accepted again at any sequence.
@@ -515,6 +542,7 @@ lg_partition_append(struct lg_partition *p, uint8_t *batch, size_t len,
 		    s->log_path, s->size, strerror(errno));
 		if (ftruncate(s->fd, s->size) != 0)	/* (5) */
 			p->failed = 1;
+		s->alloc = s->size;
 		goto out;
 	}
 	*base = p->end;
@@ -523,6 +551,8 @@ lg_partition_append(struct lg_partition *p, uint8_t *batch, size_t len,
 	    p->opts.index_interval_bytes);
 	s->dirty = 1;
 	p->end = s->next;
+	if (s->size > s->alloc)
+		lg_segment_zero_ahead(s, p->opts.zero_ahead_bytes, p->opts.segment_bytes);
 	if (idem)
 		lg_pstate_update(p->ps, b.producer_id, b.producer_epoch,
 		    b.base_sequence, b.last_offset_delta + 1, *base, p->end - 1,
@@ -651,6 +681,11 @@ lg_partition_close(struct lg_partition *p)
 	s = active(p);
 	lg_segment_index_seal(s);
 	rc = lg_segment_index_flush(s, 0, 1);
+	if (rc == 0 && s->alloc > s->size) {
+		/* a cleanly closed log ends at its last batch; the sync below makes it so */
+		rc = lg_segment_trim(s);
+		s->dirty = 1;
+	}
 	pthread_mutex_unlock(&p->mu);
 	if (rc == 0)
 		rc = sync_impl(p, 1, &err);
@@ -1327,9 +1362,10 @@ lg_partition_check_(struct lg_partition *p)
 		if (i + 1 < p->n_segs)
 			CHECK(s->next <= p->segs[i + 1]->base, "segment %" PRId64
 			    " overlaps the next", s->base);
-		CHECK(fstat(s->fd, &st) == 0 && st.st_size == s->size,
-		    "%s: file size %jd, segment size %" PRId64, s->log_path,
-		    (intmax_t)st.st_size, s->size);	/* (5) */
+		CHECK(fstat(s->fd, &st) == 0 && st.st_size == s->alloc &&
+		    s->alloc >= s->size && (i + 1 == p->n_segs || s->alloc == s->size),
+		    "%s: file size %jd, segment size %" PRId64 ", zero-filled to %"
+		    PRId64, s->log_path, (intmax_t)st.st_size, s->size, s->alloc);	/* (5) */
 		for (k = 0; k < s->n_idx; k++) {
 			CHECK(s->idx[k].pos < s->size && s->base + s->idx[k].rel < s->next,
 			    "%s: index entry %zu past the end", s->log_path, k);

@@ -127,6 +127,73 @@ out:
 }
 
 void
+lg_segment_zero_ahead(struct lg_segment *s, int64_t max_step, int64_t limit)
+{
+	static const uint8_t zeros[64 * 1024];
+	int64_t step, to, pos;
+
+	if (max_step <= 0 || s->size < s->alloc)
+		return;
+	s->alloc = s->size;
+	/* grows with the segment: a quiet partition holds little of it */
+	step = s->size < LG_ZERO_AHEAD_MIN ? LG_ZERO_AHEAD_MIN : s->size;
+	if (step > max_step)
+		step = max_step;
+	to = s->size + step;
+	if (to > limit)
+		to = limit;
+	for (pos = s->size; pos < to; pos += (int64_t)sizeof(zeros)) {
+		size_t n = to - pos < (int64_t)sizeof(zeros) ? (size_t)(to - pos) : sizeof(zeros);
+
+		if (lg_pwrite(s->fd, zeros, n, pos) < 0) {
+			if (ftruncate(s->fd, s->size) != 0)
+				sl_warn("%s: cannot cut zero-filled space back to %" PRId64
+				    ": %s", s->log_path, s->size, strerror(errno));
+			return;
+		}
+	}
+	if (to > s->size)
+		s->alloc = to;
+}
+
+int
+lg_segment_trim(struct lg_segment *s)
+{
+	if (s->alloc <= s->size)
+		return 0;
+	if (ftruncate(s->fd, s->size) != 0)
+		return -errno;
+	s->alloc = s->size;
+	return 0;
+}
+
+int
+lg_file_is_zero(int fd, int64_t from, int64_t to)
+{
+	uint8_t buf[64 * 1024];
+	size_t i;
+	ssize_t r;
+
+	while (from < to) {
+		size_t want = to - from < (int64_t)sizeof(buf) ? (size_t)(to - from) : sizeof(buf);
+
+		r = pread(fd, buf, want, from);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			return 0;	/* shorter than said: not what we wrote */
+		for (i = 0; i < (size_t)r; i++)
+			if (buf[i] != 0)
+				return 0;
+		from += r;
+	}
+	return 1;
+}
+
+void
 lg_segment_ref(struct lg_segment *s)
 {
 	s->refs++;
@@ -311,6 +378,7 @@ lg_segment_open(const char *log_path, int64_t base, int32_t interval,
 		if (s->n_tidx == 0 || s->tidx[s->n_tidx - 1].rel <= s->last_rel)
 			break;
 	}
+	s->alloc = (int64_t)st.st_size;	/* recover_tail cuts a longer one back */
 	if (*rebuilt) {
 		rc = lg_segment_index_flush(s, 1, 0);
 		if (rc != 0) {

@@ -75,7 +75,7 @@ vf_note(const struct lg_batch_info *b, int64_t pos, void *arg)
 }
 
 static int
-verify_segment(const char *dir, int64_t base, int64_t *min_offset,
+verify_segment(const char *dir, int64_t base, int last, int64_t *min_offset,
     progress_fn progress, void *arg, struct sl_err *err)
 {
 	char *lpath = lg_segment_path(dir, base, ".log");
@@ -130,6 +130,13 @@ verify_segment(const char *dir, int64_t base, int64_t *min_offset,
 	a.err = err;
 	rc = lg_segment_scan(fd, lpath, 0, st.st_size, *min_offset, 1, vf_note,
 	    &a, &end, NULL, err);
+	/*
+	 * The last segment of a log that was not closed cleanly may end in
+	 * zero-filled space written ahead of its appends (lg_int.h).
+	 */
+	if ((rc == SL_ETRUNC || rc == SL_ECORRUPT) && last &&
+	    lg_file_is_zero(fd, end, st.st_size) == 1)
+		rc = 0;
 	if (rc == SL_ETRUNC)
 		rc = SL_ECORRUPT;
 	if (rc != 0) {
@@ -217,7 +224,7 @@ verify_partition(const char *dir, int *found, progress_fn progress,
 		/* Segments may start past the previous end (compaction, retention). */
 		if (v[i] > min_offset)
 			min_offset = v[i];
-		rc = verify_segment(dir, v[i], &min_offset, progress, arg, err);
+		rc = verify_segment(dir, v[i], i + 1 == n, &min_offset, progress, arg, err);
 	}
 	*found = n > 0;
 	free(v);

@@ -342,6 +342,8 @@ consumer_make(struct mat_consumer *c, int grouped, struct sl_err *err)
 	     * idle views pay a few round trips a second instead.
 	     */
 	    (rc = kconf_set(kc, "fetch.wait.max.ms", "20", err)) != 0 ||
+	    /* TCP_NODELAY, as capture's producer (capture/produce.c) */
+	    (rc = kconf_set(kc, "socket.nagle.disable", "true", err)) != 0 ||
 	    /* notice a topic capture creates after we subscribed, soon */
 	    (rc = kconf_set(kc, "topic.metadata.refresh.interval.ms", "2000", err)) != 0 ||
 	    (rc = kconf_set(kc, "log_level", "3", err)) != 0)

@@ -1147,6 +1147,89 @@ START_TEST(log_verify_command_names_the_bad_file_and_position)
 }
 END_TEST
 
+/* 1 when [from, size of 'path') holds only zero bytes. */
+static int
+tail_is_zero(const char *path, int64_t from)
+{
+	int fd = open(path, O_RDONLY);
+	int rc;
+
+	ck_assert_int_ge(fd, 0);
+	rc = lg_file_is_zero(fd, from, file_size(path));
+	close(fd);
+	return rc;
+}
+
+START_TEST(zero_filled_space_ahead_of_appends_is_cut_at_roll_close_and_recovery)
+{
+	char *dir = lgf_make_dir("lg"), *path;
+	struct lg_options o = lgf_small_opts();
+	struct lg_partition *p;
+	struct sl_err err = { 0 };
+	int64_t size, end;
+	int i;
+
+	path = seg_file(dir, 0, ".log");
+	p = lgf_open(dir, &o);
+	append(p, 2, T0, 100);
+	size = lg_partition_size(p);
+	/* the first append writes LG_ZERO_AHEAD_MIN of zeros past itself */
+	ck_assert_int_eq(file_size(path), size + LG_ZERO_AHEAD_MIN);
+	ck_assert_int_eq(tail_is_zero(path, size), 1);
+	for (i = 0; i < 20; i++)
+		append(p, 2, T0, 100);
+	ck_assert_int_eq(file_size(path), size + LG_ZERO_AHEAD_MIN);	/* within it */
+	lgf_sync(p);
+	lg_partition_check_(p);
+	/* A crash leaves the zeros; verify accepts them, recovery drops them. */
+	size = lg_partition_size(p);
+	end = lg_partition_end(p);
+	lg_partition_crash_(p);
+	ck_assert_int_gt(file_size(path), size);
+	ck_assert_int_eq(lg_verify(dir, NULL, NULL, &err), 0);
+	p = lgf_open(dir, &o);
+	ck_assert_int_eq(lg_partition_end(p), end);
+	ck_assert_int_eq(lg_partition_size(p), size);
+	ck_assert_int_eq(file_size(path), size);
+	ck_assert_int_eq(read_all(p, 0), 21);
+	/* Appends go on and zero ahead again; a clean close cuts it back. */
+	append(p, 2, T0, 100);
+	ck_assert_int_gt(file_size(path), lg_partition_size(p));
+	size = lg_partition_size(p);
+	lg_partition_close(p);
+	ck_assert_int_eq(file_size(path), size);
+	free(path);
+
+	/* Sealed segments end at their last batch; the step grows with the segment. */
+	o.segment_bytes = 200000;
+	o.zero_ahead_bytes = 100000;
+	p = lgf_open(dir, &o);
+	for (i = 0; i < 800; i++)
+		append(p, 2, T0, 200);
+	lg_partition_check_(p);		/* (5) checks every segment's file size */
+	ck_assert_int_gt(lg_partition_segment_count(p), 1);
+	ck_assert_int_eq(read_all(p, 0), 822);
+	lg_partition_close(p);
+	p = lgf_open(dir, &o);
+	ck_assert_int_eq(read_all(p, 0), 822);
+	lg_partition_close(p);
+	ck_assert_int_eq(lg_verify(dir, NULL, NULL, &err), 0);
+	lgf_drop_dir(dir);
+
+	/* zero_ahead_bytes = 0: the file is exactly its batches. */
+	dir = lgf_make_dir("lg");
+	o = lgf_small_opts();
+	o.zero_ahead_bytes = 0;
+	p = lgf_open(dir, &o);
+	append(p, 2, T0, 100);
+	path = seg_file(dir, 0, ".log");
+	ck_assert_int_eq(file_size(path), lg_partition_size(p));
+	lg_partition_close(p);
+	free(path);
+	lgf_drop_dir(dir);
+}
+END_TEST
+
 Suite *lg_suite(void);
 
 Suite *
@@ -1166,6 +1249,7 @@ lg_suite(void)
 	tcase_add_test(tc, retention_by_size_keeps_the_newest_bytes);
 	tcase_add_test(tc, range_stays_readable_after_retention_deletes_its_segment);
 	tcase_add_test(tc, torn_last_batch_is_cut_at_every_byte);
+	tcase_add_test(tc, zero_filled_space_ahead_of_appends_is_cut_at_roll_close_and_recovery);
 	tcase_add_test(tc, corrupt_batch_past_recovery_point_is_cut);
 	tcase_add_test(tc, cut_in_a_middle_segment_removes_the_later_ones);
 	tcase_add_test(tc, log_append_time_rewrites_the_timestamp_and_crc);
