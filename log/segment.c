@@ -129,7 +129,8 @@ out:
 void
 lg_segment_zero_ahead(struct lg_segment *s, int64_t max_step, int64_t limit)
 {
-	static const uint8_t zeros[64 * 1024];
+	/* never written: untouched .bss maps the kernel's zero page, no RSS */
+	static uint8_t zeros[1 << 20];
 	int64_t step, to, pos;
 
 	if (max_step <= 0 || s->size < s->alloc)
