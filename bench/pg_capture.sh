@@ -2,20 +2,22 @@
 # bench/pg_capture.sh: sluice capture against pg_recvlogical on the same WAL.
 #
 # Starts a PostgreSQL 15 cluster and a sluice broker (the integration-test
-# helpers), creates two pgoutput slots, then writes the workload: ROWS rows
+# helpers), creates the pgoutput slots, then writes the workload: ROWS rows
 # (default 1,000,000) inserted in 1,000-row transactions, then UPDATES
 # (default 200,000) single-row updates in 1,000-row transactions.  Then,
-# one after the other, it times:
+# for each transport, one after the other, it times:
 #   - pg_recvlogical (pgoutput, proto 2) draining its slot to /dev/null;
 #   - sluice capture (format protobuf, acks=all into the local broker)
-#     draining its slot: from start to the slot confirming the end LSN.
-# Both decode the same WAL.  Prints events/s, the CPU seconds capture and
-# the broker used during capture's run, and the summary line
+#     draining its own slot: from start to the slot confirming the end LSN.
+# All decode the same WAL.  Prints events/s, the CPU seconds capture and
+# the broker used during capture's run, and a summary line per transport
 #   bench pg_capture: N events/s (pg_recvlogical: M events/s, ratio R)
+#   bench pg_capture_tcp: ...
 # usage: SLUICE=build/x/sluice sh bench/pg_capture.sh
-# FORMAT=json selects the JSON envelope; EXTRA='producer.linger.ms = 20'
-# adds one line to the source section.  TRANSPORT=tcp connects both
-# pg_recvlogical and capture over TCP to 127.0.0.1 instead of the Unix socket.
+# TRANSPORT=unix (the default: both connect over the Unix socket), tcp
+# (both over TCP to 127.0.0.1, as a capture on another host would), or both
+# (each in turn, on the same WAL).  FORMAT=json selects the JSON envelope;
+# EXTRA='producer.linger.ms = 20' adds one line to the source sections.
 set -eu
 here=$(cd "$(dirname "$0")/../tests/integration" && pwd)
 . "$here/lib.sh"
@@ -23,24 +25,36 @@ here=$(cd "$(dirname "$0")/../tests/integration" && pwd)
 
 ROWS=${ROWS:-1000000}
 UPDATES=${UPDATES:-200000}
+TRANSPORT=${TRANSPORT:-unix}
+case $TRANSPORT in
+unix) transports=unix ;;
+tcp) transports=tcp ;;
+both) transports="unix tcp" ;;
+*) it_fail "TRANSPORT must be unix, tcp or both, not '$TRANSPORT'" ;;
+esac
 
-if [ "${TRANSPORT:-unix}" = tcp ]; then
-	pg_start "-c shared_buffers=256MB -c max_wal_size=4GB -c listen_addresses=127.0.0.1"
-	PG_DSN="host=127.0.0.1 port=$PG_PORT dbname=app user=postgres"
-	recv_host=127.0.0.1
-else
+if [ "$TRANSPORT" = unix ]; then
 	pg_start "-c shared_buffers=256MB -c max_wal_size=4GB"
-	recv_host=$PG_SOCK
+else
+	pg_start "-c shared_buffers=256MB -c max_wal_size=4GB -c listen_addresses=127.0.0.1"
 fi
+unix_dsn=$PG_DSN
+tcp_dsn="host=127.0.0.1 port=$PG_PORT dbname=app user=postgres"
 it_broker_start b
 pg_sql "CREATE TABLE bench (id bigint PRIMARY KEY, v text, n int, ts timestamptz DEFAULT now());
         CREATE PUBLICATION bp FOR TABLE bench;"
-pg_sql "SELECT pg_create_logical_replication_slot('recv', 'pgoutput')" >/dev/null
-cap_config app "$b_ADDR" "tables = public.bench" "publication = bp" "snapshot = never" \
-    "format = ${FORMAT:-protobuf}" ${EXTRA:+"$EXTRA"}
-# create capture's slot now (snapshot = never), then stop it before the load
-cap_start app
-cap_stop app
+# Per transport: a slot for pg_recvlogical, and a source (own slot, own
+# topic prefix, so one run's topics do not make the other skip events).
+for t in $transports; do
+	pg_sql "SELECT pg_create_logical_replication_slot('recv_$t', 'pgoutput')" >/dev/null
+	if [ "$t" = tcp ]; then PG_DSN=$tcp_dsn; else PG_DSN=$unix_dsn; fi
+	cap_config "app_$t" "$b_ADDR" "tables = public.bench" "publication = bp" \
+	    "snapshot = never" "format = ${FORMAT:-protobuf}" ${EXTRA:+"$EXTRA"}
+	# create capture's slot now (snapshot = never), then stop it before the load
+	cap_start "app_$t"
+	cap_stop "app_$t"
+done
+PG_DSN=$unix_dsn
 
 it_log "loading $ROWS rows in 1000-row transactions, then $UPDATES updates"
 pg_sql "DO \$\$ BEGIN FOR b IN 0..$((ROWS / 1000 - 1)) LOOP
@@ -51,12 +65,6 @@ pg_sql "DO \$\$ BEGIN FOR b IN 0..$((UPDATES / 1000 - 1)) LOOP
   COMMIT; END LOOP; END \$\$"
 endpos=$(pg_sql "SELECT pg_current_wal_lsn()")
 events=$((ROWS + UPDATES))
-
-t0=$(date +%s.%N)
-"$PG_BIN/pg_recvlogical" -h "$recv_host" -p "$PG_PORT" -U postgres -d app --slot recv --start \
-    -o proto_version=2 -o publication_names=bp --endpos "$endpos" -f /dev/null
-t1=$(date +%s.%N)
-recv_s=$(echo "$t1 - $t0" | bc -l)
 
 # CPU seconds (user + system) of process $1 so far, all threads
 cpu_s() {
@@ -73,33 +81,51 @@ bmetrics() {
 	    /^sluice_broker_syncs_total / { s = $2 }
 	    END { print r + 0, b + 0, c + 0, s + 0 }'
 }
-bm0=$(bmetrics)
-bcpu0=$(cpu_s "$bpid")
-t0=$(date +%s.%N)
-cap_start app
-# Wait inside one server session: a psql started every 50 ms (the old loop)
-# took 10-15% of a core from capture's run and none from pg_recvlogical's.
-pg_sql "DO \$\$ BEGIN LOOP
-  EXIT WHEN (SELECT coalesce(confirmed_flush_lsn >= '$endpos', false)
-             FROM pg_replication_slots WHERE slot_name = 'sluice_app');
-  PERFORM pg_sleep(0.05); END LOOP; END \$\$"
-t1=$(date +%s.%N)
-cap_s=$(echo "$t1 - $t0" | bc -l)
-rss=$(awk '/^VmHWM:/ { print $2 }' "/proc/$(cap_pid app)/status")
-ccpu=$(cpu_s "$(cap_pid app)")
-bcpu=$(echo "$(cpu_s "$bpid") - $bcpu0" | bc -l)
-bm1=$(bmetrics)
-cap_stop app
 
-recv_rate=$(echo "$events / $recv_s" | bc -l)
-cap_rate=$(echo "$events / $cap_s" | bc -l)
-printf 'pg_capture: %d events (%d inserts, %d updates) to %s\n' "$events" "$ROWS" "$UPDATES" "$endpos"
-printf '  pg_recvlogical pgoutput -> /dev/null: %.2f s, %.0f events/s\n' "$recv_s" "$recv_rate"
-printf '  sluice capture -> broker (acks=all):  %.2f s, %.0f events/s, peak RSS %d kB\n' \
-    "$cap_s" "$cap_rate" "$rss"
-printf '  CPU during capture: sluice capture %.2f s, broker %.2f s\n' "$ccpu" "$bcpu"
-echo "$bm0 $bm1" | awk -v n="$events" '{ r = $5 - $1; b = $6 - $2; c = $7 - $3; s = $8 - $4
-	printf "  broker: %d produce requests (%.0f events each), %d batches, %d commit rounds, %d fdatasyncs\n",
-	    r, (r ? n / r : 0), b, c, s }'
-printf 'bench pg_capture: %.0f events/s (pg_recvlogical: %.0f events/s, ratio %.2f)\n' \
-    "$cap_rate" "$recv_rate" "$(echo "$cap_rate / $recv_rate" | bc -l)"
+# run_one TRANSPORT: time pg_recvlogical, then capture, over TRANSPORT.
+run_one() {
+	t=$1
+	if [ "$t" = tcp ]; then host=127.0.0.1; name=pg_capture_tcp; else host=$PG_SOCK; name=pg_capture; fi
+	t0=$(date +%s.%N)
+	"$PG_BIN/pg_recvlogical" -h "$host" -p "$PG_PORT" -U postgres -d app --slot "recv_$t" \
+	    --start -o proto_version=2 -o publication_names=bp --endpos "$endpos" -f /dev/null
+	t1=$(date +%s.%N)
+	recv_s=$(echo "$t1 - $t0" | bc -l)
+
+	bm0=$(bmetrics)
+	bcpu0=$(cpu_s "$bpid")
+	t0=$(date +%s.%N)
+	cap_start "app_$t"
+	# Wait inside one server session: a psql started every 50 ms (the old
+	# loop) took 10-15% of a core from capture's run and none from
+	# pg_recvlogical's.
+	pg_sql "DO \$\$ BEGIN LOOP
+	  EXIT WHEN (SELECT coalesce(confirmed_flush_lsn >= '$endpos', false)
+	             FROM pg_replication_slots WHERE slot_name = 'sluice_app_$t');
+	  PERFORM pg_sleep(0.05); END LOOP; END \$\$"
+	t1=$(date +%s.%N)
+	cap_s=$(echo "$t1 - $t0" | bc -l)
+	rss=$(awk '/^VmHWM:/ { print $2 }' "/proc/$(cap_pid "app_$t")/status")
+	ccpu=$(cpu_s "$(cap_pid "app_$t")")
+	bcpu=$(echo "$(cpu_s "$bpid") - $bcpu0" | bc -l)
+	bm1=$(bmetrics)
+	cap_stop "app_$t"
+
+	recv_rate=$(echo "$events / $recv_s" | bc -l)
+	cap_rate=$(echo "$events / $cap_s" | bc -l)
+	printf '%s: %d events (%d inserts, %d updates) to %s, over %s\n' "$name" "$events" \
+	    "$ROWS" "$UPDATES" "$endpos" "$([ "$t" = tcp ] && echo "TCP to 127.0.0.1" || echo "the Unix socket")"
+	printf '  pg_recvlogical pgoutput -> /dev/null: %.2f s, %.0f events/s\n' "$recv_s" "$recv_rate"
+	printf '  sluice capture -> broker (acks=all):  %.2f s, %.0f events/s, peak RSS %d kB\n' \
+	    "$cap_s" "$cap_rate" "$rss"
+	printf '  CPU during capture: sluice capture %.2f s, broker %.2f s\n' "$ccpu" "$bcpu"
+	echo "$bm0 $bm1" | awk -v n="$events" '{ r = $5 - $1; b = $6 - $2; c = $7 - $3; s = $8 - $4
+		printf "  broker: %d produce requests (%.0f events each), %d batches, %d commit rounds, %d fdatasyncs\n",
+		    r, (r ? n / r : 0), b, c, s }'
+	printf 'bench %s: %.0f events/s (pg_recvlogical: %.0f events/s, ratio %.2f)\n' "$name" \
+	    "$cap_rate" "$recv_rate" "$(echo "$cap_rate / $recv_rate" | bc -l)"
+}
+
+for t in $transports; do
+	run_one "$t"
+done
