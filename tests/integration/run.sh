@@ -1,7 +1,8 @@
 #!/bin/sh
 # Run every tests/integration/test_*.sh; each starts the servers it needs in a
 # temp dir on non-default ports and stops them by PID.  Prints one line per
-# test and the closing "N passed, N failed" line.
+# test and the closing "N passed, N failed" line.  A failed test's whole log
+# stays in /tmp/sluice-it-*.log; a passing test's is removed.
 # Environment: SLUICE (the built command), BUILD (the build folder).
 # ONLY=name runs tests whose file name contains it.
 set -u
@@ -18,6 +19,7 @@ for t in "$here"/test_*.sh; do
 	if sh "$t" >"$log" 2>&1; then
 		pass=$((pass + 1))
 		echo "PASS $name ($(( $(date +%s) - start ))s)"
+		rm -f "$log"	# a failure's log is kept and named below
 	else
 		fail=$((fail + 1))
 		failed="$failed $name"
