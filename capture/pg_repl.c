@@ -227,6 +227,23 @@ repl_is_end(const char *buf, int n)
 	return n >= 18 && buf[0] == 'k' && buf[17] != 0;
 }
 
+/*
+ * PQconsumeInput() with 'conn_mu' held (3).  On failure end the reader with
+ * libpq's message and release 'conn_mu'; -1 then tells the reader to return.
+ */
+static int
+repl_consume(struct cap_pg_repl *r)
+{
+	char m[400];
+
+	if (PQconsumeInput(r->conn))
+		return 0;
+	snprintf(m, sizeof(m), "%s", PQerrorMessage(r->conn));
+	pthread_mutex_unlock(&r->conn_mu);
+	repl_reader_end(r, SL_EPROTO, "read replication stream", m);
+	return -1;
+}
+
 /* (2) Drain the socket into the queue until told to stop or the stream ends. */
 static void *
 repl_reader_main(void *arg)
@@ -272,14 +289,8 @@ repl_reader_main(void *arg)
 			 * every 16 KB capped the stream near 100k messages/s
 			 * while the walsender sat blocked in WalSenderWriteData).
 			 */
-			if (!PQconsumeInput(r->conn)) {
-				char m[400];
-
-				snprintf(m, sizeof(m), "%s", PQerrorMessage(r->conn));
-				pthread_mutex_unlock(&r->conn_mu);
-				repl_reader_end(r, SL_EPROTO, "read replication stream", m);
+			if (repl_consume(r) != 0)
 				return NULL;
-			}
 			n = PQgetCopyData(r->conn, &buf, 1);
 		}
 		if (n == 0 && bursting) {
@@ -290,27 +301,19 @@ repl_reader_main(void *arg)
 			 * take what accumulated at once (REPL_NAP_US).
 			 */
 			struct timespec ts = { 0, REPL_NAP_US * 1000L };
-			int ok;
 
 			pthread_mutex_unlock(&r->conn_mu);
 			bursting = 0;
 			nanosleep(&ts, NULL);
 			pthread_mutex_lock(&r->conn_mu);
-			ok = PQconsumeInput(r->conn);
-			if (!ok) {
-				char m[400];
-
-				snprintf(m, sizeof(m), "%s", PQerrorMessage(r->conn));
-				pthread_mutex_unlock(&r->conn_mu);
-				repl_reader_end(r, SL_EPROTO, "read replication stream", m);
+			if (repl_consume(r) != 0)
 				return NULL;
-			}
 			pthread_mutex_unlock(&r->conn_mu);
 			continue;
 		}
 		if (n == 0) {
 			struct pollfd pfd = { PQsocket(r->conn), POLLIN, 0 };
-			int ok, pending, pr;
+			int pending, pr;
 
 			pthread_mutex_unlock(&r->conn_mu);
 			pthread_mutex_lock(&r->q_mu);
@@ -333,15 +336,8 @@ repl_reader_main(void *arg)
 				pthread_mutex_unlock(&r->q_mu);
 			}
 			pthread_mutex_lock(&r->conn_mu);
-			ok = PQconsumeInput(r->conn);
-			if (!ok) {
-				char m[400];
-
-				snprintf(m, sizeof(m), "%s", PQerrorMessage(r->conn));
-				pthread_mutex_unlock(&r->conn_mu);
-				repl_reader_end(r, SL_EPROTO, "read replication stream", m);
+			if (repl_consume(r) != 0)
 				return NULL;
-			}
 			pthread_mutex_unlock(&r->conn_mu);
 			continue;
 		}

@@ -235,8 +235,9 @@ int lg_segment_parse_name(const char *name, int64_t *base);
  */
 #define LG_ZERO_AHEAD_MIN (64 * 1024)
 /*
- * After an append that reached 's->alloc', write zeros from 's->size' to
- * 's->size' + the next step (never past 'limit'), and update 's->alloc'.
+ * After an append that went past 's->alloc' (else nothing), write zeros
+ * from 's->size' to 's->size' + the next step (never past 'limit'), and
+ * update 's->alloc'.
  * Best effort: on a failed write the file is cut back to 's->size'
  * (appends go on growing it).  Under the partition's 'mu'.
  */

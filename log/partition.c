@@ -551,8 +551,7 @@ lg_partition_append(struct lg_partition *p, uint8_t *batch, size_t len,
 	    p->opts.index_interval_bytes);
 	s->dirty = 1;
 	p->end = s->next;
-	if (s->size > s->alloc)
-		lg_segment_zero_ahead(s, p->opts.zero_ahead_bytes, p->opts.segment_bytes);
+	lg_segment_zero_ahead(s, p->opts.zero_ahead_bytes, p->opts.segment_bytes);
 	if (idem)
 		lg_pstate_update(p->ps, b.producer_id, b.producer_epoch,
 		    b.base_sequence, b.last_offset_delta + 1, *base, p->end - 1,

@@ -133,8 +133,8 @@ lg_segment_zero_ahead(struct lg_segment *s, int64_t max_step, int64_t limit)
 	static uint8_t zeros[1 << 20];
 	int64_t step, to, pos;
 
-	if (max_step <= 0 || s->size < s->alloc)
-		return;
+	if (max_step <= 0 || s->size <= s->alloc)
+		return;		/* the append stayed within zero-filled space */
 	s->alloc = s->size;
 	/* grows with the segment: a quiet partition holds little of it */
 	step = s->size < LG_ZERO_AHEAD_MIN ? LG_ZERO_AHEAD_MIN : s->size;
