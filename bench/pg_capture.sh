@@ -11,12 +11,16 @@
 #     draining its own slot: from start to the slot confirming the end LSN.
 # All decode the same WAL.  Prints events/s, the CPU seconds capture and
 # the broker used during capture's run, and a summary line per transport
-#   bench pg_capture: N events/s (pg_recvlogical: M events/s, ratio R)
+#   bench pg_capture: N events/s (pg_recvlogical: M events/s, ratio R; median of 3 runs, ratios A B C)
 #   bench pg_capture_tcp: ...
 # usage: SLUICE=build/x/sluice sh bench/pg_capture.sh
 # TRANSPORT=unix (the default: both connect over the Unix socket), tcp
 # (both over TCP to 127.0.0.1, as a capture on another host would), or both
-# (each in turn, on the same WAL).  FORMAT=json selects the JSON envelope;
+# (each in turn, on the same WAL).  RUNS=N (default 3) times each side N
+# times, alternating, each on slots of its own over the same WAL, and the
+# summary line gives the run with the median ratio and all N ratios (the
+# machine's speed drifts: only runs side by side compare).  FORMAT=json
+# selects the JSON envelope;
 # EXTRA='producer.linger.ms = 20' adds one line to the source sections.
 set -eu
 here=$(cd "$(dirname "$0")/../tests/integration" && pwd)
@@ -26,6 +30,8 @@ here=$(cd "$(dirname "$0")/../tests/integration" && pwd)
 ROWS=${ROWS:-1000000}
 UPDATES=${UPDATES:-200000}
 TRANSPORT=${TRANSPORT:-unix}
+RUNS=${RUNS:-3}
+case $RUNS in ''|*[!0-9]*|0) it_fail "RUNS must be a positive number, not '$RUNS'" ;; esac
 case $TRANSPORT in
 unix) transports=unix ;;
 tcp) transports=tcp ;;
@@ -43,16 +49,18 @@ tcp_dsn="host=127.0.0.1 port=$PG_PORT dbname=app user=postgres"
 it_broker_start b
 pg_sql "CREATE TABLE bench (id bigint PRIMARY KEY, v text, n int, ts timestamptz DEFAULT now());
         CREATE PUBLICATION bp FOR TABLE bench;"
-# Per transport: a slot for pg_recvlogical, and a source (own slot, own
-# topic prefix, so one run's topics do not make the other skip events).
+# Per transport and run: a slot for pg_recvlogical, and a source (own slot,
+# own topic prefix, so one run's topics do not make another skip events).
 for t in $transports; do
-	pg_sql "SELECT pg_create_logical_replication_slot('recv_$t', 'pgoutput')" >/dev/null
-	if [ "$t" = tcp ]; then PG_DSN=$tcp_dsn; else PG_DSN=$unix_dsn; fi
-	cap_config "app_$t" "$b_ADDR" "tables = public.bench" "publication = bp" \
-	    "snapshot = never" "format = ${FORMAT:-protobuf}" ${EXTRA:+"$EXTRA"}
-	# create capture's slot now (snapshot = never), then stop it before the load
-	cap_start "app_$t"
-	cap_stop "app_$t"
+	for r in $(seq "$RUNS"); do
+		pg_sql "SELECT pg_create_logical_replication_slot('recv_${t}_$r', 'pgoutput')" >/dev/null
+		if [ "$t" = tcp ]; then PG_DSN=$tcp_dsn; else PG_DSN=$unix_dsn; fi
+		cap_config "app_${t}_$r" "$b_ADDR" "tables = public.bench" "publication = bp" \
+		    "snapshot = never" "format = ${FORMAT:-protobuf}" ${EXTRA:+"$EXTRA"}
+		# create capture's slot now (snapshot = never), then stop it before the load
+		cap_start "app_${t}_$r"
+		cap_stop "app_${t}_$r"
+	done
 done
 PG_DSN=$unix_dsn
 
@@ -82,12 +90,15 @@ bmetrics() {
 	    END { print r + 0, b + 0, c + 0, s + 0 }'
 }
 
-# run_one TRANSPORT: time pg_recvlogical, then capture, over TRANSPORT.
+# run_one TRANSPORT RUN: time pg_recvlogical, then capture, over TRANSPORT;
+# appends "ratio capture_rate recv_rate" to $IT_DIR/ratios.TRANSPORT.
 run_one() {
 	t=$1
+	r=$2
+	src="app_${t}_$r"
 	if [ "$t" = tcp ]; then host=127.0.0.1; name=pg_capture_tcp; else host=$PG_SOCK; name=pg_capture; fi
 	t0=$(date +%s.%N)
-	"$PG_BIN/pg_recvlogical" -h "$host" -p "$PG_PORT" -U postgres -d app --slot "recv_$t" \
+	"$PG_BIN/pg_recvlogical" -h "$host" -p "$PG_PORT" -U postgres -d app --slot "recv_${t}_$r" \
 	    --start -o proto_version=2 -o publication_names=bp --endpos "$endpos" -f /dev/null
 	t1=$(date +%s.%N)
 	recv_s=$(echo "$t1 - $t0" | bc -l)
@@ -95,26 +106,27 @@ run_one() {
 	bm0=$(bmetrics)
 	bcpu0=$(cpu_s "$bpid")
 	t0=$(date +%s.%N)
-	cap_start "app_$t"
+	cap_start "$src"
 	# Wait inside one server session: a psql started every 50 ms (the old
 	# loop) took 10-15% of a core from capture's run and none from
 	# pg_recvlogical's.
 	pg_sql "DO \$\$ BEGIN LOOP
 	  EXIT WHEN (SELECT coalesce(confirmed_flush_lsn >= '$endpos', false)
-	             FROM pg_replication_slots WHERE slot_name = 'sluice_app_$t');
+	             FROM pg_replication_slots WHERE slot_name = 'sluice_$src');
 	  PERFORM pg_sleep(0.05); END LOOP; END \$\$"
 	t1=$(date +%s.%N)
 	cap_s=$(echo "$t1 - $t0" | bc -l)
-	rss=$(awk '/^VmHWM:/ { print $2 }' "/proc/$(cap_pid "app_$t")/status")
-	ccpu=$(cpu_s "$(cap_pid "app_$t")")
+	rss=$(awk '/^VmHWM:/ { print $2 }' "/proc/$(cap_pid "$src")/status")
+	ccpu=$(cpu_s "$(cap_pid "$src")")
 	bcpu=$(echo "$(cpu_s "$bpid") - $bcpu0" | bc -l)
 	bm1=$(bmetrics)
-	cap_stop "app_$t"
+	cap_stop "$src"
 
 	recv_rate=$(echo "$events / $recv_s" | bc -l)
 	cap_rate=$(echo "$events / $cap_s" | bc -l)
-	printf '%s: %d events (%d inserts, %d updates) to %s, over %s\n' "$name" "$events" \
-	    "$ROWS" "$UPDATES" "$endpos" "$([ "$t" = tcp ] && echo "TCP to 127.0.0.1" || echo "the Unix socket")"
+	printf '%s run %d of %d: %d events (%d inserts, %d updates) to %s, over %s\n' "$name" \
+	    "$r" "$RUNS" "$events" "$ROWS" "$UPDATES" "$endpos" \
+	    "$([ "$t" = tcp ] && echo "TCP to 127.0.0.1" || echo "the Unix socket")"
 	printf '  pg_recvlogical pgoutput -> /dev/null: %.2f s, %.0f events/s\n' "$recv_s" "$recv_rate"
 	printf '  sluice capture -> broker (acks=all):  %.2f s, %.0f events/s, peak RSS %d kB\n' \
 	    "$cap_s" "$cap_rate" "$rss"
@@ -122,10 +134,28 @@ run_one() {
 	echo "$bm0 $bm1" | awk -v n="$events" '{ r = $5 - $1; b = $6 - $2; c = $7 - $3; s = $8 - $4
 		printf "  broker: %d produce requests (%.0f events each), %d batches, %d commit rounds, %d fdatasyncs\n",
 		    r, (r ? n / r : 0), b, c, s }'
-	printf 'bench %s: %.0f events/s (pg_recvlogical: %.0f events/s, ratio %.2f)\n' "$name" \
-	    "$cap_rate" "$recv_rate" "$(echo "$cap_rate / $recv_rate" | bc -l)"
+	ratio=$(echo "$cap_rate / $recv_rate" | bc -l)
+	printf '  ratio %.2f\n' "$ratio"
+	printf '%.4f %.0f %.0f\n' "$ratio" "$cap_rate" "$recv_rate" >>"$IT_DIR/ratios.$t"
 }
 
+# summary TRANSPORT: the run with the median ratio, and every ratio in run order.
+summary() {
+	t=$1
+	if [ "$t" = tcp ]; then name=pg_capture_tcp; else name=pg_capture; fi
+	all=$(awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 }' "$IT_DIR/ratios.$t")
+	sort -n "$IT_DIR/ratios.$t" | awk -v n="$RUNS" -v name="$name" -v all="$all" '
+	    NR == int((n + 1) / 2) {
+		printf "bench %s: %d events/s (pg_recvlogical: %d events/s, ratio %.2f", name, $2, $3, $1
+		if (n > 1) printf "; median of %d runs, ratios %s", n, all
+		printf ")\n" }'
+}
+
+for r in $(seq "$RUNS"); do
+	for t in $transports; do
+		run_one "$t" "$r"
+	done
+done
 for t in $transports; do
-	run_one "$t"
+	summary "$t"
 done

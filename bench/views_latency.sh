@@ -12,8 +12,10 @@
 #   - PostgreSQL: the subscriber's copy of lat has t_apply DEFAULT
 #     clock_timestamp(), evaluated when the apply worker inserts the row:
 #     t_apply - t_commit.
-# Prints one summary line per rate:
-#   bench views_latency_R: p50 X ms, p99 Y ms (pg_logical: p50 A ms, p99 B ms, ratio P)
+# RUNS=N (default 3) repeats the measurement at every rate N times on the
+# same clusters, alternating rates.  Prints one summary line per rate, the
+# run with the median ratio and all N ratios in run order:
+#   bench views_latency_R: p50 X ms, p99 Y ms (pg_logical: p50 A ms, p99 B ms, ratio P; median of 3 runs, ratios P1 P2 P3)
 # where ratio is the view's p50 over PostgreSQL's.
 # usage: SLUICE=build/x/sluice BUILD=build/x sh bench/views_latency.sh
 # PostgreSQL runs with fsync=on (PG_FSYNC=off to change); SRC_EXTRA and
@@ -25,6 +27,8 @@ here=$(cd "$(dirname "$0")/../tests/integration" && pwd)
 
 RATES=${RATES:-"1000 5000"}
 SECS=${SECS:-10}
+RUNS=${RUNS:-3}
+case $RUNS in ''|*[!0-9]*|0) it_fail "RUNS must be a positive number, not '$RUNS'" ;; esac
 WATCH="$BUILD/bench/view_watch"
 [ -x "$WATCH" ] || it_fail "$WATCH is not built (make B=... bench)"
 
@@ -101,10 +105,13 @@ until [ "$(sub_sql "SELECT count(*) FROM lat")" = 1 ]; do sleep 0.1; done
 echo 'INSERT INTO lat VALUES (nextval('"'"'lat_id'"'"'), clock_timestamp());' >"$IT_DIR/ins.sql"
 printf '%-6s | %-22s | %-22s\n' "txn/s" "view p50 / p99 ms" "pg_logical p50 / p99 ms"
 base=1
+for r in $(seq "$RUNS"); do
 for rate in $RATES; do
 	n=$((rate * SECS))
 	pg_sql "SELECT setval('lat_id', $base, false)" >/dev/null
-	"$WATCH" "$IT_DIR/views/lat" public.lat "$base" "$n" $((SECS + 60)) >"$IT_DIR/watch.$rate" &
+	rm -f "$IT_DIR/done.$rate"
+	"$WATCH" "$IT_DIR/views/lat" public.lat "$base" "$n" $((SECS + 60)) "$IT_DIR/done.$rate" \
+	    >"$IT_DIR/watch.$rate" &
 	watch=$!
 	(
 		# the view's own share: Kafka timestamp (capture's produce) to
@@ -121,6 +128,9 @@ for rate in $RATES; do
 	c1=$(cpu_ticks "$(cap_pid app)"); b1=$(cpu_ticks "$(cat "$IT_DIR/b/pid")"); m1=$(cpu_ticks $mat_pid)
 	last=$(pg_sql "SELECT last_value FROM lat_id")
 	n_done=$((last - base + 1))
+	# pgbench may fall short of the rate (PostgreSQL's own flushes): the
+	# watcher then waits for the rows written, not for its timeout
+	echo "$n_done" >"$IT_DIR/done.$rate"
 	wait "$watch" || true
 	read -r vp50 vp99 vmax vseen <"$IT_DIR/watch.$rate"
 	until [ "$(sub_sql "SELECT count(*) FROM lat WHERE id >= $base AND id <= $last")" = "$n_done" ]; do
@@ -131,15 +141,27 @@ for rate in $RATES; do
 	               FROM lat WHERE id >= $base AND id <= $last")
 	pp50=${pgl% *}
 	pp99=${pgl#* }
-	printf '%-6s | %8s / %-11s | %8s / %-11s (%s of %s rows seen, %s done)\n' "$rate" "$vp50" "$vp99" \
-	    "$pp50" "$pp99" "$vseen" "$n" "$n_done"
+	printf '%-6s | %8s / %-11s | %8s / %-11s (run %d of %d: %s of %s rows seen, %s done)\n' \
+	    "$rate" "$vp50" "$vp99" "$pp50" "$pp99" "$r" "$RUNS" "$vseen" "$n" "$n_done"
 	delay=$(sort -n "$IT_DIR/delay.$rate" | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "?") }')
 	it_log "median delay from capture's produce to the view's commit: $delay ms"
 	awk -v n="$n_done" -v hz="$hz" -v c=$((c1 - c0)) -v b=$((b1 - b0)) -v m=$((m1 - m0)) 'BEGIN {
 		printf "  CPU per transaction: capture %.0f us, broker %.0f us, materialize %.0f us\n",
 		    c * 1e6 / hz / n, b * 1e6 / hz / n, m * 1e6 / hz / n }'
 	ratio=$(awk -v a="$vp50" -v b="$pp50" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-	echo "bench views_latency_$rate: p50 $vp50 ms, p99 $vp99 ms (pg_logical: p50 $pp50 ms, p99 $pp99 ms, ratio $ratio)"
+	echo "  ratio $ratio"
+	echo "$ratio $vp50 $vp99 $pp50 $pp99" >>"$IT_DIR/lat.$rate"
 	base=$((base + 1000000))
+done
+done
+# Per rate: the run with the median p50 ratio, and every ratio in run order.
+for rate in $RATES; do
+	all=$(awk '{ printf "%s%s", (NR > 1 ? " " : ""), $1 }' "$IT_DIR/lat.$rate")
+	sort -n "$IT_DIR/lat.$rate" | awk -v n="$RUNS" -v rate="$rate" -v all="$all" '
+	    NR == int((n + 1) / 2) {
+		printf "bench views_latency_%s: p50 %s ms, p99 %s ms (pg_logical: p50 %s ms, p99 %s ms, ratio %s",
+		    rate, $2, $3, $4, $5, $1
+		if (n > 1) printf "; median of %d runs, ratios %s", n, all
+		printf ")\n" }'
 done
 sub_sql "DROP SUBSCRIPTION ls" >/dev/null 2>&1 || true
