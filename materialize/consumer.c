@@ -715,15 +715,26 @@ view_open(struct mat_consumer *c, const char *dir, int rebuild, struct sl_err *e
 	return rebuild ? rebuild_assign(c, err) : subscribe(c, err);
 }
 
+static int run_rebuild(struct mat_consumer *c, volatile sig_atomic_t *stop,
+    struct sl_err *err);
+
 static int
 run_live(struct mat_consumer *c, volatile sig_atomic_t *stop, struct sl_err *err)
 {
 	struct sl_buf dir = { 0 };
+	struct sl_err e = { 0 };
 	int rc, swapped;
 
 	for (;;) {
 		if ((rc = mat_path_resolve(c->conf->path, 1, &dir, err)) != 0)
 			break;
+		if (mat_unsynced_check((const char *)dir.p, c->conf->name, &e) != 0) {
+			/* sync = none and the system went down: rebuild it beside */
+			sl_warn("view %s; rebuilding it from offset 0", sl_err_msg(&e, SL_ECORRUPT));
+			if ((rc = run_rebuild(c, stop, err)) != 0)
+				break;
+			continue;
+		}
 		sl_info("view %s: %s (%s) from %s, topics %s%s", c->conf->name, c->conf->path,
 		    (const char *)dir.p, c->conf->bootstrap, c->conf->topics[0],
 		    c->conf->n_topics > 1 ? ",..." : "");

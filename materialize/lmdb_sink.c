@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 
@@ -53,6 +54,7 @@ struct sink_offset {
 
 struct mat_lmdb {
 	MDB_env *env;
+	char *dir;			/* the environment's folder */
 	MDB_txn *txn;
 	MDB_dbi offsets, schemas;
 	const struct mat_view_conf *conf;
@@ -109,12 +111,34 @@ meta_store(struct mat_lmdb *s)
 	return rc;
 }
 
+/*
+ * Flush every commit to disk and remove the unsynced marker, if any
+ * (unsynced.c).  Returns 0, or an error with the marker left in place.
+ */
+static int
+lmdb_flush(struct mat_lmdb *s, struct sl_err *err)
+{
+	char *path = sl_asprintf("%s/%s", s->dir, MAT_UNSYNCED_FILE);
+	int rc = 0;
+
+	if (access(path, F_OK) == 0) {
+		if ((rc = mdb_env_sync(s->env, 1)) != 0)
+			rc = sl_errf(err, rc > 0 ? -rc : rc, "lmdb: flush %s: %s", s->dir,
+			    mdb_strerror(rc));
+		else
+			rc = mat_unsynced_clear(s->dir, err);
+	}
+	free(path);
+	return rc;
+}
+
 int
 mat_lmdb_open(const char *dir, const struct mat_view_conf *conf,
     struct mat_lmdb **out, struct sl_err *err)
 {
 	struct mat_lmdb *s = sl_calloc(1, sizeof(*s));
 	unsigned flags = MDB_NOTLS;	/* read txns not tied to threads */
+	char *what;
 	size_t i;
 	int rc;
 
@@ -131,6 +155,15 @@ mat_lmdb_open(const char *dir, const struct mat_view_conf *conf,
 		sl_errf(err, rc, "view %s: mkdir %s: %s", conf->name, dir, sl_strerror(rc));
 		goto fail;
 	}
+	what = sl_asprintf("view %s", conf->name);
+	rc = mat_unsynced_check(dir, what, err);	/* a stale marker stays */
+	free(what);
+	if (rc != 0)
+		goto fail;
+	s->dir = sl_strdup(dir);
+	/* unsynced.c: durable before the environment's first unflushed write */
+	if (conf->sync == MAT_SYNC_NONE && (rc = mat_unsynced_mark(dir, err)) != 0)
+		goto fail;
 	if ((rc = mdb_env_create(&s->env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(s->env, 4096)) != 0 ||
 	    (rc = mdb_env_set_mapsize(s->env, (size_t)conf->map_size)) != 0 ||
@@ -138,6 +171,9 @@ mat_lmdb_open(const char *dir, const struct mat_view_conf *conf,
 		lmdb_fail(err, rc, dir);
 		goto fail;
 	}
+	/* Opened with nometa|full after sync = none in this boot: flush, unmark. */
+	if (conf->sync != MAT_SYNC_NONE && (rc = lmdb_flush(s, err)) != 0)
+		goto fail;
 	s->max_key = (size_t)mdb_env_get_maxkeysize(s->env);
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &s->txn)) != 0 ||
 	    (rc = mdb_dbi_open(s->txn, MAT_DB_OFFSETS, MDB_CREATE, &s->offsets)) != 0 ||
@@ -208,8 +244,15 @@ mat_lmdb_close(struct mat_lmdb *s)
 		return;
 	if (s->txn)
 		mdb_txn_abort(s->txn);
-	if (s->env)
+	if (s->env) {
+		struct sl_err e = { 0 };
+
+		/* a clean close leaves no unflushed commit behind (unsynced.c) */
+		if (lmdb_flush(s, &e) != 0)
+			sl_warn("%s", e.msg);
 		mdb_env_close(s->env);
+	}
+	free(s->dir);
 	tables_forget(s);
 	schemas_forget(s);
 	offsets_forget(s);

@@ -159,4 +159,17 @@ int mat_path_next(const char *path, struct sl_buf *out, struct sl_err *err);
 int mat_path_swap(const char *path, const char *dir, struct sl_buf *old,
     struct sl_err *err);
 
+/*
+ * unsynced.c: the marker of an environment that may hold commits not yet
+ * flushed (sync = none), and the boot it was written in.
+ * mat_unsynced_check: 0 when 'dir' has no marker or one of this boot;
+ * SL_ECORRUPT, with a message naming 'what', when the system restarted
+ * since (the view may be corrupt).  mat_unsynced_mark writes the marker
+ * durably; mat_unsynced_clear removes it durably (after mdb_env_sync).
+ */
+#define MAT_UNSYNCED_FILE "unsynced"
+int mat_unsynced_check(const char *dir, const char *what, struct sl_err *err);
+int mat_unsynced_mark(const char *dir, struct sl_err *err);
+int mat_unsynced_clear(const char *dir, struct sl_err *err);
+
 #endif /* MAT_H */

@@ -66,6 +66,9 @@ view_env_open(const char *path, char **dir_out, MDB_env **env_out, struct sl_err
 			sl_errf(err, rc, "view %s: %s", path, strerror(errno));
 			continue;
 		}
+		/* written with sync = none before the system went down (unsynced.c) */
+		if ((rc = mat_unsynced_check(real, path, err)) != 0)
+			break;
 		if ((rc = mdb_env_create(&env)) != 0 ||
 		    (rc = mdb_env_set_maxdbs(env, 4096)) != 0)
 			break;

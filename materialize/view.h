@@ -51,7 +51,10 @@ struct mat_row {
 /*
  * Open the view at 'path' (the symlink or a directory) read-only.
  * Returns 0, SL_ENOTFOUND when there is no view there, -errno, or an LMDB
- * failure as SL_ECORRUPT, with 'err' set.
+ * failure as SL_ECORRUPT, with 'err' set.  SL_ECORRUPT also when the view
+ * was written with sync = none and the system went down before it was
+ * flushed (docs/views.md): its pages may never have reached the disk, and
+ * `sluice materialize` rebuilds it.
  */
 int mat_view_open(const char *path, struct mat_view **out, struct sl_err *err);
 void mat_view_close(struct mat_view *);

@@ -592,6 +592,97 @@ START_TEST(the_offset_is_stored_in_the_same_transaction_as_the_rows)
 }
 END_TEST
 
+/* The marker of a view opened with sync = none, or NULL when absent. */
+static char *
+marker_read(const char *dir)
+{
+	char *path = sl_asprintf("%s/%s", dir, MAT_UNSYNCED_FILE);
+	struct sl_buf b = { 0 };
+	char *res = NULL;
+
+	if (sl_file_read(path, 128, &b) == 0) {
+		sl_buf_add_u8(&b, 0);
+		res = sl_strdup((const char *)b.p);
+	}
+	sl_buf_free(&b);
+	free(path);
+	return res;
+}
+
+static void
+marker_write(const char *dir, const char *text)
+{
+	char *path = sl_asprintf("%s/%s", dir, MAT_UNSYNCED_FILE);
+
+	ck_assert_int_eq(sl_file_write_atomic(path, text, strlen(text)), 0);
+	free(path);
+}
+
+/*
+ * sync = none: the view's folder holds a marker naming this boot while
+ * commits may be unflushed, and none after a clean close.  A marker of
+ * another boot (the system went down with commits in memory) makes readers
+ * and the writer refuse the view with an error that says what happened;
+ * one of this boot (only the process died) is harmless, and opening with
+ * sync = nometa flushes and removes it.
+ */
+START_TEST(a_view_left_unflushed_by_a_system_crash_is_refused_not_read)
+{
+	char *d = tmpdir();
+	struct sl_buf boot = { 0 };
+	struct mat_view *v = NULL;
+	struct sl_err err = { 0 };
+	struct fx f;
+	char *m;
+
+	ck_assert_int_eq(sl_file_read("/proc/sys/kernel/random/boot_id", 128, &boot), 0);
+	sl_buf_add_u8(&boot, 0);
+	fx_open(&f, d, 0);	/* sync = none */
+	m = marker_read(d);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_str_eq(m, (const char *)boot.p);
+	free(m);
+	ck_assert_int_eq(fx_apply(&f, SCH_OP_CREATE, 1, "ann", "a@x", NULL), 0);
+	ck_assert_int_eq(mat_lmdb_commit(f.sink, NULL), 0);
+	ck_assert_uint_eq(view_count(d), 1);	/* the same boot: readable */
+	mat_lmdb_close(f.sink);
+	ck_assert_ptr_null(marker_read(d));	/* flushed and unmarked */
+
+	/* the process died with commits unflushed, the system went on */
+	marker_write(d, (const char *)boot.p);
+	ck_assert_uint_eq(view_count(d), 1);
+	f.conf.sync = MAT_SYNC_NOMETA;
+	ck_assert_int_eq(mat_lmdb_open(d, &f.conf, &f.sink, NULL), 0);
+	ck_assert_ptr_null(marker_read(d));	/* flushed at open */
+	mat_lmdb_close(f.sink);
+
+	/* the system went down: the marker names another boot */
+	marker_write(d, "00000000-0000-0000-0000-000000000000\n");
+	ck_assert_int_eq(mat_view_open(d, &v, &err), SL_ECORRUPT);
+	ck_assert_ptr_null(v);
+	ck_assert_msg(strstr(err.msg, "sync = none") != NULL &&
+	    strstr(err.msg, "00000000-0000") != NULL &&
+	    strstr(err.msg, "rebuilds it") != NULL, "%s", err.msg);
+	memset(&err, 0, sizeof(err));
+	f.conf.sync = MAT_SYNC_NONE;
+	ck_assert_int_eq(mat_lmdb_open(d, &f.conf, &f.sink, &err), SL_ECORRUPT);
+	ck_assert_ptr_null(f.sink);
+	ck_assert_ptr_nonnull(strstr(err.msg, "view test may be corrupt"));
+	m = marker_read(d);	/* still there: nothing trusted it */
+	ck_assert_ptr_nonnull(m);
+	ck_assert_str_eq(m, "00000000-0000-0000-0000-000000000000\n");
+	free(m);
+	/* an unreadable marker is not trusted either */
+	marker_write(d, "");
+	ck_assert_int_eq(mat_view_open(d, &v, NULL), SL_ECORRUPT);
+
+	sl_buf_free(&boot);
+	free(f.dir);
+	sl_rm_rf(d);
+	free(d);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- JSON */
 
 START_TEST(the_json_reader_is_strict)
@@ -913,6 +1004,7 @@ mat_suite(void)
 	tcase_add_test(tc, an_unchanged_value_is_taken_from_the_stored_row);
 	tcase_add_test(tc, secondary_indexes_follow_inserts_updates_and_deletes);
 	tcase_add_test(tc, the_offset_is_stored_in_the_same_transaction_as_the_rows);
+	tcase_add_test(tc, a_view_left_unflushed_by_a_system_crash_is_refused_not_read);
 	tcase_add_test(tc, the_json_reader_is_strict);
 	tcase_add_test(tc, a_debezium_envelope_becomes_an_event);
 	tcase_add_test(tc, view_sections_get_defaults_and_precise_errors);
