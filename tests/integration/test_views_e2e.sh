@@ -11,10 +11,7 @@
 . "$(dirname "$0")/pg_lib.sh"
 . "$(dirname "$0")/views_lib.sh"
 
-pg_start
-it_broker_start b
-view_schema_sql >"$IT_DIR/schema.sql"
-pg_sql "$(cat "$IT_DIR/schema.sql")"
+view_stack_start
 pg_sql "INSERT INTO users (id, name, email) SELECT i, 'snap ' || i, 'e' || (i % 17) || '@x' FROM generate_series(1000, 1049) i"
 view_config "$b_ADDR" "${VIEW_FORMAT:-protobuf}"
 cap_start app

@@ -12,10 +12,7 @@
 
 KILLS=${KILLS:-12}
 
-pg_start
-it_broker_start b
-view_schema_sql >"$IT_DIR/schema.sql"
-pg_sql "$(cat "$IT_DIR/schema.sql")"
+view_stack_start
 view_config "$b_ADDR" protobuf
 cap_start app
 mat_start

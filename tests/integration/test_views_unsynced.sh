@@ -12,10 +12,7 @@
 . "$(dirname "$0")/pg_lib.sh"
 . "$(dirname "$0")/views_lib.sh"
 
-pg_start
-it_broker_start b
-view_schema_sql >"$IT_DIR/schema.sql"
-pg_sql "$(cat "$IT_DIR/schema.sql")"
+view_stack_start
 view_config "$b_ADDR" protobuf
 # both views unflushed: sync = none after each [view] section's first line
 awk '{ print } /^\[view / { print "sync = none" }' "$IT_DIR/sluice.ini" >"$IT_DIR/s.ini"

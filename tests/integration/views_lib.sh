@@ -5,6 +5,14 @@
 # materialize` by PID (log in $IT_DIR/mat.log); view_equal compares a view
 # with its table through tests/integration/view_compare.py.
 
+# view_stack_start: PostgreSQL, broker b and the tables of view_schema_sql.
+view_stack_start() {
+	pg_start
+	it_broker_start b
+	view_schema_sql >"$IT_DIR/schema.sql"
+	pg_sql "$(cat "$IT_DIR/schema.sql")"
+}
+
 # view_config BROKER_ADDR FORMAT: $IT_DIR/sluice.ini with [source "app"]
 # (tables public.*) and the views users (index by_email) and items.
 view_config() {
