@@ -108,6 +108,51 @@ json_lit(struct sl_buf *out, const char *s)
 	sl_buf_add(out, s, strlen(s));
 }
 
+/*
+ * Decimal digits without printf: every event has a dozen numbers, and
+ * vfprintf's setup per call was a quarter of capture's CPU with
+ * format = json.
+ */
+static void
+put_u64(struct sl_buf *out, uint64_t v)
+{
+	char b[20];
+	int n = 0;
+
+	do {
+		b[sizeof(b) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	sl_buf_add(out, b + sizeof(b) - n, (size_t)n);
+}
+
+static void
+put_i64(struct sl_buf *out, int64_t v)
+{
+	if (v < 0) {
+		sl_buf_add_u8(out, '-');
+		put_u64(out, (uint64_t)0 - (uint64_t)v);	/* INT64_MIN too */
+	} else {
+		put_u64(out, (uint64_t)v);
+	}
+}
+
+/* 'v' in at least 'width' digits, zero-padded: printf's "%0*llu". */
+static void
+put_pad(struct sl_buf *out, uint64_t v, int width)
+{
+	char b[20];
+	int n = 0;
+
+	do {
+		b[sizeof(b) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (; n < width; width--)
+		sl_buf_add_u8(out, '0');
+	sl_buf_add(out, b + sizeof(b) - n, (size_t)n);
+}
+
 /* A quoted base64 (RFC 4648, padded) string of 'len' bytes. */
 static void
 json_b64(struct sl_buf *out, const uint8_t *p, size_t len)
@@ -382,7 +427,9 @@ json_numeric(struct sl_buf *out, const struct sch_str *s, int32_t typmod,
 			d.nd--;
 			d.scale--;
 		}
-		sl_buf_printf(out, "{\"scale\":%zu,\"value\":", d.scale);
+		json_lit(out, "{\"scale\":");
+		put_u64(out, d.scale);
+		json_lit(out, ",\"value\":");
 		dec_b64(out, &d);
 		sl_buf_add_u8(out, '}');
 	}
@@ -429,12 +476,19 @@ floor_div(int64_t a, int64_t b, int64_t *q, int64_t *r)
 static void
 put_clock(struct sl_buf *out, int64_t us, int width)
 {
-	char f[8];
-	int n;
+	char f[6];
+	int n, i;
+	int64_t frac = us % 1000000;
 
-	sl_buf_printf(out, "%02d:%02d:%02d", (int)(us / 3600000000),
-	    (int)(us / 60000000 % 60), (int)(us / 1000000 % 60));
-	snprintf(f, sizeof(f), "%06d", (int)(us % 1000000));
+	put_pad(out, (uint64_t)(us / 3600000000), 2);
+	sl_buf_add_u8(out, ':');
+	put_pad(out, (uint64_t)(us / 60000000 % 60), 2);
+	sl_buf_add_u8(out, ':');
+	put_pad(out, (uint64_t)(us / 1000000 % 60), 2);
+	for (i = 5; i >= 0; i--) {
+		f[i] = (char)('0' + frac % 10);
+		frac /= 10;
+	}
 	if (width >= 1 && width <= 6) {
 		n = width;
 	} else {
@@ -457,13 +511,20 @@ json_zoned_ts(struct sl_buf *out, int64_t us, int32_t typmod)
 	floor_div(us, USECS_PER_DAY, &days, &tod);
 	sch_civil_from_days_(days, &y, &m, &d);
 	sl_buf_add_u8(out, '"');
-	if (y > 9999)
-		sl_buf_printf(out, "+%lld", (long long)y);
-	else if (y < 0)
-		sl_buf_printf(out, "-%04lld", (long long)-y);
-	else
-		sl_buf_printf(out, "%04lld", (long long)y);
-	sl_buf_printf(out, "-%02d-%02dT", m, d);
+	if (y > 9999) {
+		sl_buf_add_u8(out, '+');
+		put_u64(out, (uint64_t)y);
+	} else if (y < 0) {
+		sl_buf_add_u8(out, '-');
+		put_pad(out, (uint64_t)0 - (uint64_t)y, 4);
+	} else {
+		put_pad(out, (uint64_t)y, 4);
+	}
+	sl_buf_add_u8(out, '-');
+	put_pad(out, (uint64_t)m, 2);
+	sl_buf_add_u8(out, '-');
+	put_pad(out, (uint64_t)d, 2);
+	sl_buf_add_u8(out, 'T');
 	put_clock(out, tod, typmod);
 	sl_buf_add(out, "Z\"", 2);
 }
@@ -501,7 +562,7 @@ json_interval(struct sl_buf *out, int32_t months, int32_t days, int64_t us)
 		r = INT64_MIN;
 	else
 		r = (int64_t)us_d;
-	sl_buf_printf(out, "%lld", (long long)r);
+	put_i64(out, r);
 }
 
 /* -------------------------------------------------------------- values */
@@ -580,10 +641,10 @@ json_value(struct sl_buf *out, const struct sch_value *v, uint32_t oid,
 		json_lit(out, v->u.b ? "true" : "false");
 		return 0;
 	case SCH_INT64:
-		sl_buf_printf(out, "%lld", (long long)v->u.i64);
+		put_i64(out, v->u.i64);
 		return 0;
 	case SCH_UINT64:
-		sl_buf_printf(out, "%llu", (unsigned long long)v->u.u64);
+		put_u64(out, v->u.u64);
 		return 0;
 	case SCH_DOUBLE:
 		json_double(out, v->u.f64, oid == SCH_OID_FLOAT4);
@@ -610,16 +671,15 @@ json_value(struct sl_buf *out, const struct sch_value *v, uint32_t oid,
 	}
 	case SCH_DATE:
 		if (v->inf)
-			sl_buf_printf(out, "%d", v->inf > 0 ? DBZ_DATE_POS_INF :
-			    DBZ_DATE_NEG_INF);
+			put_i64(out, v->inf > 0 ? DBZ_DATE_POS_INF : DBZ_DATE_NEG_INF);
 		else
-			sl_buf_printf(out, "%d", (int)v->u.date);
+			put_i64(out, v->u.date);
 		return 0;
 	case SCH_TIME:
 		if (typmod >= 0 && typmod <= 3)	/* MilliTime */
-			sl_buf_printf(out, "%lld", (long long)(v->u.time_us / 1000));
+			put_i64(out, v->u.time_us / 1000);
 		else				/* MicroTime */
-			sl_buf_printf(out, "%lld", (long long)v->u.time_us);
+			put_i64(out, v->u.time_us);
 		return 0;
 	case SCH_TIMETZ:
 		json_zoned_time(out, v->u.timetz.time_us, v->u.timetz.offset_s);
@@ -632,7 +692,7 @@ json_value(struct sl_buf *out, const struct sch_value *v, uint32_t oid,
 			floor_div(us, 1000, &q, &r);
 			us = q;
 		}
-		sl_buf_printf(out, "%lld", (long long)us);
+		put_i64(out, us);
 		return 0;
 	}
 	case SCH_TIMESTAMPTZ:
@@ -737,9 +797,11 @@ snapshot_name(enum sch_snapshot s)
 static void
 json_opt_u64(struct sl_buf *out, const char *key, int has, uint64_t v)
 {
-	sl_buf_printf(out, ",\"%s\":", key);
+	sl_buf_add(out, ",\"", 2);
+	json_lit(out, key);
+	sl_buf_add(out, "\":", 2);
 	if (has)
-		sl_buf_printf(out, "%llu", (unsigned long long)v);
+		put_u64(out, v);
 	else
 		json_lit(out, "null");
 }
@@ -762,34 +824,41 @@ json_source(struct sl_buf *out, const struct sch_source *s,
 	json_cstr(out, s->connector != NULL ? s->connector : "postgresql");
 	json_lit(out, ",\"name\":");
 	json_cstr(out, s->name);
-	sl_buf_printf(out, ",\"ts_ms\":%lld,\"snapshot\":\"%s\",\"db\":",
-	    (long long)s->ts_ms, snapshot_name(s->snapshot));
+	json_lit(out, ",\"ts_ms\":");
+	put_i64(out, s->ts_ms);
+	json_lit(out, ",\"snapshot\":\"");
+	json_lit(out, snapshot_name(s->snapshot));
+	json_lit(out, "\",\"db\":");
 	json_cstr(out, s->db);
 	json_lit(out, ",\"sequence\":");
 	if (!mysql && (s->has & (SCH_SRC_LSN | SCH_SRC_LAST_COMMIT_LSN))) {
-		struct sl_buf seq = { 0 };
-
-		sl_buf_add_u8(&seq, '[');
-		if (s->has & SCH_SRC_LAST_COMMIT_LSN)
-			sl_buf_printf(&seq, "\"%llu\"",
-			    (unsigned long long)s->last_commit_lsn);
-		else
-			sl_buf_add(&seq, "null", 4);
-		sl_buf_add_u8(&seq, ',');
-		if (s->has & SCH_SRC_LSN)
-			sl_buf_printf(&seq, "\"%llu\"", (unsigned long long)s->lsn);
-		else
-			sl_buf_add(&seq, "null", 4);
-		sl_buf_add_u8(&seq, ']');
-		json_str(out, (const char *)seq.p, seq.len);
-		sl_buf_free(&seq);
+		/* a JSON string holding ["last commit LSN","LSN"], escaped */
+		json_lit(out, "\"[");
+		if (s->has & SCH_SRC_LAST_COMMIT_LSN) {
+			sl_buf_add(out, "\\\"", 2);
+			put_u64(out, s->last_commit_lsn);
+			sl_buf_add(out, "\\\"", 2);
+		} else {
+			sl_buf_add(out, "null", 4);
+		}
+		sl_buf_add_u8(out, ',');
+		if (s->has & SCH_SRC_LSN) {
+			sl_buf_add(out, "\\\"", 2);
+			put_u64(out, s->lsn);
+			sl_buf_add(out, "\\\"", 2);
+		} else {
+			sl_buf_add(out, "null", 4);
+		}
+		sl_buf_add(out, "]\"", 2);
 	} else if (s->has & SCH_SRC_SEQUENCE) {
 		sl_buf_printf(out, "\"%llu\"", (unsigned long long)s->sequence);
 	} else {
 		json_lit(out, "null");
 	}
-	sl_buf_printf(out, ",\"ts_us\":%lld,\"ts_ns\":%lld", (long long)s->ts_us,
-	    (long long)s->ts_us * 1000);
+	json_lit(out, ",\"ts_us\":");
+	put_i64(out, s->ts_us);
+	json_lit(out, ",\"ts_ns\":");
+	put_i64(out, (int64_t)((uint64_t)s->ts_us * 1000));	/* wraps, never UB */
 	if (mysql) {
 		json_lit(out, ",\"table\":");
 		json_cstr(out, s->table);
@@ -820,9 +889,11 @@ json_tx(struct sl_buf *out, const struct sch_txinfo *tx)
 	}
 	json_lit(out, "{\"id\":");
 	json_cstr(out, tx->id);
-	sl_buf_printf(out, ",\"total_order\":%llu,\"data_collection_order\":%llu}",
-	    (unsigned long long)tx->total_order,
-	    (unsigned long long)tx->data_collection_order);
+	json_lit(out, ",\"total_order\":");
+	put_u64(out, tx->total_order);
+	json_lit(out, ",\"data_collection_order\":");
+	put_u64(out, tx->data_collection_order);
+	sl_buf_add_u8(out, '}');
 }
 
 int
@@ -859,8 +930,11 @@ sch_event_encode_json(const struct sch_event *ev,
 		goto fail;
 	json_lit(out, ",\"source\":");
 	json_source(out, &ev->source, &c);
-	sl_buf_printf(out, ",\"op\":\"%c\",\"ts_ms\":%lld,\"transaction\":",
-	    (char)ev->op, (long long)ev->ts_ms);
+	json_lit(out, ",\"op\":\"");
+	sl_buf_add_u8(out, (uint8_t)ev->op);
+	json_lit(out, "\",\"ts_ms\":");
+	put_i64(out, ev->ts_ms);
+	json_lit(out, ",\"transaction\":");
 	json_tx(out, &ev->tx);
 	sl_buf_add_u8(out, '}');
 	return 0;
