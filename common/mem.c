@@ -101,23 +101,6 @@ sl_buf_reserve(struct sl_buf *b, size_t extra)
 }
 
 void
-sl_buf_add(struct sl_buf *b, const void *p, size_t n)
-{
-	if (n == 0)
-		return;
-	sl_buf_reserve(b, n);
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-}
-
-void
-sl_buf_add_u8(struct sl_buf *b, uint8_t v)
-{
-	sl_buf_reserve(b, 1);
-	b->p[b->len++] = v;
-}
-
-void
 sl_buf_add_be16(struct sl_buf *b, uint16_t v)
 {
 	sl_buf_reserve(b, 2);
