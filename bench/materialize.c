@@ -5,8 +5,10 @@
  *   materialize --sluice PATH [--dir DIR]   start a broker of our own
  *   materialize --bootstrap HOST:PORT       or use a running one
  *               [--events N] [--batch N] [--sync full|nometa|none]
+ *               [--format protobuf|json]
  *
- * 1. Produces N protobuf change events (op c, table bench.rows: an int8
+ * 1. Produces N change events (protobuf, or with --format json Debezium's
+ *    JSON envelope as capture writes it; op c, table bench.rows: an int8
  *    key drawn at random and a text column, about 100 bytes of row) to a
  *    6-partition topic, as capture would.
  * 2. Times `mat_run(rebuild)`: a fresh view consumes the topic from offset
@@ -15,7 +17,8 @@
  * 3. Times raw LMDB puts of the same N keys (8-byte big-endian) and
  *    100-byte values in transactions of the same size, same sync mode,
  *    once before step 2 and once after; the baseline is their mean.
- * Prints `bench materialize_apply: N events/s (lmdb_raw: M puts/s, ratio R)`.
+ * Prints `bench materialize_apply: N events/s (lmdb_raw: M puts/s, ratio R)`
+ * (materialize_apply_json with --format json).
  * It is not a correctness test (the Check suite `mat` is).
  */
 #include <errno.h>
@@ -36,6 +39,7 @@
 #include "bench/bench_broker.h"
 #include "common/sl.h"
 #include "materialize/mat.h"
+#include "materialize/mat_int.h"	/* mat_json_event_decode, for the local run */
 #include "schemas/sch.h"
 
 struct opts {
@@ -44,6 +48,7 @@ struct opts {
 	long events;
 	long batch;
 	const char *sync;
+	int json;			/* --format json */
 };
 
 static long delivered, failed;
@@ -123,8 +128,8 @@ rng(void)
 }
 
 /* Every encoded event, for the apply run without Kafka. */
-static struct sl_buf all_events;
-static size_t *event_at;
+static struct sl_buf all_events, all_keys;
+static size_t *event_at, *key_at;
 
 /* Produce 'n' events to 'topic'; the keys used go to 'keys'. */
 static void
@@ -161,10 +166,14 @@ produce(const struct opts *o, const char *topic, int64_t *keys)
 		img[1] = sch_value_text(payload, 90);
 		sl_buf_reset(&key);
 		sl_buf_reset(&val);
-		if (sch_key_encode_pb(&ev, &key) != 0 || sch_event_encode_pb(&ev, &val) != 0)
+		if (o->json ? sch_key_encode_json(&ev, NULL, &key) != 0 ||
+		    sch_event_encode_json(&ev, NULL, &val) != 0 :
+		    sch_key_encode_pb(&ev, &key) != 0 || sch_event_encode_pb(&ev, &val) != 0)
 			die("encoding event %ld", i);
 		event_at[i] = all_events.len;
 		sl_buf_add(&all_events, val.p, val.len);
+		key_at[i] = all_keys.len;
+		sl_buf_add(&all_keys, key.p, key.len);
 		while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
 		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key.p, key.len),
 		    RD_KAFKA_V_VALUE(val.p, val.len), RD_KAFKA_V_END) ==
@@ -211,9 +220,13 @@ local_apply(const struct opts *o, const struct mat_view_conf *conf, const char *
 	t0 = now_s();
 	for (i = 0; i < o->events; i++) {
 		size_t end = i + 1 < o->events ? event_at[i + 1] : all_events.len;
+		size_t kend = i + 1 < o->events ? key_at[i + 1] : all_keys.len;
+		struct sl_slice val = sl_slice_make(all_events.p + event_at[i], end - event_at[i]);
 
-		if ((rc = sch_event_decode_pb(sl_slice_make(all_events.p + event_at[i],
-		    end - event_at[i]), &a, &ev, &err)) != 0)
+		rc = o->json ? mat_json_event_decode(sl_slice_make(all_keys.p + key_at[i],
+		    kend - key_at[i]), val, &a, &ev, &err) :
+		    sch_event_decode_pb(val, &a, &ev, &err);
+		if (rc != 0)
 			die("decode: %s", sl_err_msg(&err, rc));
 		org.offset = i;
 		if ((rc = mat_lmdb_apply(sink, &ev, &org, &err)) != 0)
@@ -280,9 +293,10 @@ main(int argc, char **argv)
 		{ "events", required_argument, NULL, 'n' },
 		{ "batch", required_argument, NULL, 'B' },
 		{ "sync", required_argument, NULL, 'y' },
+		{ "format", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { NULL, "/var/tmp", "", 1000000, 10000, "full" };
+	struct opts o = { NULL, "/var/tmp", "", 1000000, 10000, "full", 0 };
 	struct sl_config *cfg;
 	struct mat_view_conf *conf;
 	struct sl_err err = { 0 };
@@ -301,9 +315,15 @@ main(int argc, char **argv)
 		case 'n': o.events = atol(optarg); break;
 		case 'B': o.batch = atol(optarg); break;
 		case 'y': o.sync = optarg; break;
+		case 'f':
+			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "protobuf") != 0)
+				die("--format must be protobuf or json, not '%s'", optarg);
+			o.json = strcmp(optarg, "json") == 0;
+			break;
 		default:
 			fprintf(stderr, "usage: materialize --sluice PATH | --bootstrap HOST:PORT "
-			    "[--dir DIR] [--events N] [--batch N] [--sync full|nometa|none]\n");
+			    "[--dir DIR] [--events N] [--batch N] [--sync full|nometa|none] "
+			    "[--format protobuf|json]\n");
 			return 2;
 		}
 	}
@@ -318,15 +338,16 @@ main(int argc, char **argv)
 	create_topic(&o, topic);
 	keys = sl_calloc((size_t)o.events, sizeof(*keys));
 	event_at = sl_calloc((size_t)o.events, sizeof(*event_at));
+	key_at = sl_calloc((size_t)o.events, sizeof(*key_at));
 	produce(&o, topic, keys);
 
 	snprintf(vdir, sizeof(vdir), "%s/view", dir);
 	snprintf(ini, sizeof(ini), "[view \"bench\"]\ntopics = %s\npath = %s\nbootstrap = %s\n"
-	    "batch_events = %ld\nbatch_ms = 1s\nmap_size = 4g\nsync = %s\n"
+	    "batch_events = %ld\nbatch_ms = 1s\nmap_size = 4g\nsync = %s\nformat = %s\n"
 	    "consumer.fetch.max.bytes = 67108864\n"
 	    "consumer.max.partition.fetch.bytes = 16777216\n"
 	    "consumer.queued.min.messages = 1000000\n", topic, vdir, o.bootstrap, o.batch,
-	    o.sync);
+	    o.sync, o.json ? "json" : "protobuf");
 	if ((rc = sl_config_parse("bench.ini", ini, &cfg, &err)) != 0 ||
 	    (rc = mat_conf_load(cfg, &cfg->sections[0], NULL, &conf, &err)) != 0)
 		die("%s", sl_err_msg(&err, rc));
@@ -348,15 +369,18 @@ main(int argc, char **argv)
 	printf("lmdb_raw: %.0f puts/s before the apply, %.0f after\n", raw0, raw1);
 	snprintf(rdir, sizeof(rdir), "%s/local", dir);
 	local = local_apply(&o, conf, rdir);
-	printf("bench materialize_apply_local: %.0f events/s (decode and apply, no Kafka; "
-	    "ratio to lmdb_raw %.2f)\n", local, local / raw);
-	printf("bench materialize_apply: %.0f events/s (lmdb_raw: %.0f puts/s, ratio %.2f)\n",
-	    apply, raw, apply / raw);
+	/* summary names: materialize_apply[_local], with _json for --format json */
+	printf("bench materialize_apply_local%s: %.0f events/s (decode and apply, no Kafka; "
+	    "ratio to lmdb_raw %.2f)\n", o.json ? "_json" : "", local, local / raw);
+	printf("bench materialize_apply%s: %.0f events/s (lmdb_raw: %.0f puts/s, ratio %.2f)\n",
+	    o.json ? "_json" : "", apply, raw, apply / raw);
 	mat_conf_free(conf);
 	sl_config_free(cfg);
 	free(keys);
 	free(event_at);
+	free(key_at);
 	sl_buf_free(&all_events);
+	sl_buf_free(&all_keys);
 	if (broker) {
 		kill(broker, SIGTERM);
 		waitpid(broker, NULL, 0);
