@@ -113,30 +113,6 @@ json_lit(struct sl_buf *out, const char *s)
  * vfprintf's setup per call was a quarter of capture's CPU with
  * format = json.
  */
-static void
-put_u64(struct sl_buf *out, uint64_t v)
-{
-	char b[20];
-	int n = 0;
-
-	do {
-		b[sizeof(b) - 1 - n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	sl_buf_add(out, b + sizeof(b) - n, (size_t)n);
-}
-
-static void
-put_i64(struct sl_buf *out, int64_t v)
-{
-	if (v < 0) {
-		sl_buf_add_u8(out, '-');
-		put_u64(out, (uint64_t)0 - (uint64_t)v);	/* INT64_MIN too */
-	} else {
-		put_u64(out, (uint64_t)v);
-	}
-}
-
 /* 'v' in at least 'width' digits, zero-padded: printf's "%0*llu". */
 static void
 put_pad(struct sl_buf *out, uint64_t v, int width)
@@ -151,6 +127,23 @@ put_pad(struct sl_buf *out, uint64_t v, int width)
 	for (; n < width; width--)
 		sl_buf_add_u8(out, '0');
 	sl_buf_add(out, b + sizeof(b) - n, (size_t)n);
+}
+
+static void
+put_u64(struct sl_buf *out, uint64_t v)
+{
+	put_pad(out, v, 1);
+}
+
+static void
+put_i64(struct sl_buf *out, int64_t v)
+{
+	if (v < 0) {
+		sl_buf_add_u8(out, '-');
+		put_u64(out, (uint64_t)0 - (uint64_t)v);	/* INT64_MIN too */
+	} else {
+		put_u64(out, (uint64_t)v);
+	}
 }
 
 /* A quoted base64 (RFC 4648, padded) string of 'len' bytes. */

@@ -1009,6 +1009,92 @@ ck_value_json(uint32_t oid, int32_t typmod, const char *text,
 	sl_buf_free(&b);
 }
 
+static uint64_t jrng = 0x2545f4914f6cdd1dULL;
+
+static uint64_t
+jrand(void)
+{
+	jrng ^= jrng << 13;
+	jrng ^= jrng >> 7;
+	jrng ^= jrng << 17;
+	return jrng;
+}
+
+/* The JSON text of 'v' as the encoder writes it, NUL-terminated in 'b'. */
+static const char *
+json_of(struct sl_buf *b, const struct sch_value *v, uint32_t oid, int32_t typmod)
+{
+	sl_buf_reset(b);
+	ck_assert_int_eq(sch_value_encode_json(v, oid, typmod, NULL, b), 0);
+	sl_buf_add_u8(b, 0);
+	return (const char *)b->p;
+}
+
+/*
+ * The encoder writes numbers, dates and times by hand, not with printf:
+ * for random values over the whole ranges (every sign, digit count and
+ * year from -290,000 to +290,000) it must write what printf does, the
+ * reference being computed here with snprintf from the same civil date.
+ */
+START_TEST(json_numbers_and_timestamps_match_printf)
+{
+	struct sl_buf b = { 0 };
+	char want[96], frac[8];
+	int i;
+
+	for (i = 0; i < 200000; i++) {
+		struct sch_value v;
+		uint64_t r = jrand();
+		int64_t x = (int64_t)(r >> (jrand() % 64));	/* every magnitude */
+
+		if (jrand() & 1)
+			x = -x;
+		if (i == 0)
+			x = INT64_MIN;
+		memset(&v, 0, sizeof(v));
+		v.kind = SCH_INT64;
+		v.u.i64 = x;
+		snprintf(want, sizeof(want), "%lld", (long long)x);
+		ck_assert_str_eq(json_of(&b, &v, SCH_OID_INT8, -1), want);
+		v.kind = SCH_UINT64;
+		v.u.u64 = r;
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)r);
+		ck_assert_str_eq(json_of(&b, &v, SCH_OID_OID, -1), want);
+	}
+	for (i = 0; i < 100000; i++) {
+		struct sch_value v;
+		int64_t us = (int64_t)(jrand() % UINT64_C(18300000000000000000)) -
+		    INT64_C(9150000000000000000), days, tod, y;
+		int32_t typmod = (int32_t)(jrand() % 8) - 1;
+		int m, d, n;
+
+		memset(&v, 0, sizeof(v));
+		v.kind = SCH_TIMESTAMPTZ;
+		v.u.ts_us = us;
+		days = us / INT64_C(86400000000);
+		tod = us % INT64_C(86400000000);
+		if (tod < 0) {
+			tod += INT64_C(86400000000);
+			days--;
+		}
+		sch_civil_from_days_(days, &y, &m, &d);
+		snprintf(frac, sizeof(frac), "%06d", (int)(tod % 1000000));
+		if (typmod >= 1 && typmod <= 6)
+			n = typmod;
+		else
+			for (n = 6; n > 0 && frac[n - 1] == '0'; n--)
+				;
+		frac[n] = '\0';
+		snprintf(want, sizeof(want), "\"%s%0*lld-%02d-%02dT%02d:%02d:%02d%s%sZ\"",
+		    y > 9999 ? "+" : y < 0 ? "-" : "", y > 9999 ? 1 : 4,
+		    (long long)(y < 0 ? -y : y), m, d, (int)(tod / 3600000000),
+		    (int)(tod / 60000000 % 60), (int)(tod / 1000000 % 60), n ? "." : "", frac);
+		ck_assert_str_eq(json_of(&b, &v, SCH_OID_TIMESTAMPTZ, typmod), want);
+	}
+	sl_buf_free(&b);
+}
+END_TEST
+
 START_TEST(json_value_encodings_follow_debezium_defaults)
 {
 	struct sch_json_opts str = { SCH_DECIMAL_STRING, NULL, NULL, 0 };
@@ -1155,6 +1241,7 @@ sch_suite(void)
 	tcase_add_test(tc, json_envelope_matches_debezium_for_insert_update_delete);
 	tcase_add_test(tc, json_unchanged_toast_uses_the_placeholder);
 	tcase_add_test(tc, json_value_encodings_follow_debezium_defaults);
+	tcase_add_test(tc, json_numbers_and_timestamps_match_printf);
 	tcase_add_test(tc, json_messages_and_transaction_events_match_debezium);
 	suite_add_tcase(s, tc);
 	return s;
