@@ -121,10 +121,7 @@ static uint64_t rng_state = 88172645463325252ULL;
 static uint64_t
 rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return sl_xorshift64(&rng_state);
 }
 
 /* Every encoded event, for the apply run without Kafka. */

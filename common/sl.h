@@ -100,6 +100,21 @@ sl_slice_make(const void *p, size_t len)
 	return s;
 }
 
+/*
+ * xorshift64 (Marsaglia): a fast, seedable, reproducible generator for
+ * tests and benchmarks ('*state' nonzero).  Not for anything secret.
+ */
+static inline uint64_t
+sl_xorshift64(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *state = x;
+}
+
 /* Owned, growable bytes.  A zeroed struct is an empty buffer. */
 struct sl_buf {
 	uint8_t *p;

@@ -787,6 +787,19 @@ snapshot_name(enum sch_snapshot s)
 	}
 }
 
+/* One element of source.sequence inside its JSON string: \"N\" or null. */
+static void
+put_seq_lsn(struct sl_buf *out, int has, uint64_t lsn)
+{
+	if (!has) {
+		sl_buf_add(out, "null", 4);
+		return;
+	}
+	sl_buf_add(out, "\\\"", 2);
+	put_u64(out, lsn);
+	sl_buf_add(out, "\\\"", 2);
+}
+
 static void
 json_opt_u64(struct sl_buf *out, const char *key, int has, uint64_t v)
 {
@@ -827,21 +840,9 @@ json_source(struct sl_buf *out, const struct sch_source *s,
 	if (!mysql && (s->has & (SCH_SRC_LSN | SCH_SRC_LAST_COMMIT_LSN))) {
 		/* a JSON string holding ["last commit LSN","LSN"], escaped */
 		json_lit(out, "\"[");
-		if (s->has & SCH_SRC_LAST_COMMIT_LSN) {
-			sl_buf_add(out, "\\\"", 2);
-			put_u64(out, s->last_commit_lsn);
-			sl_buf_add(out, "\\\"", 2);
-		} else {
-			sl_buf_add(out, "null", 4);
-		}
+		put_seq_lsn(out, s->has & SCH_SRC_LAST_COMMIT_LSN, s->last_commit_lsn);
 		sl_buf_add_u8(out, ',');
-		if (s->has & SCH_SRC_LSN) {
-			sl_buf_add(out, "\\\"", 2);
-			put_u64(out, s->lsn);
-			sl_buf_add(out, "\\\"", 2);
-		} else {
-			sl_buf_add(out, "null", 4);
-		}
+		put_seq_lsn(out, s->has & SCH_SRC_LSN, s->lsn);
 		sl_buf_add(out, "]\"", 2);
 	} else if (s->has & SCH_SRC_SEQUENCE) {
 		sl_buf_printf(out, "\"%llu\"", (unsigned long long)s->sequence);

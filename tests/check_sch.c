@@ -1014,10 +1014,7 @@ static uint64_t jrng = 0x2545f4914f6cdd1dULL;
 static uint64_t
 jrand(void)
 {
-	jrng ^= jrng << 13;
-	jrng ^= jrng >> 7;
-	jrng ^= jrng << 17;
-	return jrng;
+	return sl_xorshift64(&jrng);
 }
 
 /* The JSON text of 'v' as the encoder writes it, NUL-terminated in 'b'. */
