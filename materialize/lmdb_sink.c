@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <lmdb.h>
 
@@ -118,18 +117,14 @@ meta_store(struct mat_lmdb *s)
 static int
 lmdb_flush(struct mat_lmdb *s, struct sl_err *err)
 {
-	char *path = sl_asprintf("%s/%s", s->dir, MAT_UNSYNCED_FILE);
-	int rc = 0;
+	int rc;
 
-	if (access(path, F_OK) == 0) {
-		if ((rc = mdb_env_sync(s->env, 1)) != 0)
-			rc = sl_errf(err, rc > 0 ? -rc : rc, "lmdb: flush %s: %s", s->dir,
-			    mdb_strerror(rc));
-		else
-			rc = mat_unsynced_clear(s->dir, err);
-	}
-	free(path);
-	return rc;
+	if (!mat_unsynced_marked(s->dir))
+		return 0;
+	if ((rc = mdb_env_sync(s->env, 1)) != 0)
+		return sl_errf(err, rc > 0 ? -rc : rc, "lmdb: flush %s: %s", s->dir,
+		    mdb_strerror(rc));
+	return mat_unsynced_clear(s->dir, err);
 }
 
 int

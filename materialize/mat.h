@@ -164,11 +164,13 @@ int mat_path_swap(const char *path, const char *dir, struct sl_buf *old,
  * flushed (sync = none), and the boot it was written in.
  * mat_unsynced_check: 0 when 'dir' has no marker or one of this boot;
  * SL_ECORRUPT, with a message naming 'what', when the system restarted
- * since (the view may be corrupt).  mat_unsynced_mark writes the marker
- * durably; mat_unsynced_clear removes it durably (after mdb_env_sync).
+ * since (the view may be corrupt).  mat_unsynced_marked: 1 when 'dir' has
+ * a marker.  mat_unsynced_mark writes the marker durably;
+ * mat_unsynced_clear removes it durably (after mdb_env_sync).
  */
 #define MAT_UNSYNCED_FILE "unsynced"
 int mat_unsynced_check(const char *dir, const char *what, struct sl_err *err);
+int mat_unsynced_marked(const char *dir);
 int mat_unsynced_mark(const char *dir, struct sl_err *err);
 int mat_unsynced_clear(const char *dir, struct sl_err *err);
 

@@ -32,22 +32,26 @@
 #define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
 #define BOOT_ID_MAX 64
 
-/* This boot's id in 'out', or "" when it cannot be read. */
-static void
-boot_id(char out[BOOT_ID_MAX])
+/*
+ * The boot id held in file 'path', trailing whitespace cut, in 'out' ("" if
+ * unreadable).  Returns sl_file_read's result (-ENOENT: no such file).
+ */
+static int
+read_id(const char *path, char out[BOOT_ID_MAX])
 {
 	struct sl_buf b = { 0 };
-	size_t n;
+	size_t n = 0;
+	int rc = sl_file_read(path, BOOT_ID_MAX - 1, &b);
 
-	out[0] = '\0';
-	if (sl_file_read(BOOT_ID_PATH, BOOT_ID_MAX - 1, &b) == 0) {
+	if (rc == 0) {
 		n = b.len;
 		while (n > 0 && (b.p[n - 1] == '\n' || b.p[n - 1] == ' '))
 			n--;
 		memcpy(out, b.p, n);
-		out[n] = '\0';
 	}
+	out[n] = '\0';
 	sl_buf_free(&b);
+	return rc;
 }
 
 static char *
@@ -60,27 +64,14 @@ int
 mat_unsynced_check(const char *dir, const char *what, struct sl_err *err)
 {
 	char now[BOOT_ID_MAX], then[BOOT_ID_MAX];
-	struct sl_buf b = { 0 };
 	char *path = marker_path(dir);
 	int rc;
 
-	rc = sl_file_read(path, BOOT_ID_MAX - 1, &b);
+	rc = read_id(path, then);
 	free(path);
-	if (rc == -ENOENT) {
-		sl_buf_free(&b);
+	if (rc == -ENOENT)
 		return 0;
-	}
-	boot_id(now);
-	then[0] = '\0';
-	if (rc == 0) {
-		size_t n = b.len;
-
-		while (n > 0 && (b.p[n - 1] == '\n' || b.p[n - 1] == ' '))
-			n--;
-		memcpy(then, b.p, n);
-		then[n] = '\0';
-	}
-	sl_buf_free(&b);
+	(void)read_id(BOOT_ID_PATH, now);
 	if (rc == 0 && now[0] != '\0' && strcmp(now, then) == 0)
 		return 0;	/* the same boot: the page cache has every commit */
 	return sl_errf(err, SL_ECORRUPT, "%s may be corrupt: it was written with "
@@ -91,13 +82,23 @@ mat_unsynced_check(const char *dir, const char *what, struct sl_err *err)
 }
 
 int
+mat_unsynced_marked(const char *dir)
+{
+	char *path = marker_path(dir);
+	int rc = access(path, F_OK) == 0;
+
+	free(path);
+	return rc;
+}
+
+int
 mat_unsynced_mark(const char *dir, struct sl_err *err)
 {
 	char id[BOOT_ID_MAX + 1];
 	char *path = marker_path(dir);
 	int rc;
 
-	boot_id(id);
+	(void)read_id(BOOT_ID_PATH, id);
 	strcat(id, "\n");
 	rc = sl_file_write_atomic(path, id, strlen(id));
 	if (rc != 0)
