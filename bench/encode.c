@@ -9,8 +9,11 @@
  * sch_event_encode_pb and with sch_event_encode_json (Debezium's envelope),
  * plus the key of each, into a reused buffer, and prints ns per event for
  * each and their ratio.  The protobuf encoder is the reference the JSON one
- * is held to: the same event, the same buffer, the same run.  Summary line:
+ * is held to: the same event, the same buffer, the same run.  A third run
+ * encodes protobuf as capture does, the table encoded once beforehand
+ * (sch_event_encode_pb_table).  Summary lines:
  *   bench encode_json: N ns/event (protobuf: M ns/event, ratio R)
+ *   bench encode_pb_table: N ns/event (protobuf: M ns/event, ratio R)
  * It measures, it does not check: the encodings are tested in
  * tests/check_sch.c.
  */
@@ -31,20 +34,36 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* ns per event of encoding 'ev' (and its key) 'n' times in 'fmt'. */
-static double
-run(const struct sch_event *ev, long n, int json, size_t *len)
-{
-	struct sl_buf val = { 0 }, key = { 0 };
-	double t0 = now_s(), el;
-	long i;
+enum { PB, JSON, PB_TABLE };
 
+/*
+ * ns per event of encoding 'ev' (and its key) 'n' times: PB, JSON, or
+ * PB_TABLE (protobuf with the table encoded once beforehand, as capture
+ * does with sch_event_encode_pb_table).
+ */
+static double
+run(const struct sch_event *ev, long n, int mode, size_t *len)
+{
+	struct sl_buf val = { 0 }, key = { 0 }, tab = { 0 };
+	double t0, el;
+	long i;
+	int rc;
+
+	if (mode == PB_TABLE)
+		(void)sch_table_encode_pb(ev->table, &tab);
+	t0 = now_s();
 	for (i = 0; i < n; i++) {
 		sl_buf_reset(&val);
 		sl_buf_reset(&key);
-		if (json ? sch_key_encode_json(ev, NULL, &key) != 0 ||
-		    sch_event_encode_json(ev, NULL, &val) != 0 :
-		    sch_key_encode_pb(ev, &key) != 0 || sch_event_encode_pb(ev, &val) != 0) {
+		if (mode == JSON)
+			rc = sch_key_encode_json(ev, NULL, &key) != 0 ||
+			    sch_event_encode_json(ev, NULL, &val) != 0;
+		else if (mode == PB_TABLE)
+			rc = sch_key_encode_pb(ev, &key) != 0 ||
+			    sch_event_encode_pb_table(ev, sl_buf_slice(&tab), &val) != 0;
+		else
+			rc = sch_key_encode_pb(ev, &key) != 0 || sch_event_encode_pb(ev, &val) != 0;
+		if (rc) {
 			fprintf(stderr, "encode: the event did not encode\n");
 			exit(1);
 		}
@@ -53,6 +72,7 @@ run(const struct sch_event *ev, long n, int json, size_t *len)
 	*len = val.len + key.len;
 	sl_buf_free(&val);
 	sl_buf_free(&key);
+	sl_buf_free(&tab);
 	return el / (double)n * 1e9;
 }
 
@@ -66,8 +86,8 @@ main(int argc, char **argv)
 	struct sch_value after[4];
 	struct sch_event ev;
 	long n = 2000000;
-	double pb, js;
-	size_t pb_len, js_len;
+	double pb, js, pbt;
+	size_t pb_len, js_len, pbt_len;
 	int i;
 
 	for (i = 1; i < argc; i++) {
@@ -110,12 +130,21 @@ main(int argc, char **argv)
 	ev.tx.data_collection_order = 5;
 	ev.ts_ms = INT64_C(1732800000200);
 
-	pb = run(&ev, n, 0, &pb_len);
-	js = run(&ev, n, 1, &js_len);
+	pb = run(&ev, n, PB, &pb_len);
+	js = run(&ev, n, JSON, &js_len);
+	pbt = run(&ev, n, PB_TABLE, &pbt_len);
+	if (pbt_len != pb_len) {
+		fprintf(stderr, "encode: %zu bytes with the table encoded beforehand, %zu without\n",
+		    pbt_len, pb_len);
+		return 1;
+	}
 	printf("encode: %ld events, protobuf %zu bytes (key and value), json %zu bytes\n",
 	    n, pb_len, js_len);
-	printf("  protobuf: %.0f ns/event\n  json:     %.0f ns/event\n", pb, js);
+	printf("  protobuf: %.0f ns/event\n  json:     %.0f ns/event\n"
+	    "  protobuf, the table encoded once (capture): %.0f ns/event\n", pb, js, pbt);
 	printf("bench encode_json: %.0f ns/event (protobuf: %.0f ns/event, ratio %.2f)\n",
 	    js, pb, js / pb);
+	printf("bench encode_pb_table: %.0f ns/event (protobuf: %.0f ns/event, ratio %.2f)\n",
+	    pbt, pb, pbt / pb);
 	return 0;
 }

@@ -80,6 +80,17 @@ cpu_s() {
 	    "/proc/$1/stat"
 }
 bpid=$(cat "$IT_DIR/b/pid")
+# CPU seconds of the whole PostgreSQL cluster so far: the postmaster, its
+# live children (the walsender, checkpointer, ...) and, through the
+# postmaster's cutime and cstime, the children that exited (a walsender
+# ends with its client)
+pg_cpu() {
+	pm=$(head -1 "$PG_DATA/postmaster.pid")
+	{ cat "/proc/$pm/stat"; for c in $(ps -o pid= --ppid "$pm"); do cat "/proc/$c/stat" 2>/dev/null; done; } |
+	    awk -v hz="$(getconf CLK_TCK)" -v pm="$pm" '{ id = $1; sub(/.*\) /, "")
+		t += $12 + $13; if (id == pm) t += $14 + $15 }
+		END { printf "%.2f", t / hz }'
+}
 # what the broker did for capture: produce requests, batches, commit rounds
 bmetrics() {
 	curl -s "http://127.0.0.1:$b_HTTP/metrics" | awk '
@@ -97,14 +108,17 @@ run_one() {
 	r=$2
 	src="app_${t}_$r"
 	if [ "$t" = tcp ]; then host=127.0.0.1; name=pg_capture_tcp; else host=$PG_SOCK; name=pg_capture; fi
+	pcpu0=$(pg_cpu)
 	t0=$(date +%s.%N)
 	"$PG_BIN/pg_recvlogical" -h "$host" -p "$PG_PORT" -U postgres -d app --slot "recv_${t}_$r" \
 	    --start -o proto_version=2 -o publication_names=bp --endpos "$endpos" -f /dev/null
 	t1=$(date +%s.%N)
 	recv_s=$(echo "$t1 - $t0" | bc -l)
+	recv_pcpu=$(echo "$(pg_cpu) - $pcpu0" | bc -l)
 
 	bm0=$(bmetrics)
 	bcpu0=$(cpu_s "$bpid")
+	pcpu0=$(pg_cpu)
 	t0=$(date +%s.%N)
 	cap_start "$src"
 	# Wait inside one server session: a psql started every 50 ms (the old
@@ -119,6 +133,7 @@ run_one() {
 	rss=$(awk '/^VmHWM:/ { print $2 }' "/proc/$(cap_pid "$src")/status")
 	ccpu=$(cpu_s "$(cap_pid "$src")")
 	bcpu=$(echo "$(cpu_s "$bpid") - $bcpu0" | bc -l)
+	cap_pcpu=$(echo "$(pg_cpu) - $pcpu0" | bc -l)
 	bm1=$(bmetrics)
 	cap_stop "$src"
 
@@ -127,10 +142,12 @@ run_one() {
 	printf '%s run %d of %d: %d events (%d inserts, %d updates) to %s, over %s\n' "$name" \
 	    "$r" "$RUNS" "$events" "$ROWS" "$UPDATES" "$endpos" \
 	    "$([ "$t" = tcp ] && echo "TCP to 127.0.0.1" || echo "the Unix socket")"
-	printf '  pg_recvlogical pgoutput -> /dev/null: %.2f s, %.0f events/s\n' "$recv_s" "$recv_rate"
+	printf '  pg_recvlogical pgoutput -> /dev/null: %.2f s, %.0f events/s, PostgreSQL CPU %.2f s\n' \
+	    "$recv_s" "$recv_rate" "$recv_pcpu"
 	printf '  sluice capture -> broker (acks=all):  %.2f s, %.0f events/s, peak RSS %d kB\n' \
 	    "$cap_s" "$cap_rate" "$rss"
-	printf '  CPU during capture: sluice capture %.2f s, broker %.2f s\n' "$ccpu" "$bcpu"
+	printf '  CPU during capture: sluice capture %.2f s, broker %.2f s, PostgreSQL %.2f s\n' \
+	    "$ccpu" "$bcpu" "$cap_pcpu"
 	echo "$bm0 $bm1" | awk -v n="$events" '{ r = $5 - $1; b = $6 - $2; c = $7 - $3; s = $8 - $4
 		printf "  broker: %d produce requests (%.0f events each), %d batches, %d commit rounds, %d fdatasyncs\n",
 		    r, (r ? n / r : 0), b, c, s }'

@@ -50,6 +50,7 @@ struct cap_pg_conf {
 struct cap_rel {
 	uint32_t relid;
 	struct sch_table table;		/* strings owned */
+	struct sl_buf table_pb;		/* sch_table_encode_pb of 'table' */
 	uint32_t *parse_oid;		/* per column: oid to parse the text as */
 	int *is_enum;			/* per column */
 	int has_key;

@@ -133,9 +133,10 @@ cap_partition(const struct cap_topic *topic, const struct sl_buf *key)
 	return sl_murmur2_partition(key->p, key->len, topic->partitions);
 }
 
+/* 'r': the relation of 'ev', whose encoded table the protobuf value copies */
 static int
-cap_encode(struct cap_pg *s, const struct sch_event *ev, struct sl_buf *key,
-    struct sl_buf *val, struct sl_err *err)
+cap_encode(struct cap_pg *s, const struct sch_event *ev, const struct cap_rel *r,
+    struct sl_buf *key, struct sl_buf *val, struct sl_err *err)
 {
 	int rc;
 
@@ -156,7 +157,7 @@ cap_encode(struct cap_pg *s, const struct sch_event *ev, struct sl_buf *key,
 			rc = 0;
 		}
 		if (rc == 0)
-			rc = sch_event_encode_pb(ev, val);
+			rc = sch_event_encode_pb_table(ev, sl_buf_slice(&r->table_pb), val);
 	}
 	if (rc != 0) {
 		struct sl_err e2 = { 0 };
@@ -272,6 +273,7 @@ rel_free_contents(struct cap_rel *r)
 	free((char *)r->table.schema);
 	free((char *)r->table.name);
 	free(r->collection);
+	sl_buf_free(&r->table_pb);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -401,6 +403,7 @@ cap_pg_on_relation(struct cap_pg *s, const struct cap_pgo_msg *m, struct sl_err 
 	}
 	tmp.has_key = has_key;
 	tmp.table.schema_id = rel_schema_id(&tmp);
+	(void)sch_table_encode_pb(&tmp.table, &tmp.table_pb);
 	tmp.collection = sl_asprintf("%s.%s", tmp.table.schema, tmp.table.name);
 
 	r = cap_pg_rel_find(s, tmp.relid);
@@ -520,7 +523,7 @@ cap_pg_emit_row(struct cap_pg *s, struct cap_txn *t, struct cap_rel *r, enum sch
 		ev.tx.data_collection_order = cap_txn_count(t, r->collection);
 		ev.tx.total_order = t->events;
 	}
-	if ((rc = cap_encode(s, &ev, &s->key, &s->val, err)) != 0)
+	if ((rc = cap_encode(s, &ev, r, &s->key, &s->val, err)) != 0)
 		return rc;
 	part = cap_partition(r->topic, &s->key);
 	if ((rc = cap_pg_emit(s, t, r->topic, part, s->key.len ? &s->key : NULL, s->val.p,

@@ -568,17 +568,20 @@ cap_pg_repl_next(struct cap_pg_repl *r, int timeout_ms, struct cap_pg_xlog *out,
 	memset(out, 0, sizeof(*out));
 	if (!r->reader_on)
 		return sl_errf(err, SL_ESTATE, "postgres: replication not started");
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
 	pthread_mutex_lock(&r->q_mu);
 	if (r->q_inuse) {		/* the last payload returned is no longer ours */
 		r->q_nfree++;
 		r->q_inuse = 0;
+	}
+	/* the deadline only when there is nothing to take: a clock read per message saved */
+	if (r->q_n == 0 && !r->q_end) {
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += timeout_ms / 1000;
+		until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
 	}
 	while (r->q_n == 0 && !r->q_end) {
 		int e;

@@ -18,6 +18,11 @@
  *      broker: streaming never starts from a half-copied snapshot.
  *  (2) A slot whose wal_status is "lost" stops capture with an error; its
  *      missing changes are never silently skipped.
+ *  (3) The start waits for a killed predecessor's last produce requests to
+ *      land (cap_producer_settle) unless "<spool_dir>/clean-stop.<slot>"
+ *      says the predecessor stopped with every message acknowledged and
+ *      the slot has not moved since.  The file is removed, durably, before
+ *      anything is produced, so a crash of this run never leaves it behind.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -289,6 +294,70 @@ spool_prepare(const char *dir, struct sl_err *err)
 	return 0;
 }
 
+/*
+ * (3) The clean-stop file: "slot <slot> flushed <LSN as X/X>\n", written by a
+ * capture that stopped with nothing left in flight, the LSN it confirmed
+ * last.
+ */
+static char *
+clean_stop_path(const struct cap_pg_conf *c)
+{
+	return sl_asprintf("%s/clean-stop.%s", c->spool_dir, c->slot);
+}
+
+static void
+clean_stop_write(const struct cap_pg_conf *c, uint64_t flushed)
+{
+	char *path = clean_stop_path(c), *text, lb[32];
+	int rc;
+
+	text = sl_asprintf("slot %s flushed %s\n", c->slot, cap_lsn_fmt(flushed, lb, sizeof(lb)));
+	if ((rc = sl_file_write_atomic(path, text, strlen(text))) != 0)
+		sl_warn("%s: %s (the next start waits for late produce requests)", path,
+		    sl_strerror(rc));
+	free(text);
+	free(path);
+}
+
+/*
+ * Take the clean-stop file: 1 with '*flushed' when it was there and well
+ * formed, else 0.  Removed either way; 0 also when the removal could not
+ * be made durable.
+ */
+static int
+clean_stop_take(const struct cap_pg_conf *c, uint64_t *flushed)
+{
+	char *path = clean_stop_path(c), *want = sl_asprintf("slot %s flushed ", c->slot);
+	struct sl_buf b = { 0 };
+	int ok = 0;
+
+	if (sl_file_read(path, 256, &b) == 0) {
+		char *end = NULL;
+		size_t wl = strlen(want);
+
+		sl_buf_add_u8(&b, 0);
+		if (b.len > wl && memcmp(b.p, want, wl) == 0) {
+			const char *hi = (const char *)b.p + wl, *lo;
+			unsigned long long h, l;
+
+			errno = 0;
+			h = strtoull(hi, &end, 16);
+			if (end != hi && *end == '/' && h <= UINT32_MAX) {
+				lo = end + 1;
+				l = strtoull(lo, &end, 16);
+				*flushed = (uint64_t)h << 32 | (uint64_t)l;
+				ok = errno == 0 && end != lo && l <= UINT32_MAX && *end == '\n';
+			}
+		}
+		if (unlink(path) != 0 || sl_dir_fsync(c->spool_dir) != 0)
+			ok = 0;
+	}
+	sl_buf_free(&b);
+	free(want);
+	free(path);
+	return ok;
+}
+
 static int
 sql_cmd(struct pg_conn *c, const char *sql, struct sl_err *err)
 {
@@ -412,7 +481,8 @@ cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	struct cap_pg_slot_info si;
 	struct cap_pg_sysinfo sys;
 	size_t n_tables = 0, i;
-	int rc, created, proto, ver;
+	int rc, created, proto, ver, clean;
+	uint64_t clean_lsn = 0;
 	PGresult *res;
 
 	if ((rc = conf_parse(cfg, sec, bootstrap_default, &s->conf, &s->json_opts, err)) != 0)
@@ -454,11 +524,27 @@ cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 			goto out;
 	}
 
-	/* (3 of pg_capture.c) the positions must be the final ones */
-	if ((rc = cap_producer_settle(s->prod, 300, err)) != 0)
-		goto out;
+	clean = clean_stop_take(&s->conf, &clean_lsn);
 	if ((rc = cap_pg_slot_info(s->sql, s->conf.slot, &si, err)) != 0)
 		goto out;
+	/* (3 of pg_capture.c) the positions must be the final ones; (3) */
+	if (clean && si.exists && si.confirmed_flush == clean_lsn) {
+		char lb[32];
+
+		sl_info("the last run stopped cleanly at %s with nothing in flight: no late "
+		    "produce requests to wait for", cap_lsn_fmt(clean_lsn, lb, sizeof(lb)));
+	} else {
+		if (clean) {
+			char lb[32], lb2[32];
+
+			sl_info("the clean-stop file names %s but slot %s is at %s: waiting for "
+			    "late produce requests", cap_lsn_fmt(clean_lsn, lb, sizeof(lb)),
+			    s->conf.slot, si.exists ? cap_lsn_fmt(si.confirmed_flush, lb2,
+			    sizeof(lb2)) : "(absent)");
+		}
+		if ((rc = cap_producer_settle(s->prod, 300, err)) != 0)
+			goto out;
+	}
 	if (si.exists && strcmp(si.wal_status, "lost") == 0) {
 		rc = lost_slot_error(s->conf.slot, err);	/* (2) */
 		goto out;
@@ -520,13 +606,20 @@ cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	/* a clean stop: confirm what the broker acknowledged, nothing more */
 	{
 		int64_t end = sl_mono_ns() + 10 * INT64_C(1000000000);
+		int quiet;
 
 		while (cap_producer_outstanding(s->prod) > 0 && sl_mono_ns() < end && !s->fatal)
 			cap_producer_poll(s->prod, 100);
 		cap_producer_poll(s->prod, 0);
 		cap_pg_queue_advance(s);
-		(void)cap_pg_repl_status(s->repl, s->write_lsn, s->flush_lsn, 0, NULL);
+		quiet = cap_producer_outstanding(s->prod) == 0;
+
+		if (cap_pg_repl_status(s->repl, s->write_lsn, s->flush_lsn, 0, NULL) != 0)
+			quiet = 0;
 		cap_pg_repl_stop(s->repl);
+		/* (3) on a requested stop with nothing in flight */
+		if (quiet && rc == 0 && *stop && !s->fatal)
+			clean_stop_write(&s->conf, s->flush_lsn);
 	}
 	sl_info("stopped: %" PRIu64 " messages produced, %" PRIu64 " skipped as already "
 	    "stored, %" PRIu64 " transactions", s->produced, s->skipped, s->txns);

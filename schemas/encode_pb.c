@@ -740,7 +740,15 @@ pd_table(struct sl_buf *b, uint32_t field, const struct sch_table *t)
 }
 
 int
-sch_event_encode_pb(const struct sch_event *ev, struct sl_buf *out)
+sch_table_encode_pb(const struct sch_table *t, struct sl_buf *out)
+{
+	pd_table(out, 2, t);
+	return 0;
+}
+
+/* 'table_pb': the table's encoding (sch_table_encode_pb), or NULL to encode it. */
+static int
+event_encode(const struct sch_event *ev, const struct sl_slice *table_pb, struct sl_buf *out)
 {
 	uint32_t n;
 	size_t m;
@@ -749,7 +757,9 @@ sch_event_encode_pb(const struct sch_event *ev, struct sl_buf *out)
 		return SL_EINVAL;
 	pd_i64(out, 1, pb_op(ev->op), 0);
 	n = ev->table != NULL ? ev->table->n_columns : 0;
-	if (ev->table != NULL)
+	if (ev->table != NULL && table_pb != NULL)
+		sl_buf_add(out, table_pb->p, table_pb->len);
+	else if (ev->table != NULL)
 		pd_table(out, 2, ev->table);
 	if (ev->before != NULL)
 		pd_image(out, 3, ev->before, n);
@@ -775,6 +785,19 @@ sch_event_encode_pb(const struct sch_event *ev, struct sl_buf *out)
 	}
 	pd_i64(out, 10, ev->ts_ms, 0);
 	return 0;
+}
+
+int
+sch_event_encode_pb(const struct sch_event *ev, struct sl_buf *out)
+{
+	return event_encode(ev, NULL, out);
+}
+
+int
+sch_event_encode_pb_table(const struct sch_event *ev, struct sl_slice table_pb,
+    struct sl_buf *out)
+{
+	return event_encode(ev, &table_pb, out);
 }
 
 int

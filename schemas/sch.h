@@ -431,6 +431,22 @@ int sch_value_to_pg_text(const struct sch_value *v, uint32_t type_oid,
  * appended).
  */
 int sch_event_encode_pb(const struct sch_event *ev, struct sl_buf *out);
+/*
+ * The Event's 'table' field (tag, length and Table message) for '*t', as
+ * sch_event_encode_pb writes it, appended to 'out'.  A producer that
+ * encodes many events of one table keeps it (capture keeps one per schema
+ * version) and passes it to sch_event_encode_pb_table, which copies it
+ * instead of encoding the table's names and columns again for every
+ * event: a third of an event's bytes.  Returns 0.
+ */
+int sch_table_encode_pb(const struct sch_table *t, struct sl_buf *out);
+/*
+ * sch_event_encode_pb with 'table_pb' (from sch_table_encode_pb of
+ * 'ev->table', unchanged since) in place of encoding 'ev->table': the same
+ * bytes.  Returns 0 or SL_EINVAL.
+ */
+int sch_event_encode_pb_table(const struct sch_event *ev, struct sl_slice table_pb,
+    struct sl_buf *out);
 
 /*
  * Decode a sluice.v1.Event from 'in' into '*out'; everything (table,

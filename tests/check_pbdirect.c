@@ -317,9 +317,9 @@ assert_same(const char *what, uint64_t seed, int i, int rc_ref, int rc,
 START_TEST(direct_event_and_key_bytes_and_decodes_equal_protobuf_c_on_random_events)
 {
 	struct sl_arena a = { 0 }, da = { 0 }, ra = { 0 };
-	struct sl_buf ref = { 0 }, got = { 0 };
+	struct sl_buf ref = { 0 }, got = { 0 }, tab = { 0 };
 	uint64_t seed = UINT64_C(0x9e3779b97f4a7c15) + (uint64_t)_i * 7919, s = seed;
-	int i, valid = 0, keyed = 0;
+	int i, valid = 0, keyed = 0, tabled = 0;
 
 	for (i = 0; i < 3000; i++) {
 		struct sch_event ev, back;
@@ -333,6 +333,15 @@ START_TEST(direct_event_and_key_bytes_and_decodes_equal_protobuf_c_on_random_eve
 		rc_ref = sch_event_encode_pb_ref(&ev, &ref);
 		rc = sch_event_encode_pb(&ev, &got);
 		assert_same("event", seed, i, rc_ref, rc, &ref, &got);
+		/* with the table encoded once beforehand, as capture does */
+		sl_buf_reset(&tab);
+		if (ev.table != NULL)
+			ck_assert_int_eq(sch_table_encode_pb(ev.table, &tab), 0);
+		sl_buf_reset(&got);
+		rc = sch_event_encode_pb_table(&ev, sl_buf_slice(&tab), &got);
+		assert_same("event with its table encoded beforehand", seed, i, rc_ref, rc, &ref,
+		    &got);
+		tabled += rc == 0 && ev.table != NULL;
 		if (rc == 0) {
 			valid++;
 			sl_arena_reset(&da);
@@ -368,11 +377,13 @@ START_TEST(direct_event_and_key_bytes_and_decodes_equal_protobuf_c_on_random_eve
 	/* the generator must exercise both paths, or the test proves nothing */
 	ck_assert_int_gt(valid, 1000);
 	ck_assert_int_gt(keyed, 100);
+	ck_assert_int_gt(tabled, 500);
 	sl_arena_free(&a);
 	sl_arena_free(&da);
 	sl_arena_free(&ra);
 	sl_buf_free(&ref);
 	sl_buf_free(&got);
+	sl_buf_free(&tab);
 }
 END_TEST
 
