@@ -21,7 +21,8 @@
 # summary line gives the run with the median ratio and all N ratios (the
 # machine's speed drifts: only runs side by side compare).  FORMAT=json
 # selects the JSON envelope;
-# EXTRA='producer.linger.ms = 20' adds one line to the source sections.
+# EXTRA='producer.linger.ms = 20' adds one line to the source sections,
+# BROKER_EXTRA='commit_delay_us = 0' one to the broker's.
 set -eu
 here=$(cd "$(dirname "$0")/../tests/integration" && pwd)
 . "$here/lib.sh"
@@ -46,7 +47,7 @@ else
 fi
 unix_dsn=$PG_DSN
 tcp_dsn="host=127.0.0.1 port=$PG_PORT dbname=app user=postgres"
-it_broker_start b
+it_broker_start b ${BROKER_EXTRA:+"$BROKER_EXTRA"}
 pg_sql "CREATE TABLE bench (id bigint PRIMARY KEY, v text, n int, ts timestamptz DEFAULT now());
         CREATE PUBLICATION bp FOR TABLE bench;"
 # Per transport and run: a slot for pg_recvlogical, and a source (own slot,

@@ -18,8 +18,9 @@
 #   bench views_latency_R: p50 X ms, p99 Y ms (pg_logical: p50 A ms, p99 B ms, ratio P; median of 3 runs, ratios P1 P2 P3)
 # where ratio is the view's p50 over PostgreSQL's.
 # usage: SLUICE=build/x/sluice BUILD=build/x sh bench/views_latency.sh
-# PostgreSQL runs with fsync=on (PG_FSYNC=off to change); SRC_EXTRA and
-# VIEW_EXTRA add lines to the source and view sections.
+# PostgreSQL runs with fsync=on (PG_FSYNC=off to change); SRC_EXTRA,
+# VIEW_EXTRA and BROKER_EXTRA add a line to the source, view and broker
+# sections.
 set -eu
 here=$(cd "$(dirname "$0")/../tests/integration" && pwd)
 . "$here/lib.sh"
@@ -38,7 +39,7 @@ WATCH="$BUILD/bench/view_watch"
 # docs/benchmarks.md).
 PG_FSYNC=${PG_FSYNC:-on}
 pg_start "-c wal_retrieve_retry_interval=100ms -c fsync=$PG_FSYNC"
-it_broker_start b
+it_broker_start b ${BROKER_EXTRA:+"$BROKER_EXTRA"}
 
 # the subscriber: a second cluster in $IT_DIR/pg2
 SUB_DATA="$IT_DIR/pg2"

@@ -30,6 +30,7 @@ struct brk_config {
 	int64_t idle_timeout_ms;	/* close a silent connection (600000) */
 	int64_t retention_check_ms;	/* retention timer period (30000) */
 	int64_t compaction_check_ms;	/* compaction thread period (15000) */
+	int64_t commit_delay_us;	/* group commit delay under load (500) */
 };
 
 /* Fill 'c' with the defaults; strings are heap copies. */

@@ -44,6 +44,12 @@
  *      its partitions stay open: topic deletion and shutdown first wait for
  *      it (brk_commit_now).  A waiter is answered only by a round taken after
  *      its append, so acks=all is answered only once its data is durable.
+ *  (8) A round is deferred only by the commit delay (server.c, round_delay),
+ *      by at most commit_delay_us, and only right after a round that
+ *      answered several produce requests carrying BRK_COMMIT_DELAY_BYTES or
+ *      more; commit_scheduled stays set meanwhile and the timer starts the
+ *      round, so (6) holds through it.  Under a trickle (rounds of one
+ *      request, or of a few small ones) nothing waits.
  */
 #ifndef BRK_INT_H
 #define BRK_INT_H
@@ -155,6 +161,7 @@ struct brk_metrics {
 	uint64_t connections_rejected;
 	uint64_t syncs;
 	uint64_t commit_rounds;
+	uint64_t commit_delays;		/* rounds started commit_delay_us late */
 	uint64_t bad_frames;
 	struct brk_hist produce_latency;
 	struct brk_hist fetch_latency;
@@ -325,6 +332,8 @@ struct brk_commit_round {
 	size_t n, cap;
 	struct brk_produce_wait *waiters;
 	int goff;			/* the offsets log is the last of 'parts' */
+	size_t requests;		/* acks=all produce requests it answers */
+	uint64_t bytes;			/* batch bytes appended for it */
 };
 
 /* Fetch long poll (fetch.c). */
@@ -345,6 +354,8 @@ struct brk_broker {
 	int http_port;
 	struct event *sig_term, *sig_int;
 	struct event *commit_ev;	/* group commit, activated when dirty */
+	struct event *commit_delay_ev;	/* the next round, commit_delay_us late */
+	uint64_t round_bytes_mark;	/* m.produced_bytes at the last round_take */
 	int commit_scheduled;
 	/* Committer thread (7): 'round' is its round while 'round_busy'. */
 	struct brk_commit_round round;

@@ -18,7 +18,7 @@ static const char *const broker_keys[] = {
 	"log.message.timestamp.type", "log.cleaner.delete.retention.ms",
 	"log.index.interval.bytes",
 	"max_request_bytes", "max_connections", "idle_timeout_ms",
-	"log.retention.check.interval.ms", "log.cleaner.backoff.ms",
+	"log.retention.check.interval.ms", "log.cleaner.backoff.ms", "commit_delay_us",
 	NULL
 };
 
@@ -44,6 +44,7 @@ brk_config_default(struct brk_config *c)
 	c->max_request_bytes = 100 * 1024 * 1024;
 	c->max_connections = 1024;
 	c->idle_timeout_ms = 600000;
+	c->commit_delay_us = 500;
 	c->retention_check_ms = 30000;
 	c->compaction_check_ms = 15000;
 }
@@ -144,7 +145,8 @@ brk_config_apply(struct brk_config *c, const struct sl_config *cfg,
 	    (rc = sl_conf_duration_ms(cfg, sec, "log.retention.check.interval.ms",
 	    &c->retention_check_ms, err)) != 0 ||
 	    (rc = sl_conf_duration_ms(cfg, sec, "log.cleaner.backoff.ms",
-	    &c->compaction_check_ms, err)) != 0)
+	    &c->compaction_check_ms, err)) != 0 ||
+	    (rc = sl_conf_int64(cfg, sec, "commit_delay_us", &c->commit_delay_us, err)) != 0)
 		return rc;
 	/* retention.ms accepts -1 (forever), which a duration parser may refuse. */
 	if ((v = sl_conf_get(sec, "log.retention.ms")) != NULL) {
@@ -182,6 +184,8 @@ brk_config_apply(struct brk_config *c, const struct sl_config *cfg,
 		return conf_err(cfg, sec, "max_request_bytes", "must be 1k..2g", err);
 	if (c->max_connections < 1)
 		return conf_err(cfg, sec, "max_connections", "must be at least 1", err);
+	if (c->commit_delay_us < 0 || c->commit_delay_us > 100000)
+		return conf_err(cfg, sec, "commit_delay_us", "must be 0..100000 (0: off)", err);
 	if (c->log.segment_bytes < 1024)
 		return conf_err(cfg, sec, "log.segment.bytes", "must be at least 1k", err);
 	if (c->retention_check_ms < 10 || c->compaction_check_ms < 10)

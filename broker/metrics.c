@@ -115,6 +115,9 @@ brk_metrics_format(struct brk_broker *b, struct sl_buf *out)
 	counter(out, "sluice_broker_commit_rounds_total",
 	    "Group commit rounds (each syncs every partition appended since the last).",
 	    m->commit_rounds);
+	counter(out, "sluice_broker_commit_delays_total",
+	    "Rounds started commit_delay_us after the one before, under load.",
+	    m->commit_delays);
 	counter(out, "sluice_broker_connections_total", "Connections accepted.",
 	    m->connections_total);
 	counter(out, "sluice_broker_connections_rejected_total",

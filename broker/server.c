@@ -55,6 +55,8 @@
 #include "broker/brk_int.h"
 #include "broker/group.h"
 
+/* A round that appended this much for several requests defers the next (8). */
+#define BRK_COMMIT_DELAY_BYTES (8 * 1024)
 /* Keep decoding pipelined requests while less than this is queued to send. */
 #define BRK_OUT_HIGH (256 * 1024)
 /* Extra threads syncing the partitions of one commit round side by side. */
@@ -688,6 +690,7 @@ round_take(struct brk_broker *b)
 	struct brk_commit_round *r = &b->round;
 	struct brk_part *p, *next;
 	struct lg_partition *goff;
+	struct brk_produce_wait *w;
 
 	b->commit_scheduled = 0;
 	r->n = 0;
@@ -711,6 +714,11 @@ round_take(struct brk_broker *b)
 	}
 	r->waiters = b->commit_waiters;
 	b->commit_waiters = NULL;
+	r->requests = 0;
+	for (w = r->waiters; w != NULL; w = w->next)
+		r->requests++;
+	r->bytes = b->m.produced_bytes - b->round_bytes_mark;
+	b->round_bytes_mark = b->m.produced_bytes;
 }
 
 /*
@@ -961,6 +969,34 @@ commit_main(void *arg)
 	return NULL;
 }
 
+/*
+ * (8) Group commit delay, as PostgreSQL's commit_delay: after a round that
+ * answered several produce requests carrying BRK_COMMIT_DELAY_BYTES or
+ * more, producers are pipelining more than a round takes, so the next
+ * round starts commit_delay_us after this one ended and one fdatasync per
+ * partition covers what arrives meanwhile.  librdkafka sends a partition's
+ * batch when one of its five requests in flight returns, so acks that come
+ * back a little later also mean bigger batches and fewer requests.  Under a
+ * trickle (single transactions, a consumer's offsets) rounds hold one
+ * request or a few small ones and nothing waits.  Returns 1 when the next
+ * round was deferred.
+ */
+static int
+round_delay(struct brk_broker *b)
+{
+	struct timeval tv;
+
+	if (b->cfg.commit_delay_us <= 0 || b->commit_delay_ev == NULL ||
+	    b->round.requests < 2 || b->round.bytes < BRK_COMMIT_DELAY_BYTES)
+		return 0;
+	tv.tv_sec = 0;
+	tv.tv_usec = (suseconds_t)b->cfg.commit_delay_us;
+	b->commit_scheduled = 1;	/* appends meanwhile do not start it early */
+	evtimer_add(b->commit_delay_ev, &tv);
+	b->m.commit_delays++;
+	return 1;
+}
+
 static void
 commit_done_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -978,6 +1014,8 @@ commit_done_cb(evutil_socket_t fd, short what, void *arg)
 	if (!done || !b->round_busy)
 		return;	/* brk_commit_now finished it already */
 	round_wait(b);
+	if (round_delay(b))
+		return;
 	round_start(b);	/* everything that arrived during the sync */
 }
 
@@ -1151,6 +1189,7 @@ brk_open_ex(const struct brk_config *cfg, int serve, struct brk_broker **out,
 		goto fail;
 	}
 	b->commit_ev = event_new(b->base, -1, 0, commit_cb, b);
+	b->commit_delay_ev = evtimer_new(b->base, commit_cb, b);
 	if ((rc = brk_pids_load(b, err)) != 0)
 		goto fail;
 	if ((rc = brk_topics_load(b, err)) != 0)
@@ -1262,6 +1301,8 @@ brk_close(struct brk_broker *b)
 		event_free(b->retention_ev);
 	if (b->commit_ev != NULL)
 		event_free(b->commit_ev);
+	if (b->commit_delay_ev != NULL)
+		event_free(b->commit_delay_ev);
 	if (b->base != NULL)
 		event_base_free(b->base);
 	pthread_mutex_destroy(&b->bg_lock);

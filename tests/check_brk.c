@@ -906,6 +906,105 @@ START_TEST(pipelined_requests_past_the_slots_and_a_slow_reader_get_every_answer)
 }
 END_TEST
 
+/*
+ * Send 'n' produce requests of 'batch' to partitions 0..parts-1 of 'topic'
+ * in turn, all at once ('pipelined') or each after the answer to the one
+ * before, and check every answer (no error, base offsets in order).
+ */
+static void
+produce_round_robin(int port, const char *topic, int parts, const struct sl_buf *batch,
+    int records, int n, int pipelined)
+{
+	struct sl_buf all = { 0 }, body = { 0 };
+	struct pipe_writer w = { 0 };
+	struct brk_rd r;
+	struct sl_slice s;
+	int i, j, fd = connect_to(port);
+
+	w.fd = fd;
+	w.all = &all;
+	for (i = 0; i < n; i++) {
+		struct sl_buf q = { 0 };
+
+		brk_wr_string(&q, NULL);
+		brk_wr_i16(&q, -1);
+		brk_wr_i32(&q, 10000);
+		brk_wr_i32(&q, 1);
+		brk_wr_string(&q, topic);
+		brk_wr_i32(&q, 1);
+		brk_wr_i32(&q, i % parts);
+		brk_wr_bytes(&q, batch->p, batch->len);
+		frame_add(&all, API_PRODUCE, 7, 1 + i, &q);
+		sl_buf_free(&q);
+		if (pipelined && i + 1 < n)
+			continue;
+		pipe_writer_main(&w);
+		ck_assert_int_eq(w.ok, 1);
+		sl_buf_reset(&all);
+		for (j = pipelined ? 0 : i; j <= i; j++) {
+			ck_assert_int_eq(frame_read(fd, &body), 1 + j);
+			brk_rd_init(&r, body.p, body.len);
+			ck_assert_int_eq(brk_rd_i32(&r, "topics"), 1);
+			brk_rd_string(&r, &s, "name");
+			ck_assert_int_eq(brk_rd_i32(&r, "parts"), 1);
+			ck_assert_int_eq(brk_rd_i32(&r, "index"), j % parts);
+			ck_assert_int_eq(brk_rd_i16(&r, "error"), 0);
+			ck_assert_int_eq(brk_rd_i64(&r, "base"), (int64_t)(j / parts) * records);
+		}
+	}
+	close(fd);
+	sl_buf_free(&all);
+	sl_buf_free(&body);
+}
+
+/* Run a broker with a committer on 'cfg', send as produce_round_robin; its commit delays. */
+static uint64_t
+commit_delays_after(const char *topic, int records, int n, int pipelined)
+{
+	struct brk_broker *sb;
+	struct sl_err err = { 0 };
+	struct sl_buf batch = { 0 };
+	pthread_t th;
+	uint64_t delays;
+
+	create_topic(topic, 4, NULL, NULL);
+	brk_conn_free(c);
+	c = NULL;
+	brk_close(b);
+	b = NULL;
+	ck_assert_msg(brk_open_ex(&cfg, 1, &sb, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(pthread_create(&th, NULL, loop_main, sb), 0);
+	make_batch(&batch, records, 0, LG_CODEC_NONE);
+	produce_round_robin(brk_port(sb), topic, 4, &batch, records, n, pipelined);
+	brk_stop(sb);
+	pthread_join(th, NULL);
+	delays = sb->m.commit_delays;	/* the loop has stopped: no race */
+	ck_assert_int_eq(brk_close(sb), 0);
+	ck_assert_int_eq(brk_open_ex(&cfg, 0, &b, &err), 0);
+	c = brk_conn_detached(b);
+	sl_buf_free(&batch);
+	return delays;
+}
+
+START_TEST(the_commit_delay_applies_under_pipelined_load_only)
+{
+	uint64_t d;
+
+	evthread_use_pthreads();
+	/* one request at a time, each answered before the next: never delayed */
+	d = commit_delays_after("trickle", 300, 12, 0);
+	ck_assert_msg(d == 0, "%llu rounds delayed under a trickle", (unsigned long long)d);
+	/* forty pipelined requests of ~9 KiB over four partitions: delayed rounds */
+	d = commit_delays_after("bulk", 300, 40, 1);
+	ck_assert_msg(d > 0, "no round delayed under pipelined load");
+	/* commit_delay_us = 0 turns it off */
+	cfg.commit_delay_us = 0;
+	d = commit_delays_after("bulk_off", 300, 40, 1);
+	ck_assert_msg(d == 0, "%llu rounds delayed with commit_delay_us = 0",
+	    (unsigned long long)d);
+}
+END_TEST
+
 START_TEST(the_broker_section_rejects_unknown_keys)
 {
 	struct sl_config *sc = NULL;
@@ -925,6 +1024,16 @@ START_TEST(the_broker_section_rejects_unknown_keys)
 	    &sc, &err), 0);
 	ck_assert_int_eq(brk_config_apply(&bc, sc, &err), SL_ECONFIG);
 	ck_assert_ptr_nonnull(strstr(err.msg, "lisen"));
+	sl_config_free(sc);
+	ck_assert_int_eq(bc.commit_delay_us, 500);
+	ck_assert_int_eq(sl_config_parse("t.ini", "[broker]\ncommit_delay_us = 0\n", &sc, &err), 0);
+	ck_assert_msg(brk_config_apply(&bc, sc, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(bc.commit_delay_us, 0);
+	sl_config_free(sc);
+	ck_assert_int_eq(sl_config_parse("t.ini", "[broker]\ncommit_delay_us = -5\n", &sc, &err),
+	    0);
+	ck_assert_int_eq(brk_config_apply(&bc, sc, &err), SL_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(err.msg, "commit_delay_us"));
 	sl_config_free(sc);
 	brk_config_free(&bc);
 }
@@ -962,6 +1071,7 @@ brk_suite(void)
 	tcase_add_test(tb, produce_v2_is_refused_per_partition_and_log_append_time_is_reported);
 	tcase_add_test(tb, bad_frame_sizes_close_only_that_connection);
 	tcase_add_test(tb, pipelined_requests_past_the_slots_and_a_slow_reader_get_every_answer);
+	tcase_add_test(tb, the_commit_delay_applies_under_pipelined_load_only);
 	suite_add_tcase(s, tb);
 	return s;
 }
