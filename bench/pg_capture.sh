@@ -40,10 +40,12 @@ both) transports="unix tcp" ;;
 *) it_fail "TRANSPORT must be unix, tcp or both, not '$TRANSPORT'" ;;
 esac
 
+# two slots per transport and run
+slots=$((4 * RUNS + 4))
 if [ "$TRANSPORT" = unix ]; then
-	pg_start "-c shared_buffers=256MB -c max_wal_size=4GB"
+	pg_start "-c shared_buffers=256MB -c max_wal_size=4GB -c max_replication_slots=$slots"
 else
-	pg_start "-c shared_buffers=256MB -c max_wal_size=4GB -c listen_addresses=127.0.0.1"
+	pg_start "-c shared_buffers=256MB -c max_wal_size=4GB -c max_replication_slots=$slots -c listen_addresses=127.0.0.1"
 fi
 unix_dsn=$PG_DSN
 tcp_dsn="host=127.0.0.1 port=$PG_PORT dbname=app user=postgres"
