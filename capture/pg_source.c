@@ -321,8 +321,8 @@ clean_stop_write(const struct cap_pg_conf *c, uint64_t flushed)
 
 /*
  * Take the clean-stop file: 1 with '*flushed' when it was there and well
- * formed, else 0.  Removed either way; 0 also when the removal could not
- * be made durable.
+ * formed, else 0.  Removed whatever it holds; 0 also when it could not be
+ * removed, or the removal not made durable.
  */
 static int
 clean_stop_take(const struct cap_pg_conf *c, uint64_t *flushed)
@@ -349,8 +349,13 @@ clean_stop_take(const struct cap_pg_conf *c, uint64_t *flushed)
 				ok = errno == 0 && end != lo && l <= UINT32_MAX && *end == '\n';
 			}
 		}
-		if (unlink(path) != 0 || sl_dir_fsync(c->spool_dir) != 0)
+	}
+	if (unlink(path) == 0) {
+		if (sl_dir_fsync(c->spool_dir) != 0)
 			ok = 0;
+	} else if (errno != ENOENT) {
+		sl_warn("%s: %s (waiting for late produce requests)", path, strerror(errno));
+		ok = 0;
 	}
 	sl_buf_free(&b);
 	free(want);

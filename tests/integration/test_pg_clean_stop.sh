@@ -62,6 +62,12 @@ echo "slot other_slot flushed 0/1" >"$marker"
 cap_start app
 [ "$(count_in_log "$SKIP")" -eq 1 ] || it_fail "a clean-stop file of another slot was trusted"
 [ ! -f "$marker" ] || it_fail "the garbled $marker was not removed"
+# nor one too long to be ours
+cap_stop app
+head -c 4000 /dev/zero | tr '\0' x >"$marker"
+cap_start app
+[ "$(count_in_log "$SKIP")" -eq 1 ] || it_fail "an oversized clean-stop file was trusted"
+[ ! -f "$marker" ] || it_fail "the oversized $marker was not removed"
 
 # 5. Clean stops and kills alternate under a live workload: exactly once.
 cat >"$IT_DIR/w.sql" <<'EOF'
