@@ -137,6 +137,21 @@ make_batch(struct sl_buf *out, int n, int null_keys, enum lg_codec codec)
 	lg_batch_builder_free(&bb);
 }
 
+/* The body of a Produce v7 request of 'batch' to topic/partition. */
+static void
+produce_body(struct sl_buf *q, const char *topic, int32_t part, int16_t acks,
+    int32_t timeout_ms, const struct sl_buf *batch)
+{
+	brk_wr_string(q, NULL);
+	brk_wr_i16(q, acks);
+	brk_wr_i32(q, timeout_ms);
+	brk_wr_i32(q, 1);
+	brk_wr_string(q, topic);
+	brk_wr_i32(q, 1);
+	brk_wr_i32(q, part);
+	brk_wr_bytes(q, batch->p, batch->len);
+}
+
 /* Produce v7 of 'batch' to topic/partition; returns the partition error, '*base'. */
 static int
 produce(const char *topic, int32_t part, int16_t acks, const struct sl_buf *batch,
@@ -149,14 +164,7 @@ produce(const char *topic, int32_t part, int16_t acks, const struct sl_buf *batc
 	int16_t error;
 
 	req_begin(&q, API_PRODUCE, 7);
-	brk_wr_string(&q, NULL);
-	brk_wr_i16(&q, acks);
-	brk_wr_i32(&q, 1000);
-	brk_wr_i32(&q, 1);
-	brk_wr_string(&q, topic);
-	brk_wr_i32(&q, 1);
-	brk_wr_i32(&q, part);
-	brk_wr_bytes(&q, batch->p, batch->len);
+	produce_body(&q, topic, part, acks, 1000, batch);
 	rc = run(&q, &r);
 	*rc_out = rc;
 	if (rc == BRK_DEFER) {
@@ -830,10 +838,60 @@ frame_read(int fd, struct sl_buf *body)
  * the rest to libevent, and where it resumes decoding after the slots or
  * the output drained.
  */
-START_TEST(pipelined_requests_past_the_slots_and_a_slow_reader_get_every_answer)
+/*
+ * Swap the fixture's broker for one on 'cfg' that serves its port, with a
+ * committer, on a loop thread of its own.
+ */
+static struct brk_broker *
+serving_open(pthread_t *th)
 {
 	struct brk_broker *sb;
 	struct sl_err err = { 0 };
+
+	evthread_use_pthreads();
+	brk_conn_free(c);
+	c = NULL;
+	brk_close(b);
+	b = NULL;
+	ck_assert_msg(brk_open_ex(&cfg, 1, &sb, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(pthread_create(th, NULL, loop_main, sb), 0);
+	return sb;
+}
+
+/*
+ * Stop what serving_open started and give the fixture its broker back;
+ * '*delays' (if not NULL): the served broker's commit delays, read once
+ * its loop has stopped.
+ */
+static void
+serving_close(struct brk_broker *sb, pthread_t th, uint64_t *delays)
+{
+	struct sl_err err = { 0 };
+
+	brk_stop(sb);
+	pthread_join(th, NULL);
+	if (delays != NULL)
+		*delays = sb->m.commit_delays;
+	ck_assert_int_eq(brk_close(sb), 0);
+	ck_assert_int_eq(brk_open_ex(&cfg, 0, &b, &err), 0);
+	c = brk_conn_detached(b);
+}
+
+/* Append a Produce v7 frame (acks=all) of 'batch' to topic/partition. */
+static void
+produce_frame_add(struct sl_buf *all, const char *topic, int32_t partition,
+    const struct sl_buf *batch, int32_t corr)
+{
+	struct sl_buf q = { 0 };
+
+	produce_body(&q, topic, partition, -1, 10000, batch);
+	frame_add(all, API_PRODUCE, 7, corr, &q);
+	sl_buf_free(&q);
+}
+
+START_TEST(pipelined_requests_past_the_slots_and_a_slow_reader_get_every_answer)
+{
+	struct brk_broker *sb;
 	struct sl_buf all = { 0 }, body = { 0 }, batch = { 0 };
 	struct pipe_writer w = { 0 };
 	struct timespec nap = { 0, 300 * 1000000L };
@@ -842,29 +900,11 @@ START_TEST(pipelined_requests_past_the_slots_and_a_slow_reader_get_every_answer)
 	struct sl_slice s;
 	int i, fd;
 
-	evthread_use_pthreads();
 	create_topic("pipe", 1, NULL, NULL);
-	brk_conn_free(c);
-	c = NULL;
-	brk_close(b);
-	b = NULL;
-	ck_assert_msg(brk_open_ex(&cfg, 1, &sb, &err) == 0, "%s", err.msg);
-	ck_assert_int_eq(pthread_create(&th, NULL, loop_main, sb), 0);
+	sb = serving_open(&th);
 	make_batch(&batch, 50, 0, LG_CODEC_NONE);
-	for (i = 0; i < 40; i++) {
-		struct sl_buf q = { 0 };
-
-		brk_wr_string(&q, NULL);
-		brk_wr_i16(&q, -1);
-		brk_wr_i32(&q, 10000);
-		brk_wr_i32(&q, 1);
-		brk_wr_string(&q, "pipe");
-		brk_wr_i32(&q, 1);
-		brk_wr_i32(&q, 0);
-		brk_wr_bytes(&q, batch.p, batch.len);
-		frame_add(&all, API_PRODUCE, 7, 1 + i, &q);
-		sl_buf_free(&q);
-	}
+	for (i = 0; i < 40; i++)
+		produce_frame_add(&all, "pipe", 0, &batch, 1 + i);
 	/* all 40 in one write, nothing after: only the broker can resume */
 	fd = connect_to(brk_port(sb));
 	w.fd = fd;
@@ -898,11 +938,7 @@ START_TEST(pipelined_requests_past_the_slots_and_a_slow_reader_get_every_answer)
 	sl_buf_free(&all);
 	sl_buf_free(&body);
 	sl_buf_free(&batch);
-	brk_stop(sb);
-	pthread_join(th, NULL);
-	ck_assert_int_eq(brk_close(sb), 0);
-	ck_assert_int_eq(brk_open_ex(&cfg, 0, &b, &err), 0);
-	c = brk_conn_detached(b);
+	serving_close(sb, th, NULL);
 }
 END_TEST
 
@@ -924,18 +960,7 @@ produce_round_robin(int port, const char *topic, int parts, const struct sl_buf 
 	w.fd = fd;
 	w.all = &all;
 	for (i = 0; i < n; i++) {
-		struct sl_buf q = { 0 };
-
-		brk_wr_string(&q, NULL);
-		brk_wr_i16(&q, -1);
-		brk_wr_i32(&q, 10000);
-		brk_wr_i32(&q, 1);
-		brk_wr_string(&q, topic);
-		brk_wr_i32(&q, 1);
-		brk_wr_i32(&q, i % parts);
-		brk_wr_bytes(&q, batch->p, batch->len);
-		frame_add(&all, API_PRODUCE, 7, 1 + i, &q);
-		sl_buf_free(&q);
+		produce_frame_add(&all, topic, i % parts, batch, 1 + i);
 		if (pipelined && i + 1 < n)
 			continue;
 		pipe_writer_main(&w);
@@ -962,26 +987,15 @@ static uint64_t
 commit_delays_after(const char *topic, int records, int n, int pipelined)
 {
 	struct brk_broker *sb;
-	struct sl_err err = { 0 };
 	struct sl_buf batch = { 0 };
 	pthread_t th;
 	uint64_t delays;
 
 	create_topic(topic, 4, NULL, NULL);
-	brk_conn_free(c);
-	c = NULL;
-	brk_close(b);
-	b = NULL;
-	ck_assert_msg(brk_open_ex(&cfg, 1, &sb, &err) == 0, "%s", err.msg);
-	ck_assert_int_eq(pthread_create(&th, NULL, loop_main, sb), 0);
+	sb = serving_open(&th);
 	make_batch(&batch, records, 0, LG_CODEC_NONE);
 	produce_round_robin(brk_port(sb), topic, 4, &batch, records, n, pipelined);
-	brk_stop(sb);
-	pthread_join(th, NULL);
-	delays = sb->m.commit_delays;	/* the loop has stopped: no race */
-	ck_assert_int_eq(brk_close(sb), 0);
-	ck_assert_int_eq(brk_open_ex(&cfg, 0, &b, &err), 0);
-	c = brk_conn_detached(b);
+	serving_close(sb, th, &delays);
 	sl_buf_free(&batch);
 	return delays;
 }
@@ -990,7 +1004,6 @@ START_TEST(the_commit_delay_applies_under_pipelined_load_only)
 {
 	uint64_t d;
 
-	evthread_use_pthreads();
 	/* one request at a time, each answered before the next: never delayed */
 	d = commit_delays_after("trickle", 300, 12, 0);
 	ck_assert_msg(d == 0, "%llu rounds delayed under a trickle", (unsigned long long)d);
