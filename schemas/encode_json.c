@@ -108,11 +108,20 @@ json_lit(struct sl_buf *out, const char *s)
 	sl_buf_add(out, s, strlen(s));
 }
 
+/* json_lit of a string literal, its length known at compile time */
+#define JSON_LIT(out, lit) sl_buf_add((out), "" lit, sizeof("" lit) - 1)
+
 /*
  * Decimal digits without printf: every event has a dozen numbers, and
  * vfprintf's setup per call was a quarter of capture's CPU with
  * format = json.
  */
+/* "00" "01" ... "99": two digits per division */
+static const char digits2[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
 /* 'v' in at least 'width' digits, zero-padded: printf's "%0*llu". */
 static void
 put_pad(struct sl_buf *out, uint64_t v, int width)
@@ -120,10 +129,19 @@ put_pad(struct sl_buf *out, uint64_t v, int width)
 	char b[20];
 	int n = 0;
 
-	do {
-		b[sizeof(b) - 1 - n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100) * 2;
+
+		v /= 100;
+		b[sizeof(b) - 1 - n++] = digits2[d + 1];
+		b[sizeof(b) - 1 - n++] = digits2[d];
+	}
+	if (v >= 10) {
+		b[sizeof(b) - 1 - n++] = digits2[v * 2 + 1];
+		b[sizeof(b) - 1 - n++] = digits2[v * 2];
+	} else {
+		b[sizeof(b) - 1 - n++] = (char)('0' + v);
+	}
 	for (; n < width; width--)
 		sl_buf_add_u8(out, '0');
 	sl_buf_add(out, b + sizeof(b) - n, (size_t)n);
@@ -184,7 +202,7 @@ static void
 json_double(struct sl_buf *out, double v, int is4)
 {
 	if (isnan(v))
-		json_lit(out, "\"NaN\"");
+		JSON_LIT(out, "\"NaN\"");
 	else if (isinf(v))
 		json_lit(out, v < 0 ? "\"-Infinity\"" : "\"Infinity\"");
 	else
@@ -402,7 +420,7 @@ json_numeric(struct sl_buf *out, const struct sch_str *s, int32_t typmod,
 			json_double(out, s->p[0] == 'N' ? NAN :
 			    s->p[0] == '-' ? -INFINITY : INFINITY, 0);
 		else
-			json_lit(out, "null");
+			JSON_LIT(out, "null");
 		return;
 	}
 	if (dec_parse(s->p, s->len, &d) < 0) {
@@ -420,9 +438,9 @@ json_numeric(struct sl_buf *out, const struct sch_str *s, int32_t typmod,
 			d.nd--;
 			d.scale--;
 		}
-		json_lit(out, "{\"scale\":");
+		JSON_LIT(out, "{\"scale\":");
 		put_u64(out, d.scale);
-		json_lit(out, ",\"value\":");
+		JSON_LIT(out, ",\"value\":");
 		dec_b64(out, &d);
 		sl_buf_add_u8(out, '}');
 	}
@@ -625,7 +643,7 @@ json_value(struct sl_buf *out, const struct sch_value *v, uint32_t oid,
 
 	switch (v->kind) {
 	case SCH_NULL:
-		json_lit(out, "null");
+		JSON_LIT(out, "null");
 		return 0;
 	case SCH_UNCHANGED:
 		json_unavailable(out, oid, c);
@@ -751,7 +769,7 @@ json_image(struct sl_buf *out, const struct sch_table *t,
 	int first = 1, rc;
 
 	if (img == NULL) {
-		json_lit(out, "null");
+		JSON_LIT(out, "null");
 		return 0;
 	}
 	sl_buf_add_u8(out, '{');
@@ -809,7 +827,7 @@ json_opt_u64(struct sl_buf *out, const char *key, int has, uint64_t v)
 	if (has)
 		put_u64(out, v);
 	else
-		json_lit(out, "null");
+		JSON_LIT(out, "null");
 }
 
 /*
@@ -824,22 +842,22 @@ json_source(struct sl_buf *out, const struct sch_source *s,
 {
 	int mysql = s->connector != NULL && strcmp(s->connector, "mysql") == 0;
 
-	json_lit(out, "{\"version\":");
+	JSON_LIT(out, "{\"version\":");
 	json_cstr(out, c->version);
-	json_lit(out, ",\"connector\":");
+	JSON_LIT(out, ",\"connector\":");
 	json_cstr(out, s->connector != NULL ? s->connector : "postgresql");
-	json_lit(out, ",\"name\":");
+	JSON_LIT(out, ",\"name\":");
 	json_cstr(out, s->name);
-	json_lit(out, ",\"ts_ms\":");
+	JSON_LIT(out, ",\"ts_ms\":");
 	put_i64(out, s->ts_ms);
-	json_lit(out, ",\"snapshot\":\"");
+	JSON_LIT(out, ",\"snapshot\":\"");
 	json_lit(out, snapshot_name(s->snapshot));
-	json_lit(out, "\",\"db\":");
+	JSON_LIT(out, "\",\"db\":");
 	json_cstr(out, s->db);
-	json_lit(out, ",\"sequence\":");
+	JSON_LIT(out, ",\"sequence\":");
 	if (!mysql && (s->has & (SCH_SRC_LSN | SCH_SRC_LAST_COMMIT_LSN))) {
 		/* a JSON string holding ["last commit LSN","LSN"], escaped */
-		json_lit(out, "\"[");
+		JSON_LIT(out, "\"[");
 		put_seq_lsn(out, s->has & SCH_SRC_LAST_COMMIT_LSN, s->last_commit_lsn);
 		sl_buf_add_u8(out, ',');
 		put_seq_lsn(out, s->has & SCH_SRC_LSN, s->lsn);
@@ -847,26 +865,26 @@ json_source(struct sl_buf *out, const struct sch_source *s,
 	} else if (s->has & SCH_SRC_SEQUENCE) {
 		sl_buf_printf(out, "\"%llu\"", (unsigned long long)s->sequence);
 	} else {
-		json_lit(out, "null");
+		JSON_LIT(out, "null");
 	}
-	json_lit(out, ",\"ts_us\":");
+	JSON_LIT(out, ",\"ts_us\":");
 	put_i64(out, s->ts_us);
-	json_lit(out, ",\"ts_ns\":");
+	JSON_LIT(out, ",\"ts_ns\":");
 	put_i64(out, (int64_t)((uint64_t)s->ts_us * 1000));	/* wraps, never UB */
 	if (mysql) {
-		json_lit(out, ",\"table\":");
+		JSON_LIT(out, ",\"table\":");
 		json_cstr(out, s->table);
 		sl_buf_printf(out, ",\"server_id\":%u,\"gtid\":", s->server_id);
 		json_cstr(out, (s->has & SCH_SRC_GTID) ? s->gtid : NULL);
-		json_lit(out, ",\"file\":");
+		JSON_LIT(out, ",\"file\":");
 		json_cstr(out, s->binlog_file != NULL ? s->binlog_file : "");
 		sl_buf_printf(out, ",\"pos\":%llu,\"row\":%u,\"thread\":null,"
 		    "\"query\":null}", (unsigned long long)s->binlog_pos, s->row);
 		return;
 	}
-	json_lit(out, ",\"schema\":");
+	JSON_LIT(out, ",\"schema\":");
 	json_cstr(out, s->schema);
-	json_lit(out, ",\"table\":");
+	JSON_LIT(out, ",\"table\":");
 	json_cstr(out, s->table);
 	json_opt_u64(out, "txId", s->has & SCH_SRC_TXID, s->txid);
 	json_opt_u64(out, "lsn", s->has & SCH_SRC_LSN, s->lsn);
@@ -878,14 +896,14 @@ static void
 json_tx(struct sl_buf *out, const struct sch_txinfo *tx)
 {
 	if (tx->id == NULL) {
-		json_lit(out, "null");
+		JSON_LIT(out, "null");
 		return;
 	}
-	json_lit(out, "{\"id\":");
+	JSON_LIT(out, "{\"id\":");
 	json_cstr(out, tx->id);
-	json_lit(out, ",\"total_order\":");
+	JSON_LIT(out, ",\"total_order\":");
 	put_u64(out, tx->total_order);
-	json_lit(out, ",\"data_collection_order\":");
+	JSON_LIT(out, ",\"data_collection_order\":");
 	put_u64(out, tx->data_collection_order);
 	sl_buf_add_u8(out, '}');
 }
@@ -902,33 +920,33 @@ sch_event_encode_json(const struct sch_event *ev,
 		return SL_EINVAL;
 	ctx_init(&c, opts);
 	if (ev->op == SCH_OP_MESSAGE) {
-		json_lit(out, "{\"source\":");
+		JSON_LIT(out, "{\"source\":");
 		json_source(out, &ev->source, &c);
 		sl_buf_printf(out, ",\"op\":\"m\",\"ts_ms\":%lld", (long long)ev->ts_ms);
 		if (ev->tx.id != NULL) {
-			json_lit(out, ",\"transaction\":");
+			JSON_LIT(out, ",\"transaction\":");
 			json_tx(out, &ev->tx);
 		}
-		json_lit(out, ",\"message\":{\"prefix\":");
+		JSON_LIT(out, ",\"message\":{\"prefix\":");
 		json_cstr(out, ev->message->prefix != NULL ? ev->message->prefix : "");
-		json_lit(out, ",\"content\":");
+		JSON_LIT(out, ",\"content\":");
 		json_b64(out, ev->message->content.p, ev->message->content.len);
-		json_lit(out, "}}");
+		JSON_LIT(out, "}}");
 		return 0;
 	}
-	json_lit(out, "{\"before\":");
+	JSON_LIT(out, "{\"before\":");
 	if ((rc = json_image(out, ev->table, ev->before, 0, &c)) != 0)
 		goto fail;
-	json_lit(out, ",\"after\":");
+	JSON_LIT(out, ",\"after\":");
 	if ((rc = json_image(out, ev->table, ev->after, 0, &c)) != 0)
 		goto fail;
-	json_lit(out, ",\"source\":");
+	JSON_LIT(out, ",\"source\":");
 	json_source(out, &ev->source, &c);
-	json_lit(out, ",\"op\":\"");
+	JSON_LIT(out, ",\"op\":\"");
 	sl_buf_add_u8(out, (uint8_t)ev->op);
-	json_lit(out, "\",\"ts_ms\":");
+	JSON_LIT(out, "\",\"ts_ms\":");
 	put_i64(out, ev->ts_ms);
-	json_lit(out, ",\"transaction\":");
+	JSON_LIT(out, ",\"transaction\":");
 	json_tx(out, &ev->tx);
 	sl_buf_add_u8(out, '}');
 	return 0;
@@ -977,7 +995,7 @@ sch_txevent_encode_json(const struct sch_txevent *tx, struct sl_buf *out)
 	json_cstr(out, tx->id);
 	sl_buf_printf(out, ",\"ts_ms\":%lld", (long long)tx->ts_ms);
 	if (tx->status == SCH_TX_BEGIN) {
-		json_lit(out, ",\"event_count\":null,\"data_collections\":null}");
+		JSON_LIT(out, ",\"event_count\":null,\"data_collections\":null}");
 		return 0;
 	}
 	sl_buf_printf(out, ",\"event_count\":%llu,\"data_collections\":[",
@@ -988,7 +1006,7 @@ sch_txevent_encode_json(const struct sch_txevent *tx, struct sl_buf *out)
 		sl_buf_printf(out, ",\"event_count\":%llu}",
 		    (unsigned long long)tx->collections[i].event_count);
 	}
-	json_lit(out, "]}");
+	JSON_LIT(out, "]}");
 	return 0;
 }
 
