@@ -332,22 +332,12 @@ clean_stop_take(const struct cap_pg_conf *c, uint64_t *flushed)
 	int ok = 0;
 
 	if (sl_file_read(path, 256, &b) == 0) {
-		char *end = NULL;
 		size_t wl = strlen(want);
 
-		sl_buf_add_u8(&b, 0);
-		if (b.len > wl && memcmp(b.p, want, wl) == 0) {
-			const char *hi = (const char *)b.p + wl, *lo;
-			unsigned long long h, l;
-
-			errno = 0;
-			h = strtoull(hi, &end, 16);
-			if (end != hi && *end == '/' && h <= UINT32_MAX) {
-				lo = end + 1;
-				l = strtoull(lo, &end, 16);
-				*flushed = (uint64_t)h << 32 | (uint64_t)l;
-				ok = errno == 0 && end != lo && l <= UINT32_MAX && *end == '\n';
-			}
+		/* "slot <slot> flushed " and an LSN ending the one line */
+		if (b.len > wl + 1 && memcmp(b.p, want, wl) == 0 && b.p[b.len - 1] == '\n') {
+			b.p[b.len - 1] = '\0';
+			ok = cap_lsn_parse((const char *)b.p + wl, flushed) == 0;
 		}
 	}
 	if (unlink(path) == 0) {
