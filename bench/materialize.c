@@ -6,6 +6,7 @@
  *   materialize --bootstrap HOST:PORT       or use a running one
  *               [--events N] [--batch N] [--sync full|nometa|none]
  *               [--format protobuf|json]
+ *   materialize --raw-sizes K:V[,K:V...] [--rounds N]   raw LMDB puts alone
  *
  * 1. Produces N change events (protobuf, or with --format json Debezium's
  *    JSON envelope as capture writes it; op c, table bench.rows: an int8
@@ -42,6 +43,10 @@
 #include "materialize/mat_int.h"	/* mat_json_event_decode, for the local run */
 #include "schemas/sch.h"
 
+#define RAW_MAX_KEY 64
+#define RAW_MAX_VALUE 1024
+#define RAW_MAX_SIZES 8
+
 struct opts {
 	const char *sluice, *dir;
 	char bootstrap[128];
@@ -49,6 +54,8 @@ struct opts {
 	long batch;
 	const char *sync;
 	int json;			/* --format json */
+	const char *raw_sizes;		/* --raw-sizes K:V,...: raw LMDB alone */
+	int rounds;			/* --rounds, with --raw-sizes */
 };
 
 static long delivered, failed;
@@ -240,20 +247,26 @@ local_apply(const struct opts *o, const struct mat_view_conf *conf, const char *
 	return (double)o->events / t0;
 }
 
-/* Raw LMDB: the same keys, 100-byte values, 'batch' puts per txn. */
+/*
+ * Raw LMDB: the same keys ('ksize' bytes: the key big-endian, after
+ * 'ksize' - 8 bytes of 0x04 as a view's INT64 tag), 'vsize'-byte values,
+ * 'batch' puts per txn.
+ */
 static double
-raw_puts(const struct opts *o, const char *dir, const int64_t *keys)
+raw_puts(const struct opts *o, const char *dir, const int64_t *keys, size_t ksize,
+    size_t vsize)
 {
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
 	MDB_val k, v;
-	uint8_t kb[8], vb[100];
+	uint8_t kb[RAW_MAX_KEY], vb[RAW_MAX_VALUE];
 	unsigned flags = strcmp(o->sync, "none") == 0 ? MDB_NOSYNC :
 	    strcmp(o->sync, "nometa") == 0 ? MDB_NOMETASYNC : 0;
 	double t0;
 	long i;
 
+	memset(kb, 0x04, sizeof(kb));
 	memset(vb, 'x', sizeof(vb));
 	if (sl_mkdir_p(dir, 0755) != 0 || mdb_env_create(&env) ||
 	    mdb_env_set_mapsize(env, (size_t)4 << 30) || mdb_env_set_maxdbs(env, 8) ||
@@ -264,11 +277,11 @@ raw_puts(const struct opts *o, const char *dir, const int64_t *keys)
 		if (i % o->batch == 0 && (mdb_txn_begin(env, NULL, 0, &txn) ||
 		    mdb_dbi_open(txn, "t", MDB_CREATE, &dbi)))
 			die("raw lmdb txn");
-		sl_put_be64(kb, (uint64_t)keys[i]);
+		sl_put_be64(kb + ksize - 8, (uint64_t)keys[i]);
 		k.mv_data = kb;
-		k.mv_size = 8;
+		k.mv_size = ksize;
 		v.mv_data = vb;
-		v.mv_size = sizeof(vb);
+		v.mv_size = vsize;
 		if (mdb_put(txn, dbi, &k, &v, 0))
 			die("raw lmdb put");
 		if ((i + 1) % o->batch == 0 || i + 1 == o->events)
@@ -278,6 +291,80 @@ raw_puts(const struct opts *o, const char *dir, const int64_t *keys)
 	t0 = now_s() - t0;
 	mdb_env_close(env);
 	return (double)o->events / t0;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * --raw-sizes: raw LMDB puts alone, for each KEY:VALUE entry size in turn,
+ * --rounds times alternating; prints each size's median.  How much the
+ * size of an entry costs LMDB, apart from anything sluice does.
+ */
+static int
+raw_sweep(const struct opts *o, const char *dir)
+{
+	size_t ks[RAW_MAX_SIZES], vs[RAW_MAX_SIZES];
+	double *rate[RAW_MAX_SIZES];
+	const char *p = o->raw_sizes;
+	char rdir[4200];
+	int64_t *keys;
+	uint64_t x = 88172645463325252ULL;
+	int n = 0, r, i;
+	long j;
+
+	while (*p) {
+		char *end;
+		unsigned long k = strtoul(p, &end, 10), v;
+
+		if (end == p || *end != ':' || n == RAW_MAX_SIZES)
+			die("--raw-sizes: expected KEY:VALUE[,KEY:VALUE...] (at most %d) at '%s'",
+			    RAW_MAX_SIZES, p);
+		p = end + 1;
+		v = strtoul(p, &end, 10);
+		if (end == p || (*end != ',' && *end != 0) || k < 8 || k > RAW_MAX_KEY ||
+		    v > RAW_MAX_VALUE)
+			die("--raw-sizes: key sizes 8..%d, values 0..%d bytes, at '%s'",
+			    RAW_MAX_KEY, RAW_MAX_VALUE, p);
+		ks[n] = k;
+		vs[n] = v;
+		rate[n++] = sl_calloc((size_t)o->rounds, sizeof(double));
+		p = *end ? end + 1 : end;
+	}
+	if (n == 0)
+		die("--raw-sizes: no sizes");
+	keys = sl_calloc((size_t)o->events, sizeof(*keys));
+	for (j = 0; j < o->events; j++) {	/* xorshift64: random keys, as produce() */
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		keys[j] = (int64_t)x;
+	}
+	for (r = 0; r < o->rounds; r++) {
+		for (i = 0; i < n; i++) {
+			snprintf(rdir, sizeof(rdir), "%s/raw-%d-%d", dir, r, i);
+			rate[i][r] = raw_puts(o, rdir, keys, ks[i], vs[i]);
+			printf("round %d: key %zu + value %zu bytes: %.0f puts/s\n", r + 1, ks[i],
+			    vs[i], rate[i][r]);
+			fflush(stdout);
+			sl_rm_rf(rdir);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		qsort(rate[i], (size_t)o->rounds, sizeof(double), cmp_double);
+		printf("bench lmdb_raw_k%zu_v%zu: %.0f puts/s (median of %d, ratio to the "
+		    "first size %.2f)\n", ks[i], vs[i], rate[i][o->rounds / 2], o->rounds,
+		    rate[i][o->rounds / 2] / rate[0][o->rounds / 2]);
+	}
+	for (i = 0; i < n; i++)
+		free(rate[i]);
+	free(keys);
+	return 0;
 }
 
 int
@@ -291,9 +378,11 @@ main(int argc, char **argv)
 		{ "batch", required_argument, NULL, 'B' },
 		{ "sync", required_argument, NULL, 'y' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "raw-sizes", required_argument, NULL, 'R' },
+		{ "rounds", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { NULL, "/var/tmp", "", 1000000, 10000, "full", 0 };
+	struct opts o = { NULL, "/var/tmp", "", 1000000, 10000, "full", 0, NULL, 5 };
 	struct sl_config *cfg;
 	struct mat_view_conf *conf;
 	struct sl_err err = { 0 };
@@ -312,6 +401,8 @@ main(int argc, char **argv)
 		case 'n': o.events = atol(optarg); break;
 		case 'B': o.batch = atol(optarg); break;
 		case 'y': o.sync = optarg; break;
+		case 'R': o.raw_sizes = optarg; break;
+		case 'r': o.rounds = atoi(optarg); break;
 		case 'f':
 			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "protobuf") != 0)
 				die("--format must be protobuf or json, not '%s'", optarg);
@@ -320,9 +411,21 @@ main(int argc, char **argv)
 		default:
 			fprintf(stderr, "usage: materialize --sluice PATH | --bootstrap HOST:PORT "
 			    "[--dir DIR] [--events N] [--batch N] [--sync full|nometa|none] "
-			    "[--format protobuf|json]\n");
+			    "[--format protobuf|json]\n"
+			    "       materialize --raw-sizes KEY:VALUE[,KEY:VALUE...] [--rounds N] "
+			    "[--dir DIR] [--events N] [--batch N] [--sync ...]\n");
 			return 2;
 		}
+	}
+	if (o.raw_sizes) {
+		if (o.rounds < 1 || o.events < 1 || o.batch < 1)
+			die("--rounds, --events and --batch must be >= 1");
+		snprintf(dir, sizeof(dir), "%s/sluice-bench-raw-XXXXXX", o.dir);
+		if (!mkdtemp(dir))
+			die("mkdtemp: %s", strerror(errno));
+		rc = raw_sweep(&o, dir);
+		sl_rm_rf(dir);
+		return rc;
 	}
 	if ((!o.sluice && !o.bootstrap[0]) || o.events < 1 || o.batch < 1)
 		die("need --sluice PATH or --bootstrap HOST:PORT, --events and --batch >= 1");
@@ -355,13 +458,13 @@ main(int argc, char **argv)
 	 * the faster disk.
 	 */
 	snprintf(rdir, sizeof(rdir), "%s/raw0", dir);
-	raw0 = raw_puts(&o, rdir, keys);
+	raw0 = raw_puts(&o, rdir, keys, 8, 100);
 	t0 = now_s();
 	if ((rc = mat_run(conf, 1, &stop, &err)) != 0)
 		die("%s", sl_err_msg(&err, rc));
 	apply = (double)o.events / (now_s() - t0);
 	snprintf(rdir, sizeof(rdir), "%s/raw", dir);
-	raw1 = raw_puts(&o, rdir, keys);
+	raw1 = raw_puts(&o, rdir, keys, 8, 100);
 	raw = (raw0 + raw1) / 2;
 	printf("lmdb_raw: %.0f puts/s before the apply, %.0f after\n", raw0, raw1);
 	snprintf(rdir, sizeof(rdir), "%s/local", dir);

@@ -238,15 +238,13 @@ void
 mat_row_encode(uint64_t schema_id, const struct mat_pos *pos,
     const struct sch_value *values, uint32_t n, struct sl_buf *out)
 {
-	uint8_t h[MAT_ROW_HEADER_SIZE];
 	uint32_t i;
 
-	h[0] = MAT_ROW_VERSION;
-	sl_put_be64(h + 1, schema_id);
-	sl_put_be32(h + 9, (uint32_t)pos->partition);
-	sl_put_be64(h + 13, (uint64_t)pos->offset);
-	sl_put_be64(h + 21, pos->lsn);
-	sl_buf_add(out, h, sizeof(h));
+	sl_buf_add_u8(out, MAT_ROW_VERSION);
+	sl_buf_add_be64(out, schema_id);
+	sl_buf_add_uvarint(out, (uint32_t)pos->partition);
+	sl_buf_add_uvarint(out, (uint64_t)pos->offset);
+	sl_buf_add_uvarint(out, pos->lsn);
 	sl_buf_add_uvarint(out, n);
 	for (i = 0; i < n; i++)
 		value_encode(&values[i], out, 0);
@@ -257,21 +255,44 @@ mat_row_header(struct sl_slice row, uint64_t *schema_id, struct mat_pos *pos,
     uint32_t *n, size_t *values_at, struct sl_err *err)
 {
 	struct rd r = { row.p, row.len, 0, "row", err };
-	uint64_t cnt;
+	struct mat_pos p;
+	const uint8_t *id = NULL;
+	uint64_t cnt, part, off;
+	uint8_t version = 0;
 	int rc;
 
-	if (row.len < MAT_ROW_HEADER_SIZE)
-		return rd_fail(&r, "shorter than its header");
-	if (row.p[0] != MAT_ROW_VERSION)
+	if ((rc = rd_u8(&r, &version)) != 0)
+		return rc;
+	if (version == MAT_ROW_VERSION_1) {
+		/* fixed-width header, as views written before version 2 hold */
+		if (row.len < MAT_ROW_V1_HEADER_SIZE)
+			return rd_fail(&r, "shorter than its header");
+		id = row.p + 1;
+		p.partition = (int32_t)sl_get_be32(row.p + 9);
+		p.offset = (int64_t)sl_get_be64(row.p + 13);
+		p.lsn = sl_get_be64(row.p + 21);
+		r.at = MAT_ROW_V1_HEADER_SIZE;
+	} else if (version == MAT_ROW_VERSION) {
+		if ((rc = rd_bytes(&r, 8, &id)) != 0 || (rc = rd_uvar(&r, &part)) != 0)
+			return rc;
+		if (part > INT32_MAX)
+			return rd_fail(&r, "partition out of range");
+		if ((rc = rd_uvar(&r, &off)) != 0)
+			return rc;
+		if (off > INT64_MAX)
+			return rd_fail(&r, "offset out of range");
+		if ((rc = rd_uvar(&r, &p.lsn)) != 0)
+			return rc;
+		p.partition = (int32_t)part;
+		p.offset = (int64_t)off;
+	} else {
+		r.at = 0;
 		return rd_fail(&r, "unknown version");
-	if (schema_id)
-		*schema_id = sl_get_be64(row.p + 1);
-	if (pos) {
-		pos->partition = (int32_t)sl_get_be32(row.p + 9);
-		pos->offset = (int64_t)sl_get_be64(row.p + 13);
-		pos->lsn = sl_get_be64(row.p + 21);
 	}
-	r.at = MAT_ROW_HEADER_SIZE;
+	if (schema_id)
+		*schema_id = sl_get_be64(id);
+	if (pos)
+		*pos = p;
 	if ((rc = rd_uvar(&r, &cnt)) != 0)
 		return rc;
 	if (cnt > r.len - r.at)		/* each value takes at least 1 byte */

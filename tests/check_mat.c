@@ -404,10 +404,76 @@ START_TEST(every_truncation_of_a_row_record_is_corruption)
 		sl_arena_reset(&a);
 	}
 	/* a huge length is refused before anything is allocated */
-	b.p[MAT_ROW_HEADER_SIZE] = 0xff;
+	ck_assert_int_eq(mat_row_header(sl_buf_slice(&b), NULL, NULL, NULL, &len, NULL), 0);
+	b.p[len] = 0xff;
 	ck_assert_int_eq(mat_row_decode(sl_buf_slice(&b), &a, &out, &n, NULL), SL_ECORRUPT);
 	sl_buf_free(&b);
 	sl_arena_free(&a);
+}
+END_TEST
+
+/* Views built before row version 2 stay readable: the fixed 29-byte header. */
+START_TEST(a_version_1_row_record_still_decodes)
+{
+	static const uint8_t v1[] = {
+		1, 0, 0, 0, 0, 0, 0, 0, 99,	/* version, schema id */
+		0, 0, 0, 3,			/* partition */
+		0, 0, 0, 0, 0, 0, 0, 42,	/* offset */
+		0, 0, 0, 0, 0, 0, 0x12, 0x34,	/* LSN */
+		2,				/* two values */
+		SCH_INT64, 0x0e,		/* zigzag 7 */
+		SCH_TEXT, 2, 'h', 'i', 0,
+	};
+	struct mat_pos pos = { 0 };
+	struct sl_buf b = { 0 };
+	struct sl_arena a = { 0 };
+	struct sch_value *out;
+	uint64_t sid = 0;
+	uint32_t n = 0;
+
+	ck_assert_int_eq(mat_row_header(sl_slice_make(v1, sizeof(v1)), &sid, &pos, &n, NULL,
+	    NULL), 0);
+	ck_assert_uint_eq(sid, 99);
+	ck_assert_int_eq(pos.partition, 3);
+	ck_assert_int_eq(pos.offset, 42);
+	ck_assert_uint_eq(pos.lsn, 0x1234);
+	ck_assert_int_eq(mat_row_decode(sl_slice_make(v1, sizeof(v1)), &a, &out, &n, NULL), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(out[0].u.i64, 7);
+	ck_assert_str_eq(out[1].u.s.p, "hi");
+	/* written again, it is version 2 and 16 bytes shorter, same content */
+	mat_row_encode(sid, &pos, out, n, &b);
+	ck_assert_uint_eq(b.p[0], 2);
+	ck_assert_uint_eq(b.len, sizeof(v1) - 16);
+	ck_assert_int_eq(mat_row_decode(sl_buf_slice(&b), &a, &out, &n, NULL), 0);
+	ck_assert_str_eq(out[1].u.s.p, "hi");
+	sl_buf_free(&b);
+	sl_arena_free(&a);
+}
+END_TEST
+
+/* A version 2 header with a partition or offset no Kafka position can have. */
+START_TEST(a_row_header_out_of_range_is_corruption)
+{
+	static const uint8_t big_part[] = { 2, 0, 0, 0, 0, 0, 0, 0, 1,
+		0x80, 0x80, 0x80, 0x80, 0x08, 0, 0, 0 };	/* partition 2^31 */
+	static const uint8_t big_off[] = { 2, 0, 0, 0, 0, 0, 0, 0, 1, 0,
+		0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0, 0 };	/* 2^63 */
+	static const uint8_t v3[] = { 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0 };
+	struct sl_err err;
+
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(mat_row_header(sl_slice_make(big_part, sizeof(big_part)), NULL, NULL,
+	    NULL, NULL, &err), SL_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(err.msg, "partition out of range at offset 14"));
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(mat_row_header(sl_slice_make(big_off, sizeof(big_off)), NULL, NULL,
+	    NULL, NULL, &err), SL_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(err.msg, "offset out of range"));
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(mat_row_header(sl_slice_make(v3, sizeof(v3)), NULL, NULL, NULL, NULL,
+	    &err), SL_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(err.msg, "unknown version at offset 0"));
 }
 END_TEST
 
@@ -996,6 +1062,8 @@ mat_suite(void)
 	tcase_add_test(tc, a_composite_key_starts_with_the_encoding_of_its_first_column);
 	tcase_add_test(tc, row_records_round_trip_every_kind);
 	tcase_add_test(tc, every_truncation_of_a_row_record_is_corruption);
+	tcase_add_test(tc, a_version_1_row_record_still_decodes);
+	tcase_add_test(tc, a_row_header_out_of_range_is_corruption);
 	tcase_add_test(tc, inserts_updates_deletes_and_truncates_are_applied);
 	tcase_add_test(tc, a_truncate_removes_the_rows_last_written_from_its_own_partition);
 	tcase_add_test(tc, an_unchanged_value_is_taken_from_the_stored_row);
