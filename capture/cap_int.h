@@ -357,6 +357,8 @@ int cap_produce(struct cap_producer *, struct cap_topic *, int32_t partition,
     const struct cap_pos *pos, void *opaque, struct sl_err *err);
 void cap_producer_poll(struct cap_producer *, int timeout_ms);
 int cap_producer_outstanding(const struct cap_producer *);
+/* Times cap_produce() waited for room in a full producer queue. */
+uint64_t cap_producer_full_waits(const struct cap_producer *);
 int cap_producer_flush(struct cap_producer *, int timeout_ms);
 /* While '*stop' is set, cap_produce gives up waiting for queue room. */
 void cap_producer_set_stop(struct cap_producer *, volatile sig_atomic_t *stop);

@@ -979,6 +979,9 @@ cap_pg_http_render(void *ctx, const char *path, struct sl_buf *b)
 	sl_buf_printf(b, "# TYPE sluice_capture_messages_skipped_total counter\n"
 	    "sluice_capture_messages_skipped_total{source=\"%s\"} %" PRIu64 "\n", n,
 	    s->skipped);
+	sl_buf_printf(b, "# TYPE sluice_capture_producer_queue_full_waits_total counter\n"
+	    "sluice_capture_producer_queue_full_waits_total{source=\"%s\"} %" PRIu64 "\n", n,
+	    s->prod ? cap_producer_full_waits(s->prod) : 0);
 	sl_buf_printf(b, "# TYPE sluice_capture_transactions_total counter\n"
 	    "sluice_capture_transactions_total{source=\"%s\"} %" PRIu64 "\n", n, s->txns);
 	sl_buf_printf(b, "# TYPE sluice_capture_stream_aborts_total counter\n"

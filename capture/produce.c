@@ -50,6 +50,7 @@ struct cap_producer {
 	int64_t timeout_ms;
 	volatile sig_atomic_t *stop;	/* ends a wait for queue room */
 	const char *max_message;	/* message.max.bytes, into props or static */
+	uint64_t full_waits;		/* waits for room in a full queue (metrics) */
 };
 
 /*
@@ -561,6 +562,7 @@ cap_produce(struct cap_producer *p, struct cap_topic *t, int32_t partition,
 		if (p->stop && *p->stop)
 			return sl_errf(err, SL_ESTATE, "kafka: stopped while the producer queue "
 			    "was full");
+		p->full_waits++;
 		rd_kafka_poll(p->rk, 50);
 	}
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -573,6 +575,12 @@ void
 cap_producer_poll(struct cap_producer *p, int timeout_ms)
 {
 	rd_kafka_poll(p->rk, timeout_ms);
+}
+
+uint64_t
+cap_producer_full_waits(const struct cap_producer *p)
+{
+	return p->full_waits;
 }
 
 int

@@ -8,7 +8,9 @@
 # pg_logical_emit_message to app.messages keyed by its prefix (table b has
 # REPLICA IDENTITY FULL: its key is still the primary key); and the
 # slot's confirmed_flush_lsn catches up with the server; /metrics and
-# /health answer on the source's http port.
+# /health answer on the source's http port.  The producer's queue holds 8
+# messages, so capture waits for room again and again (counted in
+# /metrics) and none of it may be lost or reordered.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
 
@@ -23,7 +25,7 @@ pg_sql "CREATE TABLE a (id int PRIMARY KEY, v text, n int);
 HTTP=$(it_free_port)
 cap_config app "$b_ADDR" "tables = public.a, public.b" "format = json" \
     "json.decimal_handling = string" "topic.partitions = 3" "http = 127.0.0.1:$HTTP" \
-    "transaction.topic = true"
+    "transaction.topic = true" "producer.queue.buffering.max.messages = 8"
 cap_start app
 
 pg_sql "INSERT INTO a VALUES (100, 'x', 1), (101, 'y', 2), (102, 'z', 3);
@@ -74,6 +76,8 @@ grep -q '^sluice_capture_snapshot_rows_total{source="app"} 50$' "$IT_DIR/metrics
 	it_fail "/metrics lacks the snapshot row count"
 awk '/^sluice_capture_messages_acked_total/ { exit !($2 > 100) }' "$IT_DIR/metrics.txt" ||
 	it_fail "/metrics does not count acknowledged messages"
+awk '/^sluice_capture_producer_queue_full_waits_total/ { exit !($2 > 0) }' "$IT_DIR/metrics.txt" ||
+	it_fail "/metrics does not count the waits for room in the 8-message producer queue"
 cap_stop app
 grep -q "stopped:" "$IT_DIR/cap-app.log" || it_fail "capture did not stop cleanly"
 it_log "ok"
