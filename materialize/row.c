@@ -271,6 +271,12 @@ mat_row_header(struct sl_slice row, uint64_t *schema_id, struct mat_pos *pos,
 		p.partition = (int32_t)sl_get_be32(row.p + 9);
 		p.offset = (int64_t)sl_get_be64(row.p + 13);
 		p.lsn = sl_get_be64(row.p + 21);
+		/* Kafka positions are never negative; version 2 cannot hold one */
+		if (p.partition < 0 || p.offset < 0) {
+			r.at = p.partition < 0 ? 9 : 13;
+			return rd_fail(&r, p.partition < 0 ? "partition out of range" :
+			    "offset out of range");
+		}
 		r.at = MAT_ROW_V1_HEADER_SIZE;
 	} else if (version == MAT_ROW_VERSION) {
 		if ((rc = rd_bytes(&r, 8, &id)) != 0 || (rc = rd_uvar(&r, &part)) != 0)

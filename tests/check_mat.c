@@ -460,6 +460,9 @@ START_TEST(a_row_header_out_of_range_is_corruption)
 	static const uint8_t big_off[] = { 2, 0, 0, 0, 0, 0, 0, 0, 1, 0,
 		0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0, 0 };	/* 2^63 */
 	static const uint8_t v3[] = { 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0 };
+	/* version 1 with a negative partition: the fuzzer's find */
+	static const uint8_t v1_neg[] = { 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0xff, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
 	struct sl_err err;
 
 	memset(&err, 0, sizeof(err));
@@ -474,6 +477,10 @@ START_TEST(a_row_header_out_of_range_is_corruption)
 	ck_assert_int_eq(mat_row_header(sl_slice_make(v3, sizeof(v3)), NULL, NULL, NULL, NULL,
 	    &err), SL_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(err.msg, "unknown version at offset 0"));
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(mat_row_header(sl_slice_make(v1_neg, sizeof(v1_neg)), NULL, NULL, NULL,
+	    NULL, &err), SL_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(err.msg, "partition out of range at offset 9"));
 }
 END_TEST
 
