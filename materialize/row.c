@@ -291,6 +291,10 @@ mat_row_header(struct sl_slice row, uint64_t *schema_id, struct mat_pos *pos,
 			return rc;
 		p.partition = (int32_t)part;
 		p.offset = (int64_t)off;
+	} else if (version > MAT_ROW_VERSION) {
+		return SL_CORRUPT(err, "row record: version %u at offset 0 is newer than this "
+		    "program reads (%d): rebuild it against this sluice's materialize/view.h",
+		    version, MAT_ROW_VERSION);
 	} else {
 		r.at = 0;
 		return rd_fail(&r, "unknown version");
