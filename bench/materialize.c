@@ -314,7 +314,6 @@ raw_sweep(const struct opts *o, const char *dir)
 	const char *p = o->raw_sizes;
 	char rdir[4200];
 	int64_t *keys;
-	uint64_t x = 88172645463325252ULL;
 	int n = 0, r, i;
 	long j;
 
@@ -339,12 +338,8 @@ raw_sweep(const struct opts *o, const char *dir)
 	if (n == 0)
 		die("--raw-sizes: no sizes");
 	keys = sl_calloc((size_t)o->events, sizeof(*keys));
-	for (j = 0; j < o->events; j++) {	/* xorshift64: random keys, as produce() */
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		keys[j] = (int64_t)x;
-	}
+	for (j = 0; j < o->events; j++)	/* the keys produce() would draw */
+		keys[j] = (int64_t)(rng() >> 1);
 	for (r = 0; r < o->rounds; r++) {
 		for (i = 0; i < n; i++) {
 			snprintf(rdir, sizeof(rdir), "%s/raw-%d-%d", dir, r, i);
