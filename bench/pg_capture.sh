@@ -22,7 +22,11 @@
 # machine's speed drifts: only runs side by side compare).  FORMAT=json
 # selects the JSON envelope;
 # EXTRA='producer.linger.ms = 20' adds one line to the source sections,
-# BROKER_EXTRA='commit_delay_us = 0' one to the broker's.
+# BROKER_EXTRA='commit_delay_us = 0' one to the broker's.  ON_START='...'
+# is a shell command run (with CAP_PID and BROKER_PID set) right after each
+# capture run starts: how docs/benchmarks.md's seventh session applied
+# renice, chrt, taskset and perf sched to capture's run alone, e.g.
+#   ON_START='for t in /proc/$CAP_PID/task/*; do chrt -b -p 0 ${t##*/}; done'
 set -eu
 here=$(cd "$(dirname "$0")/../tests/integration" && pwd)
 . "$here/lib.sh"
@@ -124,6 +128,10 @@ run_one() {
 	pcpu0=$(pg_cpu)
 	t0=$(date +%s.%N)
 	cap_start "$src"
+	if [ -n "${ON_START:-}" ]; then
+		CAP_PID=$(cap_pid "$src") BROKER_PID=$bpid sh -c "$ON_START" ||
+		    it_fail "ON_START failed: $ON_START"
+	fi
 	# Wait inside one server session: a psql started every 50 ms (the old
 	# loop) took 10-15% of a core from capture's run and none from
 	# pg_recvlogical's.
