@@ -292,9 +292,9 @@ mat_row_header(struct sl_slice row, uint64_t *schema_id, struct mat_pos *pos,
 		p.partition = (int32_t)part;
 		p.offset = (int64_t)off;
 	} else if (version > MAT_ROW_VERSION) {
-		return SL_CORRUPT(err, "row record: version %u at offset 0 is newer than this "
-		    "program reads (%d): rebuild it against this sluice's materialize/view.h",
-		    version, MAT_ROW_VERSION);
+		return SL_CORRUPT(err, "row record: unknown version %u at offset 0 (this "
+		    "program reads 1 to %d; if a newer sluice wrote the view, rebuild the "
+		    "program against its materialize/view.h)", version, MAT_ROW_VERSION);
 	} else {
 		r.at = 0;
 		return rd_fail(&r, "unknown version");
