@@ -111,18 +111,17 @@ json_lit(struct sl_buf *out, const char *s)
 /* json_lit of a string literal, its length known at compile time */
 #define JSON_LIT(out, lit) sl_buf_add((out), "" lit, sizeof("" lit) - 1)
 
-/*
- * Decimal digits without printf: every event has a dozen numbers, and
- * vfprintf's setup per call was a quarter of capture's CPU with
- * format = json.
- */
 /* "00" "01" ... "99": two digits per division */
 static const char digits2[201] =
 	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
 	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 	"8081828384858687888990919293949596979899";
 
-/* 'v' in at least 'width' digits, zero-padded: printf's "%0*llu". */
+/*
+ * 'v' in at least 'width' digits, zero-padded: printf's "%0*llu".  Decimal
+ * digits without printf: every event has a dozen numbers, and vfprintf's
+ * setup per call was a quarter of capture's CPU with format = json.
+ */
 static void
 put_pad(struct sl_buf *out, uint64_t v, int width)
 {
