@@ -21,6 +21,7 @@ int cli_log_verify(int argc, char **argv);	/* argv[0] = "verify" */
 int cli_up(int argc, char **argv);
 int cli_materialize(int argc, char **argv);
 int cli_view(int argc, char **argv);
+int cli_search(int argc, char **argv);
 int cli_status(int argc, char **argv);
 
 struct sl_config;

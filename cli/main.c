@@ -37,6 +37,14 @@ static const struct cli_command cli_commands[] = {
 	  "sluice view -c FILE [--table T] get VIEW KEY... | scan VIEW [--prefix KEY] [--limit N] | lookup VIEW INDEX VALUE...",
 	  "Read an LMDB view: rows are printed as JSON lines.  Exit status 1 when\n"
 	  "get finds no row or lookup no match.\n" },
+	{ "search", cli_search,
+	  "sluice search -c FILE [--table SCHEMA.NAME] [--limit N] VIEW QUERY",
+	  "Full-text search of a search view (type = sqlite-fts): QUERY is an FTS5\n"
+	  "query (words, \"a phrase\", column:word, AND OR NOT, prefix*).  Prints\n"
+	  "one JSON line per matching row, best first:\n"
+	  "  {\"table\":\"public.docs\",\"rank\":-1.5,\"row\":{...}}\n"
+	  "--limit N (default 20, 0 for all).  Exit status 1 when nothing matches,\n"
+	  "2 for a query FTS5 cannot parse.\n" },
 	{ "topics", cli_topics,
 	  "sluice topics -b HOST:PORT list | create NAME [--partitions N] [--compact] | describe NAME | delete NAME",
 	  "Administer topics on any Kafka-protocol broker (sluice or Apache Kafka).\n" },

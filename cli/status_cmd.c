@@ -259,6 +259,7 @@ status_view(struct status *st, const struct sl_config *cfg,
 	struct mat_view_conf *vc = NULL;
 	struct mat_view *v = NULL;
 	struct mat_view_txn *t = NULL;
+	struct mat_search *se = NULL;
 	struct view_offs vo = { 0 };
 	struct sl_err err = { 0 };
 	rd_kafka_t *rk;
@@ -272,14 +273,18 @@ status_view(struct status *st, const struct sl_config *cfg,
 		st->trouble = 1;
 		return;
 	}
-	if ((rc = mat_view_open(vc->path, &v, &err)) != 0) {
+	if ((rc = vc->fts ? mat_search_open(vc->path, &se, &err) :
+	    mat_view_open(vc->path, &v, &err)) != 0) {
 		printf("view    %s: %s: %s\n", name, vc->path, rc == SL_ENOTFOUND ?
 		    "not built yet (materialize has not run)" : sl_err_msg(&err, rc));
 		st->trouble = 1;
 		goto out;
 	}
-	if ((rc = mat_view_begin(v, &t, &err)) != 0 ||
-	    (rc = mat_view_offsets(t, view_off_note, &vo, &err)) != 0) {
+	if (vc->fts)
+		rc = mat_search_offsets(se, view_off_note, &vo, &err);
+	else if ((rc = mat_view_begin(v, &t, &err)) == 0)
+		rc = mat_view_offsets(t, view_off_note, &vo, &err);
+	if (rc != 0) {
 		printf("view    %s: %s: %s\n", name, vc->path, sl_err_msg(&err, rc));
 		st->trouble = 1;
 		goto out;
@@ -305,6 +310,7 @@ out:
 	free(vo.v);
 	mat_view_end(t);
 	mat_view_close(v);
+	mat_search_close(se);
 	mat_conf_free(vc);
 }
 

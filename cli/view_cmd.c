@@ -106,6 +106,12 @@ cli_view(int argc, char **argv)
 		status = CLI_EXIT_USAGE;
 		goto out;
 	}
+	if (sl_conf_get(sec, "type") && strcmp(sl_conf_get(sec, "type"), "sqlite-fts") == 0) {
+		cli_errorf("view: %s is a search view (type = sqlite-fts): query it with "
+		    "sluice search -c %s %s QUERY", pos[1], path, pos[1]);
+		status = CLI_EXIT_USAGE;
+		goto out;
+	}
 	if ((rc = mat_view_open(vpath, &v, &err)) != 0 ||
 	    (rc = mat_view_begin(v, &t, &err)) != 0 ||
 	    (rc = mat_view_pick_table(t, table, &tname, &err)) != 0)

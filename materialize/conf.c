@@ -24,7 +24,7 @@
 const char *const mat_view_conf_keys[] = {
 	"type", "topics", "path", "format", "index.", "bootstrap", "group_id",
 	"batch_events", "batch_ms", "offset_commit_interval", "map_size", "sync", "http",
-	"consumer.", NULL
+	"consumer.", "columns", "tokenize", NULL
 };
 
 static int
@@ -72,6 +72,54 @@ free_list(char **l, size_t n)
 	free(l);
 }
 
+/*
+ * The keys of one type only: columns and tokenize for sqlite-fts (columns
+ * required), index.* and map_size for lmdb.  0 or SL_ECONFIG.
+ */
+static int
+conf_fts(const struct sl_config *cfg, const struct sl_conf_section *sec,
+    struct mat_view_conf *c, struct sl_err *err)
+{
+	const char *v;
+	size_t i, j;
+
+	if (!c->fts) {
+		if (sl_conf_get(sec, "columns") != NULL)
+			return conf_bad(cfg, sec, "columns", "for sqlite-fts views only (an "
+			    "lmdb view keeps every column; see index.NAME)", err);
+		if (sl_conf_get(sec, "tokenize") != NULL)
+			return conf_bad(cfg, sec, "tokenize", "for sqlite-fts views only", err);
+		return 0;
+	}
+	for (i = 0; i < sec->n_entries; i++)
+		if (strncmp(sec->entries[i].key, "index.", 6) == 0)
+			return conf_bad(cfg, sec, sec->entries[i].key, "a sqlite-fts view has "
+			    "no secondary indexes: its columns are searched with FTS5", err);
+	if (sl_conf_get(sec, "map_size") != NULL)
+		return conf_bad(cfg, sec, "map_size", "for lmdb views only", err);
+	if ((v = sl_conf_get(sec, "columns")) == NULL)
+		return conf_bad(cfg, sec, "columns", "required for a sqlite-fts view (the "
+		    "columns to index, comma separated)", err);
+	if (split_list(v, &c->fts_columns, &c->n_fts_columns) != 0)
+		return conf_bad(cfg, sec, "columns", "empty column name in the list", err);
+	for (i = 0; i < c->n_fts_columns; i++) {
+		for (j = 0; c->fts_columns[i][j]; j++)
+			if (c->fts_columns[i][j] == '"' || (unsigned char)c->fts_columns[i][j] < 0x20)
+				return conf_bad(cfg, sec, "columns", "a column name with a quote or "
+				    "a control character", err);
+		for (j = 0; j < i; j++)
+			if (strcmp(c->fts_columns[i], c->fts_columns[j]) == 0)
+				return conf_bad(cfg, sec, "columns", "a column named twice", err);
+	}
+	v = sl_conf_get(sec, "tokenize");
+	c->tokenize = sl_strdup(v && *v ? v : "unicode61 remove_diacritics 2");
+	for (j = 0; c->tokenize[j]; j++)
+		if (c->tokenize[j] == '\'' || (unsigned char)c->tokenize[j] < 0x20)
+			return conf_bad(cfg, sec, "tokenize", "a quote or a control character",
+			    err);
+	return 0;
+}
+
 int
 mat_conf_load(const struct sl_config *cfg, const struct sl_conf_section *sec,
     const char *bootstrap_default, struct mat_view_conf **out, struct sl_err *err)
@@ -106,10 +154,14 @@ mat_conf_load(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	c->map_size = (int64_t)1 << 30;
 	v = sl_conf_get(sec, "type");
 	c->type = sl_strdup(v ? v : "lmdb");
-	if (strcmp(c->type, "lmdb") != 0) {
-		rc = conf_bad(cfg, sec, "type", "only lmdb is supported by this build", err);
+	if (strcmp(c->type, "sqlite-fts") == 0)
+		c->fts = 1;
+	else if (strcmp(c->type, "lmdb") != 0) {
+		rc = conf_bad(cfg, sec, "type", "expected lmdb or sqlite-fts", err);
 		goto out;
 	}
+	if ((rc = conf_fts(cfg, sec, c, err)) != 0)
+		goto out;
 	if ((v = sl_conf_get(sec, "topics")) == NULL) {
 		rc = conf_bad(cfg, sec, "topics", "required (comma separated topic names)", err);
 		goto out;
@@ -145,8 +197,13 @@ mat_conf_load(const struct sl_config *cfg, const struct sl_conf_section *sec,
 		c->sync = MAT_SYNC_NOMETA;
 	else if (strcmp(v, "full") == 0)
 		c->sync = MAT_SYNC_FULL;
-	else if (strcmp(v, "none") == 0)
+	else if (strcmp(v, "none") == 0 && !c->fts)
 		c->sync = MAT_SYNC_NONE;
+	else if (strcmp(v, "none") == 0) {
+		rc = conf_bad(cfg, sec, "sync", "none is for lmdb views only; a sqlite-fts "
+		    "view takes full or nometa", err);
+		goto out;
+	}
 	else {
 		rc = conf_bad(cfg, sec, "sync", "expected full, nometa or none", err);
 		goto out;
@@ -246,6 +303,8 @@ mat_conf_free(struct mat_view_conf *c)
 	free(c->bootstrap);
 	free(c->group_id);
 	free(c->http);
+	free_list(c->fts_columns, c->n_fts_columns);
+	free(c->tokenize);
 	for (i = 0; i < c->n_consumer; i++) {
 		free(c->consumer[i].key);
 		free(c->consumer[i].value);

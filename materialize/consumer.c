@@ -73,7 +73,8 @@ struct mat_consumer {
 	const struct mat_view_conf *conf;
 	rd_kafka_t *rk;
 	rd_kafka_queue_t *queue;	/* the consumer queue of rk */
-	struct mat_lmdb *sink;
+	struct mat_lmdb *lmdb;		/* the sink: LMDB view, */
+	struct mat_fts *fts;		/* or search view (conf->fts) */
 	struct sl_buf dir;		/* the environment directory open */
 	struct sl_arena arena;		/* per event */
 	int64_t batch_n;
@@ -98,6 +99,70 @@ kconf_set(rd_kafka_conf_t *kc, const char *k, const char *v, struct sl_err *err)
 	if (rd_kafka_conf_set(kc, k, v, es, sizeof(es)) != RD_KAFKA_CONF_OK)
 		return sl_errf(err, SL_ECONFIG, "kafka option %s = %s: %s", k, v, es);
 	return 0;
+}
+
+/* ------------------------------------------------------------------ sink */
+
+/* The view's sink, LMDB or SQLite FTS5: the same contract (mat.h). */
+static int
+sink_open(struct mat_consumer *c, const char *dir, struct sl_err *err)
+{
+	return c->conf->fts ? mat_fts_open(dir, c->conf, &c->fts, err) :
+	    mat_lmdb_open(dir, c->conf, &c->lmdb, err);
+}
+
+static void
+sink_close(struct mat_consumer *c)
+{
+	mat_fts_close(c->fts);
+	mat_lmdb_close(c->lmdb);
+	c->fts = NULL;
+	c->lmdb = NULL;
+}
+
+static int
+sink_apply(struct mat_consumer *c, const struct sch_event *ev, const struct mat_origin *o,
+    struct sl_err *err)
+{
+	return c->fts ? mat_fts_apply(c->fts, ev, o, err) : mat_lmdb_apply(c->lmdb, ev, o, err);
+}
+
+static int
+sink_commit(struct mat_consumer *c, struct sl_err *err)
+{
+	return c->fts ? mat_fts_commit(c->fts, err) : mat_lmdb_commit(c->lmdb, err);
+}
+
+static void
+sink_abort(struct mat_consumer *c)
+{
+	if (c->fts)
+		mat_fts_abort(c->fts);
+	else if (c->lmdb)
+		mat_lmdb_abort(c->lmdb);
+}
+
+static int
+sink_in_txn(const struct mat_consumer *c)
+{
+	return c->fts ? mat_fts_in_txn(c->fts) : c->lmdb ? mat_lmdb_in_txn(c->lmdb) : 0;
+}
+
+static int
+sink_offset_get(struct mat_consumer *c, const char *topic, int32_t partition, int64_t *next,
+    struct sl_err *err)
+{
+	return c->fts ? mat_fts_offset_get(c->fts, topic, partition, next, err) :
+	    mat_lmdb_offset_get(c->lmdb, topic, partition, next, err);
+}
+
+static void
+sink_stats(const struct mat_consumer *c, struct mat_sink_stats *out)
+{
+	if (c->fts)
+		mat_fts_stats(c->fts, out);
+	else
+		mat_lmdb_stats(c->lmdb, out);
 }
 
 /* ---------------------------------------------------------------- batches */
@@ -207,8 +272,8 @@ batch_commit(struct mat_consumer *c, enum tell tell, struct sl_err *err)
 {
 	int rc;
 
-	if (mat_lmdb_in_txn(c->sink)) {
-		if ((rc = mat_lmdb_commit(c->sink, err)) != 0) {
+	if (sink_in_txn(c)) {
+		if ((rc = sink_commit(c, err)) != 0) {
 			touched_undo(c);
 			return rc;
 		}
@@ -259,7 +324,7 @@ consume_one(struct mat_consumer *c, const rd_kafka_message_t *m, struct sl_err *
 	}
 	if (c->batch_n == 0)
 		c->batch_start_ns = sl_mono_ns();
-	rc = mat_lmdb_apply(c->sink, evp, &o, &e2);
+	rc = sink_apply(c, evp, &o, &e2);
 	if (rc == 1) {
 		rc = 0;
 		goto out;
@@ -296,7 +361,7 @@ on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t kerr,
 			rd_kafka_topic_partition_t *p = &parts->elems[i];
 			int64_t next = -1;
 
-			if ((rc = mat_lmdb_offset_get(c->sink, p->topic, p->partition, &next,
+			if ((rc = sink_offset_get(c, p->topic, p->partition, &next,
 			    &c->cb_err)) != 0)
 				c->failed = rc;
 			p->offset = next >= 0 ? next : RD_KAFKA_OFFSET_BEGINNING;	/* (1) */
@@ -442,7 +507,7 @@ lag_now(struct mat_consumer *c)
 		if (rd_kafka_get_watermark_offsets(c->rk, a->elems[i].topic, a->elems[i].partition,
 		    &lo, &hi) != 0 || hi < 0)
 			continue;
-		if (mat_lmdb_offset_get(c->sink, a->elems[i].topic, a->elems[i].partition, &next,
+		if (sink_offset_get(c, a->elems[i].topic, a->elems[i].partition, &next,
 		    NULL) != 0)
 			continue;
 		if (next < lo)
@@ -551,7 +616,7 @@ rebuild_caught_up(struct mat_consumer *c, int *caught, struct sl_err *err)
 			rd_kafka_topic_partition_list_add(c->targets, a->elems[i].topic,
 			    a->elems[i].partition)->offset = hi > lo ? hi : -1;
 		}
-		if ((rc = mat_lmdb_offset_get(c->sink, a->elems[i].topic, a->elems[i].partition,
+		if ((rc = sink_offset_get(c, a->elems[i].topic, a->elems[i].partition,
 		    &next, err)) != 0)
 			break;
 		if (next < lo)
@@ -641,11 +706,11 @@ consume_loop(struct mat_consumer *c, volatile sig_atomic_t *stop, int rebuild,
 		} else if (!rebuild && c->batch_n == 0 && offsets_due(c, now))
 			offsets_tell(c);	/* what the last batches committed */
 		if (now - last_report >= 1000000000) {
-			struct mat_lmdb_stats st;
+			struct mat_sink_stats st;
 			int64_t lag = lag_now(c);
 			double secs = (double)(now - last_report) / 1e9;
 
-			mat_lmdb_stats(c->sink, &st);
+			sink_stats(c, &st);
 			mat_metrics_set(c->metrics, MAT_M_LAG, lag);
 			mat_metrics_set(c->metrics, MAT_M_RATE,
 			    (int64_t)((double)((int64_t)st.applied + (int64_t)st.skipped -
@@ -681,7 +746,7 @@ consume_loop(struct mat_consumer *c, volatile sig_atomic_t *stop, int rebuild,
 	if (rc == 0)
 		rc = batch_commit(c, rebuild ? TELL_NEVER : TELL_NOW, err);
 	else {
-		mat_lmdb_abort(c->sink);
+		sink_abort(c);
 		touched_undo(c);
 	}
 	return rc;
@@ -691,8 +756,7 @@ static void
 view_close(struct mat_consumer *c)
 {
 	consumer_close(c);	/* the revoke tells the broker what is left */
-	mat_lmdb_close(c->sink);
-	c->sink = NULL;
+	sink_close(c);
 	touched_free(c);	/* a swapped-in view has offsets of its own */
 }
 
@@ -708,7 +772,7 @@ view_open(struct mat_consumer *c, const char *dir, int rebuild, struct sl_err *e
 		    sl_strerror(rc));
 	sl_buf_reset(&c->dir);
 	sl_buf_printf(&c->dir, "%s", realpath(dir, real) ? real : dir);
-	if ((rc = mat_lmdb_open(dir, c->conf, &c->sink, err)) != 0)
+	if ((rc = sink_open(c, dir, err)) != 0)
 		return rc;
 	if ((rc = consumer_make(c, !rebuild, err)) != 0)
 		return rc;
@@ -756,7 +820,7 @@ static int
 run_rebuild(struct mat_consumer *c, volatile sig_atomic_t *stop, struct sl_err *err)
 {
 	struct sl_buf live = { 0 }, next = { 0 }, old = { 0 };
-	struct mat_lmdb_stats st;
+	struct mat_sink_stats st;
 	int64_t t0 = sl_mono_ns();
 	char *lockp = NULL;
 	int rc, swapped, swapped_in = 0, lockfd = -1;
@@ -785,7 +849,7 @@ run_rebuild(struct mat_consumer *c, volatile sig_atomic_t *stop, struct sl_err *
 		    "unchanged", c->conf->name);
 		goto out;
 	}
-	mat_lmdb_stats(c->sink, &st);
+	sink_stats(c, &st);
 	view_close(c);
 	if ((rc = mat_path_swap(c->conf->path, (const char *)next.p, &old, err)) != 0)
 		goto out;

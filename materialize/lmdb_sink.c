@@ -67,7 +67,7 @@ struct mat_lmdb {
 	size_t n_offs;
 	struct sl_arena arena;		/* per event */
 	struct sl_buf pk, pk2, row, ik, ik2;
-	struct mat_lmdb_stats st;
+	struct mat_sink_stats st;
 };
 
 static void offset_key(struct sl_buf *b, const char *topic, int32_t partition);
@@ -261,7 +261,7 @@ mat_lmdb_close(struct mat_lmdb *s)
 }
 
 void
-mat_lmdb_stats(const struct mat_lmdb *s, struct mat_lmdb_stats *out)
+mat_lmdb_stats(const struct mat_lmdb *s, struct mat_sink_stats *out)
 {
 	*out = s->st;
 }
@@ -467,29 +467,6 @@ schema_cached(struct mat_lmdb *s, uint64_t id)
 	return NULL;
 }
 
-/* The kind named 'name' (a JSON view's type_name), else SCH_TEXT. */
-static enum sch_kind
-kind_by_name(const char *name)
-{
-	int k;
-
-	for (k = SCH_NULL; name && k <= SCH_OTHER; k++)
-		if (strcmp(sch_kind_name((enum sch_kind)k), name) == 0)
-			return (enum sch_kind)k;
-	return SCH_TEXT;
-}
-
-static char *
-table_name(const struct sch_table *t, struct sl_arena *a)
-{
-	const char *ns = t->schema ? t->schema : t->db ? t->db : "";
-	size_t n = strlen(ns) + strlen(t->name) + 2;
-	char *p = sl_arena_alloc(a, n);
-
-	snprintf(p, n, "%s.%s", ns, t->name);
-	return p;
-}
-
 /* The schema of event table 't', from the cache or made (and stored). */
 static int
 schema_of_event(struct mat_lmdb *s, const struct sch_table *t, struct sink_schema **out,
@@ -498,29 +475,11 @@ schema_of_event(struct mat_lmdb *s, const struct sch_table *t, struct sink_schem
 	struct sink_schema *ss = schema_cached(s, t->schema_id);
 	MDB_val k, v;
 	uint8_t kb[8];
-	uint32_t i;
 	int rc;
 
 	if (ss == NULL) {
 		ss = schema_add(s);
-		ss->s.id = t->schema_id;
-		ss->s.table = table_name(t, &ss->arena);
-		ss->s.n_columns = t->n_columns;
-		ss->s.columns = sl_arena_alloc(&ss->arena,
-		    (size_t)t->n_columns * sizeof(*ss->s.columns) + 1);
-		for (i = 0; i < t->n_columns; i++) {
-			struct mat_column *c = &ss->s.columns[i];
-			size_t nl = strlen(t->columns[i].name);
-			char *nm = sl_arena_alloc(&ss->arena, nl + 1);
-
-			memcpy(nm, t->columns[i].name, nl + 1);
-			c->name = nm;
-			c->type_oid = t->columns[i].type_oid;
-			c->typmod = t->columns[i].typmod;
-			c->kind = (uint8_t)(c->type_oid ? sch_pg_type_kind(c->type_oid) :
-			    kind_by_name(t->columns[i].type_name));
-			c->is_key = t->columns[i].is_key ? 1 : 0;
-		}
+		mat_schema_from_event(t, &ss->arena, &ss->s);
 		schema_index_map(s, ss);
 	}
 	if (!ss->stored) {
@@ -627,27 +586,6 @@ index_dbi(struct mat_lmdb *s, struct sink_table *t, size_t i, MDB_dbi *out,
 }
 
 /* ---------------------------------------------------------------- keys */
-
-/* The primary key of 'img' under 'ss': key columns, or all when none. */
-static int
-pk_encode(const struct mat_schema *ms, const struct sch_value *img, struct sl_buf *out)
-{
-	uint32_t i, n_keys = 0;
-	int rc;
-
-	sl_buf_reset(out);
-	for (i = 0; i < ms->n_columns; i++)
-		if (ms->columns[i].is_key) {
-			n_keys++;
-			if ((rc = mat_key_encode_value(&img[i], out)) != 0)
-				return rc;
-		}
-	if (n_keys == 0)
-		for (i = 0; i < ms->n_columns; i++)
-			if ((rc = mat_key_encode_value(&img[i], out)) != 0)
-				return rc;
-	return 0;
-}
 
 /* Index key of index 'i' for row 'vals' of schema 'ss': columns + pk. */
 static int
@@ -868,7 +806,7 @@ row_upsert(struct mat_lmdb *s, struct sink_table *t, struct sink_schema *ss,
 	for (i = 0; i < tab->n_columns; i++)
 		if (vals[i].kind == SCH_UNCHANGED)
 			has_unchanged = 1;
-	if ((rc = pk_encode(&ss->s, vals, &s->pk)) != 0)
+	if ((rc = mat_pk_encode(&ss->s, vals, &s->pk)) != 0)
 		return sl_errf(err, SL_EINVAL, "view %s: %s: key not encodable", s->conf->name,
 		    t->name);
 	pk = sl_buf_slice(&s->pk);
@@ -880,7 +818,7 @@ row_upsert(struct mat_lmdb *s, struct sink_table *t, struct sink_schema *ss,
 		return 0;
 	}
 	/* a before image under another key: that row moves */
-	if (ev->before && pk_encode(&ss->s, ev->before, &s->pk2) == 0 &&
+	if (ev->before && mat_pk_encode(&ss->s, ev->before, &s->pk2) == 0 &&
 	    (s->pk2.len != pk.len || memcmp(s->pk2.p, pk.p, pk.len) != 0) &&
 	    s->pk2.len <= s->max_key) {
 		struct sl_buf tmp = s->pk2;
@@ -957,7 +895,7 @@ apply_event(struct mat_lmdb *s, const struct sch_event *ev, const struct mat_pos
 		if (img == NULL)
 			return sl_errf(err, SL_EINVAL, "view %s: delete of %s without an image",
 			    s->conf->name, t->name);
-		if (pk_encode(&ss->s, img, &s->pk) != 0)
+		if (mat_pk_encode(&ss->s, img, &s->pk) != 0)
 			return sl_errf(err, SL_EINVAL, "view %s: %s: key not encodable",
 			    s->conf->name, t->name);
 		if (s->pk.len > s->max_key)

@@ -1,10 +1,11 @@
 /*
  * materialize/mat.h: the public header of the materialize module, process
- * side: the [view "NAME"] configuration, the LMDB sink that applies change
- * events, and the consumer loop behind `sluice materialize`.
+ * side: the [view "NAME"] configuration, the sinks that apply change events
+ * (LMDB views, SQLite FTS5 search views), and the consumer loop behind
+ * `sluice materialize`.
  *
  * Applications that only read a view use materialize/view.h instead.  No
- * third-party type appears here: LMDB and librdkafka stay inside
+ * third-party type appears here: LMDB, SQLite and librdkafka stay inside
  * the .c files of materialize/.  docs/views.md describes the on-disk layout and the
  * exactly-once argument; docs/config.md every key.
  */
@@ -36,7 +37,8 @@ struct mat_index_conf {
 /* A [view "NAME"] section with defaults applied; owns every string. */
 struct mat_view_conf {
 	char *name;
-	char *type;			/* "lmdb" */
+	char *type;			/* "lmdb" or "sqlite-fts" */
+	int fts;			/* type is sqlite-fts */
 	char **topics;
 	size_t n_topics;
 	char *path;			/* the view's path (a symlink, see view.h) */
@@ -52,6 +54,9 @@ struct mat_view_conf {
 	int64_t map_size;		/* LMDB map size in bytes (1 GiB) */
 	enum mat_sync sync;		/* durability of a commit (full) */
 	char *http;			/* HOST:PORT for /metrics, or NULL */
+	char **fts_columns;		/* sqlite-fts: the columns indexed */
+	size_t n_fts_columns;
+	char *tokenize;			/* sqlite-fts: the FTS5 tokenizer */
 	struct mat_kv { char *key, *value; } *consumer;	/* consumer.* */
 	size_t n_consumer;
 };
@@ -115,18 +120,45 @@ int mat_lmdb_in_txn(const struct mat_lmdb *);
 int mat_lmdb_offset_get(struct mat_lmdb *, const char *topic, int32_t partition,
     int64_t *next, struct sl_err *err);
 
-/* Counters since open. */
-struct mat_lmdb_stats {
+/* Counters since open (of either sink). */
+struct mat_sink_stats {
 	uint64_t applied;		/* events applied to rows */
 	uint64_t skipped;		/* duplicates, tombstones, non-row events */
 	uint64_t unresolved;		/* unchanged markers with no stored row */
 	uint64_t oversize;		/* rows or index entries past the key limit */
 	uint64_t commits;
 };
-void mat_lmdb_stats(const struct mat_lmdb *, struct mat_lmdb_stats *out);
+void mat_lmdb_stats(const struct mat_lmdb *, struct mat_sink_stats *out);
 
 /* Check invariant (2) of mat_int.h over the whole view; 0 or SL_ECORRUPT. */
 int mat_lmdb_check_(struct mat_lmdb *, struct sl_err *err);
+
+/* ------------------------------------------------------ SQLite FTS5 sink */
+
+/*
+ * A search view (type = sqlite-fts): the same contract as the mat_lmdb_*
+ * functions above, over the SQLite database "search.db" in 'dir'
+ * (fts_sink.c, docs/views.md "Search views").  The configured columns of
+ * every row are indexed with FTS5; the whole row is kept for results and
+ * for resolving unchanged values.  mat_fts_open refuses a database built
+ * with other columns or another tokenizer (SL_ECONFIG: rebuild the view).
+ */
+struct mat_fts;
+int mat_fts_open(const char *dir, const struct mat_view_conf *conf,
+    struct mat_fts **out, struct sl_err *err);
+void mat_fts_close(struct mat_fts *);
+int mat_fts_begin(struct mat_fts *, struct sl_err *err);
+int mat_fts_apply(struct mat_fts *, const struct sch_event *ev,
+    const struct mat_origin *origin, struct sl_err *err);
+int mat_fts_commit(struct mat_fts *, struct sl_err *err);
+void mat_fts_abort(struct mat_fts *);
+int mat_fts_in_txn(const struct mat_fts *);
+int mat_fts_offset_get(struct mat_fts *, const char *topic, int32_t partition,
+    int64_t *next, struct sl_err *err);
+void mat_fts_stats(const struct mat_fts *, struct mat_sink_stats *out);
+
+/* The database file of a search view, inside its directory. */
+#define MAT_FTS_FILE "search.db"
 
 /* ----------------------------------------------------------- the process */
 

@@ -161,6 +161,22 @@ int mat_row_header(struct sl_slice row, uint64_t *schema_id, struct mat_pos *pos
 int mat_row_decode(struct sl_slice row, struct sl_arena *a,
     struct sch_value **values, uint32_t *n, struct sl_err *err);
 
+/*
+ * The primary key of row image 'img' (one value per column of 'ms'): its
+ * key columns encoded in order (3), or every column when the table has
+ * none.  Replaces 'out'.  0 or SL_EINVAL (an unchanged or unencodable key).
+ */
+int mat_pk_encode(const struct mat_schema *ms, const struct sch_value *img,
+    struct sl_buf *out);
+
+/*
+ * Fill 's' with the shape of event table 't': its schema id, name
+ * "<schema|db>.<name>", and columns with their kind hints (from the type
+ * oid, or a JSON view's type name).  Strings come from 'a'.
+ */
+void mat_schema_from_event(const struct sch_table *t, struct sl_arena *a,
+    struct mat_schema *s);
+
 /* Append '*v' as JSON for `sluice view` (PostgreSQL text in strings). */
 void mat_value_json(const struct sch_value *v, const struct mat_column *col,
     struct sl_buf *out);

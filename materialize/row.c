@@ -568,3 +568,65 @@ mat_value_json(const struct sch_value *v, const struct mat_column *col,
 {
 	value_json(v, col ? col->type_oid : 0, out, 0);
 }
+
+/* ------------------------------------------------- shared by the sinks */
+
+int
+mat_pk_encode(const struct mat_schema *ms, const struct sch_value *img, struct sl_buf *out)
+{
+	uint32_t i, n_keys = 0;
+	int rc;
+
+	sl_buf_reset(out);
+	for (i = 0; i < ms->n_columns; i++)
+		if (ms->columns[i].is_key) {
+			n_keys++;
+			if ((rc = mat_key_encode_value(&img[i], out)) != 0)
+				return rc;
+		}
+	if (n_keys == 0)
+		for (i = 0; i < ms->n_columns; i++)
+			if ((rc = mat_key_encode_value(&img[i], out)) != 0)
+				return rc;
+	return 0;
+}
+
+/* The kind named 'name' (a JSON view's type_name), else SCH_TEXT. */
+static enum sch_kind
+kind_by_name(const char *name)
+{
+	int k;
+
+	for (k = SCH_NULL; name && k <= SCH_OTHER; k++)
+		if (strcmp(sch_kind_name((enum sch_kind)k), name) == 0)
+			return (enum sch_kind)k;
+	return SCH_TEXT;
+}
+
+void
+mat_schema_from_event(const struct sch_table *t, struct sl_arena *a, struct mat_schema *s)
+{
+	const char *ns = t->schema ? t->schema : t->db ? t->db : "";
+	size_t n = strlen(ns) + strlen(t->name) + 2;
+	char *name = sl_arena_alloc(a, n);
+	uint32_t i;
+
+	snprintf(name, n, "%s.%s", ns, t->name);
+	s->id = t->schema_id;
+	s->table = name;
+	s->n_columns = t->n_columns;
+	s->columns = sl_arena_alloc(a, (size_t)t->n_columns * sizeof(*s->columns) + 1);
+	for (i = 0; i < t->n_columns; i++) {
+		struct mat_column *c = &s->columns[i];
+		size_t nl = strlen(t->columns[i].name);
+		char *nm = sl_arena_alloc(a, nl + 1);
+
+		memcpy(nm, t->columns[i].name, nl + 1);
+		c->name = nm;
+		c->type_oid = t->columns[i].type_oid;
+		c->typmod = t->columns[i].typmod;
+		c->kind = (uint8_t)(c->type_oid ? sch_pg_type_kind(c->type_oid) :
+		    kind_by_name(t->columns[i].type_name));
+		c->is_key = t->columns[i].is_key ? 1 : 0;
+	}
+}

@@ -1,7 +1,8 @@
 /*
  * materialize/view.h: read an LMDB view directly from an application.
  *
- * Link with libmat.a, libsch.a, libsl.a and -llmdb.  A view is the
+ * Link with libmat.a, libsch.a, libsl.a and -llmdb (and -lsqlite3 for the
+ * search views at the end of this file).  A view is the
  * directory named by `path` in its [view "NAME"] section; `sluice
  * materialize` keeps it up to date in another process, and readers never
  * block it.  docs/views.md has a complete example program.
@@ -146,5 +147,41 @@ const char *mat_row_column(const struct mat_row *row, uint32_t i);
  * SL_ECORRUPT.
  */
 int mat_row_json(const struct mat_row *row, struct sl_buf *out, struct sl_err *err);
+
+/* ------------------------------------------------------------ search views */
+
+/*
+ * A search view (type = sqlite-fts, docs/views.md "Search views") is read
+ * through these instead.  Rows come out as struct mat_row, so
+ * mat_row_values(), mat_row_column() and mat_row_json() work on them;
+ * their bytes are valid only during the callback.
+ */
+struct mat_search;
+
+/*
+ * Open the search view at 'path' (the symlink or a directory) read-only.
+ * Returns 0, SL_ENOTFOUND when nothing is materialized there yet (or it
+ * is an LMDB view: the message says so), -errno, or SL_ECORRUPT.
+ */
+int mat_search_open(const char *path, struct mat_search **out, struct sl_err *err);
+void mat_search_close(struct mat_search *);
+
+/*
+ * Call 'fn' for each row matching the FTS5 query 'query' (docs/views.md:
+ * words, "phrases", column:word, AND OR NOT, prefix*), best match first
+ * (FTS5's bm25 rank: lower is better), at most 'limit' rows (0: all),
+ * only of 'table' when not NULL.  One read transaction: the rows come from
+ * one committed state.  Stops and returns what 'fn' returns when not 0.
+ * Returns 0, SL_EINVAL for a query FTS5 refuses (the message names it and
+ * SQLite's reason), or an I/O or corruption error.
+ */
+typedef int mat_match_fn(const struct mat_row *row, double rank, void *ctx);
+int mat_search_query(struct mat_search *, const char *query, const char *table,
+    size_t limit, mat_match_fn *fn, void *ctx, struct sl_err *err);
+
+/* As mat_view_offsets(), for a search view. */
+int mat_search_offsets(struct mat_search *,
+    int (*fn)(const char *topic, int32_t partition, int64_t next, void *ctx), void *ctx,
+    struct sl_err *err);
 
 #endif /* MAT_VIEW_H */

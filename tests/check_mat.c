@@ -552,7 +552,7 @@ END_TEST
 START_TEST(an_unchanged_value_is_taken_from_the_stored_row)
 {
 	char *d = tmpdir();
-	struct mat_lmdb_stats st;
+	struct mat_sink_stats st;
 	struct fx f;
 	char *j;
 
