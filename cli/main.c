@@ -38,7 +38,7 @@ static const struct cli_command cli_commands[] = {
 	  "Read an LMDB view: rows are printed as JSON lines.  Exit status 1 when\n"
 	  "get finds no row or lookup no match.\n" },
 	{ "search", cli_search,
-	  "sluice search -c FILE [--table SCHEMA.NAME] [--limit N] VIEW QUERY",
+	  "sluice search -c FILE VIEW QUERY [--limit N] [--table SCHEMA.NAME]",
 	  "Full-text search of a search view (type = sqlite-fts): QUERY is an FTS5\n"
 	  "query (words, \"a phrase\", column:word, AND OR NOT, prefix*).  Prints\n"
 	  "one JSON line per matching row, best first:\n"

@@ -1,6 +1,6 @@
 /*
- * cli/search_cmd.c: `sluice search -c FILE [--table SCHEMA.NAME]
- * [--limit N] VIEW QUERY`: full-text search of a search view (type =
+ * cli/search_cmd.c: `sluice search -c FILE VIEW QUERY [--limit N]
+ * [--table SCHEMA.NAME]`: full-text search of a search view (type =
  * sqlite-fts) through the search API of materialize/view.h.
  *
  * One JSON line per match, best first:
@@ -17,8 +17,8 @@
 #include "common/sl.h"
 #include "materialize/view.h"
 
-#define SEARCH_USAGE "usage: sluice search -c FILE [--table SCHEMA.NAME] [--limit N] " \
-	"VIEW QUERY"
+#define SEARCH_USAGE "usage: sluice search -c FILE VIEW QUERY [--limit N] " \
+	"[--table SCHEMA.NAME]"
 #define SEARCH_LIMIT_DEFAULT 20
 
 struct search_print {

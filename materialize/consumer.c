@@ -1,16 +1,18 @@
 /*
  * materialize/consumer.c: `sluice materialize` for one view: a librdkafka
- * consumer feeding the LMDB sink in batches, the rebuild-and-swap, and
+ * consumer feeding the view's sink in batches (an LMDB view, or an SQLite
+ * FTS5 search view: the same contract, mat.h), the rebuild-and-swap, and
  * progress reporting.
  *
- * It is not the sink (lmdb_sink.c) and knows nothing of row layouts.
+ * It is not a sink (lmdb_sink.c, fts_sink.c) and knows nothing of row
+ * layouts.
  *
  * STATES of a live view (mat_run without rebuild)
  *   open      view_open(): resolve the path, open the sink, make the
  *             consumer, subscribe
  *   assigned  on_rebalance(): each assigned partition starts at the offset
  *             stored in the view (__offsets), or the beginning
- *   batching  consume_one(): events join the open LMDB transaction
+ *   batching  consume_one(): events join the sink's open transaction
  *   commit    batch_commit(): after batch_events events, batch_ms after
  *             the first, when the consumer has nothing more, or before
  *             partitions are revoked
