@@ -2,9 +2,10 @@
 # make demo: the quickstart, end to end on this machine.
 #   1. a throwaway PostgreSQL 15 cluster in a temp folder, with a sample table
 #   2. `sluice up` with examples/quickstart/sluice.ini: the broker, the
-#      PostgreSQL source and an LMDB view with a secondary index, supervised
-#   3. live inserts, updates and deletes, and the view following them,
-#      read with `sluice view`
+#      PostgreSQL source, an LMDB view with a secondary index and a
+#      full-text search view, supervised
+#   3. live inserts, updates and deletes, and the views following them,
+#      read with `sluice view` and `sluice search`
 #   4. everything it started is stopped by PID and the folder removed
 # SLUICE=path/to/sluice overrides the binary; KEEP=1 keeps the folder.
 set -eu
@@ -58,6 +59,7 @@ free_port() {
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 psql_shop() { "$PG_BIN/psql" -h "$DEMO_PGSOCK" -p "$DEMO_PGPORT" -U postgres -d shop -v ON_ERROR_STOP=1 -Atqc "$1"; }
 view() { "$SLUICE" view -c "$CONFIG" "$@"; }
+search() { "$SLUICE" search -c "$CONFIG" "$@"; }
 
 # wait_for DESCRIPTION COMMAND...: retry COMMAND for up to 60 s.
 wait_for() {
@@ -120,6 +122,13 @@ psql_shop "BEGIN; DELETE FROM customers WHERE id = 4; UPDATE customers SET balan
 wait_for "customer 4 to leave the view" sh -c "! '$SLUICE' view -c '$CONFIG' get customers 4"
 echo "    sluice view get customers 4 -> exit 1 (absent)"
 view scan customers
+
+step "full-text search over the same topic: sluice search search 'city:boston'"
+wait_for "the search view to drop customer 4" sh -c \
+    "[ \"\$('$SLUICE' search -c '$CONFIG' search city:boston | wc -l)\" = 1 ]"
+search search 'city:boston'
+echo "    sluice search search 'lov* OR hop*':"
+search search 'lov* OR hop*'
 
 step "the same changes as Kafka messages: kcat on the topic app.public.customers"
 kcat -b "$DEMO_KAFKA" -C -t app.public.customers -e -q \
