@@ -188,7 +188,6 @@ schema_setup(struct mat_fts *s, struct sl_err *err)
 	sl_buf_printf(&sql,
 	    "CREATE TABLE docs(id INTEGER PRIMARY KEY, tbl TEXT NOT NULL, pk BLOB NOT NULL, "
 	    "part INTEGER NOT NULL, row BLOB NOT NULL, UNIQUE(tbl, pk));"
-	    "CREATE INDEX docs_part ON docs(tbl, part);"
 	    "CREATE TABLE schemas(id INTEGER PRIMARY KEY, rec BLOB NOT NULL);"
 	    "CREATE TABLE offsets(topic TEXT NOT NULL, part INTEGER NOT NULL, "
 	    "next INTEGER NOT NULL, PRIMARY KEY(topic, part));"
@@ -245,7 +244,8 @@ prepare_all(struct mat_fts *s, struct sl_err *err)
 	struct sl_buf ins = { 0 };
 	const char *sql[ST__COUNT] = {
 		[ST_DOC_GET] = "SELECT id, row FROM docs WHERE tbl = ? AND pk = ?",
-		[ST_DOC_INS] = "INSERT INTO docs(tbl, pk, part, row) VALUES (?, ?, ?, ?)",
+		[ST_DOC_INS] = "INSERT INTO docs(tbl, pk, part, row) VALUES (?, ?, ?, ?) "
+		    "ON CONFLICT (tbl, pk) DO NOTHING",
 		[ST_DOC_UPD] = "UPDATE docs SET part = ?, row = ? WHERE id = ?",
 		[ST_DOC_DEL] = "DELETE FROM docs WHERE id = ?",
 		[ST_FTS_DEL] = "DELETE FROM fts WHERE rowid = ?",
@@ -301,7 +301,14 @@ mat_fts_open(const char *dir, const struct mat_view_conf *conf, struct mat_fts *
 	sqlite3_extended_result_codes(s->db, 1);
 	/* readers (sluice search) take a moment; the writer waits for none */
 	sqlite3_busy_timeout(s->db, 5000);
+	/*
+	 * Keys arrive in random order: a page cache of 64 MiB (SQLite's
+	 * default is 8) and reads through a map keep the docs index's inner
+	 * pages in memory as the view grows, as LMDB's map does.
+	 */
 	if ((rc = fts_exec(s, "PRAGMA journal_mode = WAL", err)) != 0 ||
+	    (rc = fts_exec(s, "PRAGMA cache_size = -65536", err)) != 0 ||
+	    (rc = fts_exec(s, "PRAGMA mmap_size = 1073741824", err)) != 0 ||
 	    (rc = fts_exec(s, conf->sync == MAT_SYNC_FULL ? "PRAGMA synchronous = FULL" :
 	    "PRAGMA synchronous = NORMAL", err)) != 0 ||
 	    (rc = schema_setup(s, err)) != 0 ||
@@ -745,6 +752,26 @@ out:
 	return rc;
 }
 
+/* Insert a row not yet stored; '*done' = 0 when its key already is. */
+static int
+row_insert(struct mat_fts *s, const char *tbl, struct sl_slice pk, int32_t partition,
+    const int64_t *at, int *done, struct sl_err *err)
+{
+	sqlite3_stmt *st = s->st[ST_DOC_INS];
+	int rc;
+
+	sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, pk.p, (int)pk.len, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, partition);
+	sqlite3_bind_blob(st, 4, s->row.p, (int)s->row.len, SQLITE_STATIC);
+	if ((rc = step_done(s, st, "insert row", err)) != 0)
+		return rc;
+	*done = sqlite3_changes(s->db) == 1;
+	if (!*done)
+		return 0;
+	return fts_put(s, (int64_t)sqlite3_last_insert_rowid(s->db), &s->txt, at, err);
+}
+
 static int
 row_upsert(struct mat_fts *s, struct fts_schema *fs, const struct sch_event *ev,
     const struct mat_pos *pos, struct sl_err *err)
@@ -759,7 +786,7 @@ row_upsert(struct mat_fts *s, struct fts_schema *fs, const struct sch_event *ev,
 	struct sl_buf old_txt = { 0 };
 	struct sl_slice pk;
 	uint32_t i, j;
-	int rc, same;
+	int rc, same, has_unchanged = 0, done = 0;
 	size_t f;
 
 	if (mat_pk_encode(&fs->s, vals, &s->pk) != 0)
@@ -771,9 +798,23 @@ row_upsert(struct mat_fts *s, struct fts_schema *fs, const struct sch_event *ev,
 	    (s->pk2.len != pk.len || memcmp(s->pk2.p, pk.p, pk.len) != 0) &&
 	    (rc = row_delete(s, tbl, sl_buf_slice(&s->pk2), err)) != 0)
 		return rc;
+	for (i = 0; i < tab->n_columns; i++)
+		has_unchanged |= vals[i].kind == SCH_UNCHANGED;
+	/*
+	 * An insert (or snapshot row) of a key not stored yet, the common case:
+	 * one statement, no lookup first.  Otherwise, or when the key turns
+	 * out to be stored (a replay after a crash), read the stored row.
+	 */
+	if (ev->op != SCH_OP_UPDATE && !has_unchanged) {
+		sl_buf_reset(&s->row);
+		mat_row_encode(fs->s.id, pos, vals, tab->n_columns, &s->row);
+		row_texts(s, fs, vals, tab->n_columns, &s->txt, at);
+		if ((rc = row_insert(s, tbl, pk, pos->partition, at, &done, err)) != 0 || done)
+			return rc;
+	}
 	if ((rc = old_row_read(s, tbl, pk, &o, err)) != 0)
 		return rc;
-	for (i = 0; i < tab->n_columns; i++) {
+	for (i = 0; has_unchanged && i < tab->n_columns; i++) {
 		if (vals[i].kind != SCH_UNCHANGED)
 			continue;
 		if (vals == ev->after) {
@@ -794,31 +835,28 @@ row_upsert(struct mat_fts *s, struct fts_schema *fs, const struct sch_event *ev,
 	sl_buf_reset(&s->row);
 	mat_row_encode(fs->s.id, pos, vals, tab->n_columns, &s->row);
 	row_texts(s, fs, vals, tab->n_columns, &s->txt, at);
-	if (o.present) {
-		row_texts(s, o.fs, o.vals, o.n, &old_txt, old_at);
-		same = old_txt.len == s->txt.len;
-		for (f = 0; same && f < nf; f++)
-			same = at[f] == old_at[f];
-		same = same && memcmp(old_txt.p, s->txt.p, s->txt.len) == 0;
-		sl_buf_free(&old_txt);
-		sqlite3_bind_int(s->st[ST_DOC_UPD], 1, pos->partition);
-		sqlite3_bind_blob(s->st[ST_DOC_UPD], 2, s->row.p, (int)s->row.len, SQLITE_STATIC);
-		sqlite3_bind_int64(s->st[ST_DOC_UPD], 3, o.id);
-		if ((rc = step_done(s, s->st[ST_DOC_UPD], "update row", err)) != 0)
+	if (!o.present) {
+		if ((rc = row_insert(s, tbl, pk, pos->partition, at, &done, err)) != 0)
 			return rc;
-		if (same)
-			return 0;
-		if ((rc = fts_del(s, o.id, err)) != 0)
-			return rc;
-		return fts_put(s, o.id, &s->txt, at, err);
+		return done ? 0 : SL_CORRUPT(err, "view %s: %s: a row neither found nor "
+		    "insertable", s->conf->name, tbl);
 	}
-	sqlite3_bind_text(s->st[ST_DOC_INS], 1, tbl, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s->st[ST_DOC_INS], 2, pk.p, (int)pk.len, SQLITE_STATIC);
-	sqlite3_bind_int(s->st[ST_DOC_INS], 3, pos->partition);
-	sqlite3_bind_blob(s->st[ST_DOC_INS], 4, s->row.p, (int)s->row.len, SQLITE_STATIC);
-	if ((rc = step_done(s, s->st[ST_DOC_INS], "insert row", err)) != 0)
+	row_texts(s, o.fs, o.vals, o.n, &old_txt, old_at);
+	same = old_txt.len == s->txt.len;
+	for (f = 0; same && f < nf; f++)
+		same = at[f] == old_at[f];
+	same = same && memcmp(old_txt.p, s->txt.p, s->txt.len) == 0;
+	sl_buf_free(&old_txt);
+	sqlite3_bind_int(s->st[ST_DOC_UPD], 1, pos->partition);
+	sqlite3_bind_blob(s->st[ST_DOC_UPD], 2, s->row.p, (int)s->row.len, SQLITE_STATIC);
+	sqlite3_bind_int64(s->st[ST_DOC_UPD], 3, o.id);
+	if ((rc = step_done(s, s->st[ST_DOC_UPD], "update row", err)) != 0)
 		return rc;
-	return fts_put(s, (int64_t)sqlite3_last_insert_rowid(s->db), &s->txt, at, err);
+	if (same)
+		return 0;
+	if ((rc = fts_del(s, o.id, err)) != 0)
+		return rc;
+	return fts_put(s, o.id, &s->txt, at, err);
 }
 
 static int
