@@ -329,8 +329,9 @@ raw_puts(const struct opts *o, const char *dir, const int64_t *keys, size_t ksiz
 /*
  * Raw FTS5: the texts produce() sent, inserted into an FTS5 table of one
  * column with ascending rowids (FTS5's cheapest order: the random keys as
- * rowids ran at a sixth of this, 20k against 129k inserts/s), 'batch' per transaction, WAL mode and the
- * synchronous setting a search view's sync maps to.
+ * rowids ran at a sixth of this, 20k against 129k inserts/s), 'batch' per
+ * transaction, WAL mode and the synchronous setting a search view's sync
+ * maps to.
  */
 static double
 raw_fts(const struct opts *o, const char *dir)
