@@ -16,7 +16,7 @@ PKG_CONFIG ?= pkg-config
 # Install dependencies first when a required tool or library is missing.
 # This runs while the Makefile is read, before the pkg-config lines below,
 # so that a fresh machine gets the right flags in the same `make` run.
-DEPS_OK ?= $(shell $(PKG_CONFIG) --exists libevent rdkafka inih zlib liblz4 libzstd check snappy lmdb libpq libprotobuf-c jemalloc sqlite3 && command -v kcat >/dev/null && command -v protoc-c >/dev/null && echo yes)
+DEPS_OK ?= $(shell $(PKG_CONFIG) --exists libevent rdkafka inih zlib liblz4 libzstd check snappy lmdb libpq libprotobuf-c jemalloc sqlite3 hiredis && command -v redis-server >/dev/null && command -v kcat >/dev/null && command -v protoc-c >/dev/null && echo yes)
 ifneq ($(DEPS_OK),yes)
 $(info sluice: a dependency is missing; running scripts/deps.sh)
 DEPS_RC := $(shell sh scripts/deps.sh >&2; echo $$?)
@@ -49,6 +49,7 @@ PQ_CFLAGS := $(shell $(PKG_CONFIG) --cflags libpq 2>/dev/null)
 PROTOBUF_LIBS := $(shell $(PKG_CONFIG) --libs libprotobuf-c 2>/dev/null)
 LMDB_LIBS := $(shell $(PKG_CONFIG) --libs lmdb 2>/dev/null)
 SQLITE_LIBS := $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null)
+HIREDIS_LIBS := $(shell $(PKG_CONFIG) --libs hiredis 2>/dev/null)
 SYS_LIBS := -lpthread -lm
 # The sluice command links jemalloc, as Redis does: librdkafka allocates
 # every message and header on its own, and with glibc's malloc that was a
@@ -89,7 +90,7 @@ LIBMAT := $(O)/libmat.a
 
 MOD_LIBS := $(LIBCAP) $(LIBMAT) $(LIBSCH) $(LIBBRK) $(LIBLG) $(LIBSL)
 ALL_LIBS := $(MOD_LIBS) $(EVENT_LIBS) $(INIH_LIBS) $(COMP_LIBS) $(PQ_LIBS) \
-            $(PROTOBUF_LIBS) $(RDKAFKA_LIBS) $(LMDB_LIBS) $(SQLITE_LIBS) $(SYS_LIBS)
+            $(PROTOBUF_LIBS) $(RDKAFKA_LIBS) $(LMDB_LIBS) $(SQLITE_LIBS) $(HIREDIS_LIBS) $(SYS_LIBS)
 
 SLUICE := $(O)/sluice
 
@@ -185,7 +186,7 @@ $(O)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) | $(PROTO_GEN_H)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PQ_CFLAGS) -MF $@.d \
 	  -o $@ $< $(FUZZ_LIB_SRC) $(EVENT_LIBS) $(INIH_LIBS) $(COMP_LIBS) $(PQ_LIBS) \
-	  $(PROTOBUF_LIBS) $(RDKAFKA_LIBS) $(LMDB_LIBS) $(SQLITE_LIBS) $(SYS_LIBS)
+	  $(PROTOBUF_LIBS) $(RDKAFKA_LIBS) $(LMDB_LIBS) $(SQLITE_LIBS) $(HIREDIS_LIBS) $(SYS_LIBS)
 
 # ---------------------------------------------------------------- benchmarks
 BENCH_SRC := $(wildcard bench/*.c)

@@ -261,6 +261,7 @@ status_view(struct status *st, const struct sl_config *cfg,
 	struct mat_view_txn *t = NULL;
 	struct mat_search *se = NULL;
 	struct view_offs vo = { 0 };
+	char *where = NULL;		/* the view's folder, or Redis and prefix */
 	struct sl_err err = { 0 };
 	rd_kafka_t *rk;
 	char why[512];
@@ -273,19 +274,26 @@ status_view(struct status *st, const struct sl_config *cfg,
 		st->trouble = 1;
 		return;
 	}
-	if ((rc = vc->fts ? mat_search_open(vc->path, &se, &err) :
+	if (vc->redis) {
+		/* a cache view: where it lives is the Redis server and key prefix */
+		where = sl_asprintf("redis %s %s", vc->redis_addr, vc->key_prefix);
+	} else if ((rc = vc->fts ? mat_search_open(vc->path, &se, &err) :
 	    mat_view_open(vc->path, &v, &err)) != 0) {
 		printf("view    %s: %s: %s\n", name, vc->path, rc == SL_ENOTFOUND ?
 		    "not built yet (materialize has not run)" : sl_err_msg(&err, rc));
 		st->trouble = 1;
 		goto out;
 	}
-	if (vc->fts)
+	if (where == NULL)
+		where = sl_strdup(vc->path);
+	if (vc->redis)
+		rc = mat_redis_offsets(vc, view_off_note, &vo, &err);
+	else if (vc->fts)
 		rc = mat_search_offsets(se, view_off_note, &vo, &err);
 	else if ((rc = mat_view_begin(v, &t, &err)) == 0)
 		rc = mat_view_offsets(t, view_off_note, &vo, &err);
 	if (rc != 0) {
-		printf("view    %s: %s: %s\n", name, vc->path, sl_err_msg(&err, rc));
+		printf("view    %s: %s: %s\n", name, where, sl_err_msg(&err, rc));
 		st->trouble = 1;
 		goto out;
 	}
@@ -297,12 +305,12 @@ status_view(struct status *st, const struct sl_config *cfg,
 	}
 	if (rc != 0) {
 		printf("view    %s: %s: offsets of %zu partitions stored; lag unknown, the "
-		    "broker at %s did not answer: %s\n", name, vc->path, vo.n, vc->bootstrap,
+		    "broker at %s did not answer: %s\n", name, where, vo.n, vc->bootstrap,
 		    why);
 		st->trouble = 1;
 	} else {
 		printf("view    %s: %s: %d partitions, %" PRId64 " messages behind\n", name,
-		    vc->path, parts, lag);
+		    where, parts, lag);
 	}
 out:
 	for (i = 0; i < vo.n; i++)
@@ -312,6 +320,7 @@ out:
 	mat_view_close(v);
 	mat_search_close(se);
 	mat_conf_free(vc);
+	free(where);
 }
 
 int

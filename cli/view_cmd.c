@@ -101,6 +101,14 @@ cli_view(int argc, char **argv)
 		goto out;
 	}
 	sec = sl_config_section(cfg, "view", pos[1]);
+	if (sec != NULL && sl_conf_get(sec, "type") &&
+	    strcmp(sl_conf_get(sec, "type"), "redis") == 0) {
+		cli_errorf("view: %s is a cache view (type = redis): read it with any Redis "
+		    "client, e.g. redis-cli HGETALL '<key_prefix><schema>.<table>:<key>' "
+		    "(docs/views.md)", pos[1]);
+		status = CLI_EXIT_USAGE;
+		goto out;
+	}
 	if (sec == NULL || (vpath = sl_conf_get(sec, "path")) == NULL) {
 		cli_errorf("view: %s has no [view \"%s\"] with a path", path, pos[1]);
 		status = CLI_EXIT_USAGE;

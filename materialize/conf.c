@@ -24,7 +24,8 @@
 const char *const mat_view_conf_keys[] = {
 	"type", "topics", "path", "format", "index.", "bootstrap", "group_id",
 	"batch_events", "batch_ms", "offset_commit_interval", "map_size", "sync", "http",
-	"consumer.", "columns", "tokenize", NULL
+	"consumer.", "columns", "tokenize", "redis", "redis_db", "redis_password", "key_prefix",
+	NULL
 };
 
 static int
@@ -84,6 +85,8 @@ conf_fts(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	size_t i, j;
 
 	if (!c->fts) {
+		if (c->redis)
+			return 0;	/* conf_redis */
 		if (sl_conf_get(sec, "columns") != NULL)
 			return conf_bad(cfg, sec, "columns", "for sqlite-fts views only (an "
 			    "lmdb view keeps every column; see index.NAME)", err);
@@ -117,6 +120,60 @@ conf_fts(const struct sl_config *cfg, const struct sl_conf_section *sec,
 		if (c->tokenize[j] == '\'' || (unsigned char)c->tokenize[j] < 0x20)
 			return conf_bad(cfg, sec, "tokenize", "a quote or a control character",
 			    err);
+	return 0;
+}
+
+/*
+ * The keys of a redis view (redis, redis_db, redis_password, key_prefix),
+ * and the other types' keys refused on it; on another type, its keys
+ * refused.  0 or SL_ECONFIG.
+ */
+static int
+conf_redis(const struct sl_config *cfg, const struct sl_conf_section *sec,
+    struct mat_view_conf *c, struct sl_err *err)
+{
+	static const char *const mine[] = { "redis", "redis_db", "redis_password", "key_prefix",
+	    NULL };
+	static const char *const not_mine[] = { "path", "map_size", "sync", "columns",
+	    "tokenize", NULL };
+	const char *v, *colon;
+	size_t i;
+	int64_t port;
+
+	if (!c->redis) {
+		for (i = 0; mine[i]; i++)
+			if (sl_conf_get(sec, mine[i]) != NULL)
+				return conf_bad(cfg, sec, mine[i], "for redis views only", err);
+		return 0;
+	}
+	for (i = 0; not_mine[i]; i++)
+		if (sl_conf_get(sec, not_mine[i]) != NULL)
+			return conf_bad(cfg, sec, not_mine[i], strcmp(not_mine[i], "sync") == 0 ?
+			    "a redis view is as durable as the Redis server's own persistence "
+			    "(appendonly, appendfsync)" : "not a key of a redis view", err);
+	for (i = 0; i < sec->n_entries; i++)
+		if (strncmp(sec->entries[i].key, "index.", 6) == 0)
+			return conf_bad(cfg, sec, sec->entries[i].key, "a redis view has no "
+			    "secondary indexes", err);
+	v = sl_conf_get(sec, "redis");
+	c->redis_addr = sl_strdup(v && *v ? v : "127.0.0.1:6379");
+	if (strncmp(c->redis_addr, "unix:", 5) != 0 && c->redis_addr[0] != '/') {
+		colon = strrchr(c->redis_addr, ':');
+		if (colon == NULL || colon == c->redis_addr ||
+		    sl_parse_int64(colon + 1, &port) != 0 || port < 1 || port > 65535)
+			return conf_bad(cfg, sec, "redis", "expected HOST:PORT or unix:PATH", err);
+	}
+	if ((v = sl_conf_get(sec, "redis_password")) != NULL && *v)
+		c->redis_password = sl_strdup(v);
+	if (sl_conf_int64(cfg, sec, "redis_db", &c->redis_db, err) != 0)
+		return SL_ECONFIG;
+	if (c->redis_db < 0 || c->redis_db > 1000000)
+		return conf_bad(cfg, sec, "redis_db", "expected a database number", err);
+	v = sl_conf_get(sec, "key_prefix");
+	c->key_prefix = v ? sl_strdup(v) : sl_asprintf("%s:", c->name);
+	if (strstr(c->key_prefix, "__rebuild:") != NULL)
+		return conf_bad(cfg, sec, "key_prefix", "may not contain __rebuild: (the "
+		    "prefix of a view being rebuilt)", err);
 	return 0;
 }
 
@@ -156,11 +213,13 @@ mat_conf_load(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	c->type = sl_strdup(v ? v : "lmdb");
 	if (strcmp(c->type, "sqlite-fts") == 0)
 		c->fts = 1;
+	else if (strcmp(c->type, "redis") == 0)
+		c->redis = 1;
 	else if (strcmp(c->type, "lmdb") != 0) {
-		rc = conf_bad(cfg, sec, "type", "expected lmdb or sqlite-fts", err);
+		rc = conf_bad(cfg, sec, "type", "expected lmdb, sqlite-fts or redis", err);
 		goto out;
 	}
-	if ((rc = conf_fts(cfg, sec, c, err)) != 0)
+	if ((rc = conf_fts(cfg, sec, c, err)) != 0 || (rc = conf_redis(cfg, sec, c, err)) != 0)
 		goto out;
 	if ((v = sl_conf_get(sec, "topics")) == NULL) {
 		rc = conf_bad(cfg, sec, "topics", "required (comma separated topic names)", err);
@@ -170,13 +229,16 @@ mat_conf_load(const struct sl_config *cfg, const struct sl_conf_section *sec,
 		rc = conf_bad(cfg, sec, "topics", "empty topic name in the list", err);
 		goto out;
 	}
-	if ((v = sl_conf_get(sec, "path")) == NULL || *v == '\0') {
+	if (c->redis) {
+		/* conf_redis refused a path */
+	} else if ((v = sl_conf_get(sec, "path")) == NULL || *v == '\0') {
 		rc = conf_bad(cfg, sec, "path", "required (the view's directory)", err);
 		goto out;
+	} else {
+		c->path = sl_strdup(v);
+		while (strlen(c->path) > 1 && c->path[strlen(c->path) - 1] == '/')
+			c->path[strlen(c->path) - 1] = '\0';
 	}
-	c->path = sl_strdup(v);
-	while (strlen(c->path) > 1 && c->path[strlen(c->path) - 1] == '/')
-		c->path[strlen(c->path) - 1] = '\0';
 	v = sl_conf_get(sec, "format");
 	if (v == NULL || strcmp(v, "protobuf") == 0)
 		c->format = MAT_FORMAT_PROTOBUF;
@@ -305,6 +367,12 @@ mat_conf_free(struct mat_view_conf *c)
 	free(c->http);
 	free_list(c->fts_columns, c->n_fts_columns);
 	free(c->tokenize);
+	free(c->redis_addr);
+	if (c->redis_password) {
+		memset(c->redis_password, 0, strlen(c->redis_password));	/* a secret */
+		free(c->redis_password);
+	}
+	free(c->key_prefix);
 	for (i = 0; i < c->n_consumer; i++) {
 		free(c->consumer[i].key);
 		free(c->consumer[i].value);

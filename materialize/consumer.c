@@ -76,7 +76,8 @@ struct mat_consumer {
 	rd_kafka_t *rk;
 	rd_kafka_queue_t *queue;	/* the consumer queue of rk */
 	struct mat_lmdb *lmdb;		/* the sink: LMDB view, */
-	struct mat_fts *fts;		/* or search view (conf->fts) */
+	struct mat_fts *fts;		/* or search view (conf->fts), */
+	struct mat_redis *redis;	/* or cache view (conf->redis) */
 	struct sl_buf dir;		/* the environment directory open */
 	struct sl_arena arena;		/* per event */
 	int64_t batch_n;
@@ -106,18 +107,22 @@ kconf_set(rd_kafka_conf_t *kc, const char *k, const char *v, struct sl_err *err)
 /* ------------------------------------------------------------------ sink */
 
 /* The view's sink, LMDB or SQLite FTS5: the same contract (mat.h). */
+/* 'dir' is the LMDB or SQLite view's folder; a cache view has none. */
 static int
-sink_open(struct mat_consumer *c, const char *dir, struct sl_err *err)
+sink_open(struct mat_consumer *c, const char *dir, int rebuild, struct sl_err *err)
 {
-	return c->conf->fts ? mat_fts_open(dir, c->conf, &c->fts, err) :
+	return c->conf->redis ? mat_redis_open(c->conf, rebuild, &c->redis, err) :
+	    c->conf->fts ? mat_fts_open(dir, c->conf, &c->fts, err) :
 	    mat_lmdb_open(dir, c->conf, &c->lmdb, err);
 }
 
 static void
 sink_close(struct mat_consumer *c)
 {
+	mat_redis_close(c->redis);
 	mat_fts_close(c->fts);
 	mat_lmdb_close(c->lmdb);
+	c->redis = NULL;
 	c->fts = NULL;
 	c->lmdb = NULL;
 }
@@ -126,19 +131,23 @@ static int
 sink_apply(struct mat_consumer *c, const struct sch_event *ev, const struct mat_origin *o,
     struct sl_err *err)
 {
-	return c->fts ? mat_fts_apply(c->fts, ev, o, err) : mat_lmdb_apply(c->lmdb, ev, o, err);
+	return c->redis ? mat_redis_apply(c->redis, ev, o, err) :
+	    c->fts ? mat_fts_apply(c->fts, ev, o, err) : mat_lmdb_apply(c->lmdb, ev, o, err);
 }
 
 static int
 sink_commit(struct mat_consumer *c, struct sl_err *err)
 {
-	return c->fts ? mat_fts_commit(c->fts, err) : mat_lmdb_commit(c->lmdb, err);
+	return c->redis ? mat_redis_commit(c->redis, err) :
+	    c->fts ? mat_fts_commit(c->fts, err) : mat_lmdb_commit(c->lmdb, err);
 }
 
 static void
 sink_abort(struct mat_consumer *c)
 {
-	if (c->fts)
+	if (c->redis)
+		mat_redis_abort(c->redis);
+	else if (c->fts)
 		mat_fts_abort(c->fts);
 	else if (c->lmdb)
 		mat_lmdb_abort(c->lmdb);
@@ -147,24 +156,35 @@ sink_abort(struct mat_consumer *c)
 static int
 sink_in_txn(const struct mat_consumer *c)
 {
-	return c->fts ? mat_fts_in_txn(c->fts) : c->lmdb ? mat_lmdb_in_txn(c->lmdb) : 0;
+	return c->redis ? mat_redis_in_txn(c->redis) : c->fts ? mat_fts_in_txn(c->fts) :
+	    c->lmdb ? mat_lmdb_in_txn(c->lmdb) : 0;
 }
 
 static int
 sink_offset_get(struct mat_consumer *c, const char *topic, int32_t partition, int64_t *next,
     struct sl_err *err)
 {
-	return c->fts ? mat_fts_offset_get(c->fts, topic, partition, next, err) :
+	return c->redis ? mat_redis_offset_get(c->redis, topic, partition, next, err) :
+	    c->fts ? mat_fts_offset_get(c->fts, topic, partition, next, err) :
 	    mat_lmdb_offset_get(c->lmdb, topic, partition, next, err);
 }
 
 static void
 sink_stats(const struct mat_consumer *c, struct mat_sink_stats *out)
 {
-	if (c->fts)
+	if (c->redis)
+		mat_redis_stats(c->redis, out);
+	else if (c->fts)
 		mat_fts_stats(c->fts, out);
 	else
 		mat_lmdb_stats(c->lmdb, out);
+}
+
+/* A cache view whose batch was refused because a rebuild was swapped in. */
+static int
+sink_swapped(const struct mat_consumer *c)
+{
+	return c->redis && mat_redis_is_swapped(c->redis);
 }
 
 /* ---------------------------------------------------------------- batches */
@@ -477,7 +497,10 @@ subscribe(struct mat_consumer *c, struct sl_err *err)
 	return 0;
 }
 
-/* 1 when the view path now names a directory other than c->dir. */
+/*
+ * 1 when the view path now names a directory other than c->dir (for a
+ * cache view: when Redis says a rebuild was swapped in).
+ */
 static int
 path_swapped(struct mat_consumer *c)
 {
@@ -485,6 +508,14 @@ path_swapped(struct mat_consumer *c)
 	char a[PATH_MAX];
 	int swapped = 0;
 
+	if (c->redis) {
+		struct sl_err e = { 0 };
+		int rc = mat_redis_swapped(c->redis, &swapped, &e);
+
+		if (rc != 0)	/* the next batch meets the same trouble, and says so */
+			sl_warn("%s", sl_err_msg(&e, rc));
+		return swapped;
+	}
 	/* c->dir holds the real path taken at open: it may be gone by now */
 	if (mat_path_resolve(c->conf->path, 0, &d, NULL) == 0 &&
 	    realpath((const char *)d.p, a) != NULL)
@@ -751,6 +782,11 @@ consume_loop(struct mat_consumer *c, volatile sig_atomic_t *stop, int rebuild,
 		sink_abort(c);
 		touched_undo(c);
 	}
+	if (rc != 0 && sink_swapped(c)) {
+		/* a cache view's batch was refused, nothing applied: reopen */
+		*swapped = 1;
+		rc = 0;
+	}
 	return rc;
 }
 
@@ -765,16 +801,17 @@ view_close(struct mat_consumer *c)
 static int
 view_open(struct mat_consumer *c, const char *dir, int rebuild, struct sl_err *err)
 {
+	char real[PATH_MAX];
 	int rc;
 
-	char real[PATH_MAX];
-
-	if ((rc = sl_mkdir_p(dir, 0755)) != 0)
-		return sl_errf(err, rc, "view %s: mkdir %s: %s", c->conf->name, dir,
-		    sl_strerror(rc));
-	sl_buf_reset(&c->dir);
-	sl_buf_printf(&c->dir, "%s", realpath(dir, real) ? real : dir);
-	if ((rc = sink_open(c, dir, err)) != 0)
+	if (dir != NULL) {	/* NULL for a cache view */
+		if ((rc = sl_mkdir_p(dir, 0755)) != 0)
+			return sl_errf(err, rc, "view %s: mkdir %s: %s", c->conf->name, dir,
+			    sl_strerror(rc));
+		sl_buf_reset(&c->dir);
+		sl_buf_printf(&c->dir, "%s", realpath(dir, real) ? real : dir);
+	}
+	if ((rc = sink_open(c, dir, rebuild, err)) != 0)
 		return rc;
 	if ((rc = consumer_make(c, !rebuild, err)) != 0)
 		return rc;
@@ -875,6 +912,60 @@ out:
 	return rc;
 }
 
+/* A cache view: the same loop, without folders (redis_sink.c). */
+static int
+run_live_redis(struct mat_consumer *c, volatile sig_atomic_t *stop, struct sl_err *err)
+{
+	int rc, swapped;
+
+	for (;;) {
+		sl_info("view %s: redis %s, key_prefix %s, from %s, topics %s%s", c->conf->name,
+		    c->conf->redis_addr, c->conf->key_prefix, c->conf->bootstrap,
+		    c->conf->topics[0], c->conf->n_topics > 1 ? ",..." : "");
+		if ((rc = view_open(c, NULL, 0, err)) != 0)
+			break;
+		rc = consume_loop(c, stop, 0, &swapped, err);
+		view_close(c);
+		if (rc != 0 || !swapped || *stop)
+			break;
+		sl_info("view %s: the view was rebuilt and swapped in; reopening",
+		    c->conf->name);
+	}
+	view_close(c);
+	return rc;
+}
+
+static int
+run_rebuild_redis(struct mat_consumer *c, volatile sig_atomic_t *stop, struct sl_err *err)
+{
+	struct mat_sink_stats st;
+	int64_t t0 = sl_mono_ns();
+	int rc, swapped;
+
+	sl_info("view %s: rebuilding under %s__rebuild: from offset 0 (redis %s)",
+	    c->conf->name, c->conf->key_prefix, c->conf->redis_addr);
+	mat_metrics_set(c->metrics, MAT_M_REBUILD, 1);
+	if ((rc = view_open(c, NULL, 1, err)) != 0 ||
+	    (rc = consume_loop(c, stop, 1, &swapped, err)) != 0)
+		goto out;
+	if (*stop) {
+		rc = sl_errf(err, SL_ESTATE, "view %s: rebuild interrupted; the live view is "
+		    "unchanged", c->conf->name);
+		goto out;
+	}
+	sink_stats(c, &st);
+	if ((rc = mat_redis_swap_in(c->redis, err)) != 0)
+		goto out;
+	fprintf(stderr, "sluice: rebuild %s: %" PRIu64 " events in %.1f s; swapped in under "
+	    "%s\n", c->conf->name, st.applied + st.skipped, (double)(sl_mono_ns() - t0) / 1e9,
+	    c->conf->key_prefix);
+out:
+	/* an unfinished rebuild's keys stay until the next rebuild clears them */
+	mat_metrics_set(c->metrics, MAT_M_REBUILD, 0);
+	view_close(c);
+	return rc;
+}
+
 int
 mat_run(const struct mat_view_conf *conf, int rebuild, volatile sig_atomic_t *stop,
     struct sl_err *err)
@@ -891,7 +982,10 @@ mat_run(const struct mat_view_conf *conf, int rebuild, volatile sig_atomic_t *st
 		sl_warn("%s; rebuild progress goes to stderr only", sl_err_msg(err, rc));
 		(void)mat_metrics_start(NULL, conf->name, &c.metrics, NULL);
 	}
-	rc = rebuild ? run_rebuild(&c, stop, err) : run_live(&c, stop, err);
+	if (conf->redis)
+		rc = rebuild ? run_rebuild_redis(&c, stop, err) : run_live_redis(&c, stop, err);
+	else
+		rc = rebuild ? run_rebuild(&c, stop, err) : run_live(&c, stop, err);
 	mat_metrics_stop(c.metrics);
 	if (c.targets)
 		rd_kafka_topic_partition_list_destroy(c.targets);

@@ -15,8 +15,8 @@
  *            the change that wrote it, row the row record of mat_int.h
  *            (the same bytes an LMDB view stores); UNIQUE(tbl, pk)
  *   fts      FTS5, one column per configured column, rowid = docs.id:
- *            text kinds as they are, other values as `sluice view`
- *            prints them, NULL for NULL or a column the table lacks
+ *            the value as text (mat_value_text), NULL for NULL or a
+ *            column the table lacks
  *   schemas(id, rec)          the schema records rows point at (4)
  *   offsets(topic, part, next) the next offset to consume (1)
  *   meta(key, value)          "columns", "tokenize": what fts was built
@@ -639,10 +639,7 @@ value_text(const struct sch_value *v, const struct mat_column *col, struct sl_bu
 {
 	if (v == NULL || v->kind == SCH_NULL || v->kind == SCH_UNCHANGED)
 		return 0;
-	if (sch_kind_is_text(v->kind))
-		sl_buf_add(out, v->u.s.p, v->u.s.len);
-	else
-		mat_value_json(v, col, out);
+	mat_value_text(v, col, out);
 	sl_buf_add_u8(out, 0);
 	return 1;
 }

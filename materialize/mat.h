@@ -41,7 +41,8 @@ struct mat_view_conf {
 	int fts;			/* type is sqlite-fts */
 	char **topics;
 	size_t n_topics;
-	char *path;			/* the view's path (a symlink, see view.h) */
+	char *path;			/* the view's path (a symlink, see view.h);
+					   NULL for a redis view */
 	enum mat_format format;
 	struct mat_index_conf *indexes;
 	size_t n_indexes;
@@ -57,6 +58,11 @@ struct mat_view_conf {
 	char **fts_columns;		/* sqlite-fts: the columns indexed */
 	size_t n_fts_columns;
 	char *tokenize;			/* sqlite-fts: the FTS5 tokenizer */
+	int redis;			/* type is redis */
+	char *redis_addr;		/* redis: HOST:PORT or unix:PATH */
+	int64_t redis_db;		/* redis: SELECT this database */
+	char *redis_password;		/* redis: AUTH, or NULL */
+	char *key_prefix;		/* redis: every key starts with it */
 	struct mat_kv { char *key, *value; } *consumer;	/* consumer.* */
 	size_t n_consumer;
 };
@@ -159,6 +165,39 @@ void mat_fts_stats(const struct mat_fts *, struct mat_sink_stats *out);
 
 /* The database file of a search view, inside its directory. */
 #define MAT_FTS_FILE "search.db"
+
+/* ------------------------------------------------------------ Redis sink */
+
+/*
+ * A cache view (type = redis): the same contract again, over Redis hashes
+ * (redis_sink.c, docs/views.md "Cache views"); a batch is one MULTI/EXEC
+ * with its offsets.  With 'rebuild' the sink writes under
+ * "<key_prefix>__rebuild:" (cleared first) and mat_redis_swap_in() makes
+ * it the live view in one script.  A live sink whose view was swapped
+ * meanwhile refuses its batch (SL_ESTATE, nothing applied) and reports
+ * itself swapped: reopen it.
+ */
+struct mat_redis;
+int mat_redis_open(const struct mat_view_conf *conf, int rebuild,
+    struct mat_redis **out, struct sl_err *err);
+void mat_redis_close(struct mat_redis *);
+int mat_redis_apply(struct mat_redis *, const struct sch_event *ev,
+    const struct mat_origin *origin, struct sl_err *err);
+int mat_redis_commit(struct mat_redis *, struct sl_err *err);
+void mat_redis_abort(struct mat_redis *);
+int mat_redis_in_txn(const struct mat_redis *);
+int mat_redis_offset_get(struct mat_redis *, const char *topic, int32_t partition,
+    int64_t *next, struct sl_err *err);
+void mat_redis_stats(const struct mat_redis *, struct mat_sink_stats *out);
+/* 1 once a refused batch or mat_redis_swapped() found the view swapped. */
+int mat_redis_is_swapped(const struct mat_redis *);
+/* Ask Redis whether a rebuild was swapped in since open; 0 or an error. */
+int mat_redis_swapped(struct mat_redis *, int *swapped, struct sl_err *err);
+int mat_redis_swap_in(struct mat_redis *, struct sl_err *err);
+/* The offsets a cache view stores, as mat_view_offsets() gives an LMDB view's. */
+int mat_redis_offsets(const struct mat_view_conf *conf,
+    int (*fn)(const char *topic, int32_t partition, int64_t next, void *ctx), void *ctx,
+    struct sl_err *err);
 
 /* ----------------------------------------------------------- the process */
 

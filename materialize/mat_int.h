@@ -182,6 +182,15 @@ void mat_value_json(const struct sch_value *v, const struct mat_column *col,
     struct sl_buf *out);
 void mat_json_string(struct sl_buf *out, const char *p, size_t len);
 
+/*
+ * Append '*v' (not NULL or unchanged) as plain text, what search and
+ * cache views store: text as it is, other values as PostgreSQL prints
+ * them (numbers, true/false, "{a,b}", "2024-05-01 10:00:00+00"), or, for
+ * a JSON view's values, as `sluice view` prints them without quotes.
+ */
+void mat_value_text(const struct sch_value *v, const struct mat_column *col,
+    struct sl_buf *out);
+
 /* ------------------------------------------------------------------ JSON */
 
 enum mat_json_type {

@@ -571,6 +571,34 @@ mat_value_json(const struct sch_value *v, const struct mat_column *col,
 
 /* ------------------------------------------------- shared by the sinks */
 
+void
+mat_value_text(const struct sch_value *v, const struct mat_column *col, struct sl_buf *out)
+{
+	struct sl_buf t = { 0 };
+	struct sl_arena a = { 0 };
+	struct mat_json j;
+
+	if (sch_kind_is_text(v->kind)) {
+		sl_buf_add(out, v->u.s.p, v->u.s.len);
+		return;
+	}
+	if (col && col->type_oid != 0 && sch_value_to_pg_text(v, col->type_oid, &t) == 0) {
+		sl_buf_add(out, t.p, t.len);
+		sl_buf_free(&t);
+		return;
+	}
+	sl_buf_reset(&t);
+	value_json(v, col ? col->type_oid : 0, &t, 0);
+	/* a JSON string: its characters, not its quotes and escapes */
+	if (t.len >= 2 && t.p[0] == '"' && mat_json_parse(sl_buf_slice(&t), &a, &j, NULL) == 0 &&
+	    j.type == MAT_JSON_STRING)
+		sl_buf_add(out, j.s, j.len);
+	else
+		sl_buf_add(out, t.p, t.len);
+	sl_arena_free(&a);
+	sl_buf_free(&t);
+}
+
 int
 mat_pk_encode(const struct mat_schema *ms, const struct sch_value *img, struct sl_buf *out)
 {

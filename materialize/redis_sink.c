@@ -1,0 +1,933 @@
+/*
+ * materialize/redis_sink.c: apply change events to a cache view, a set of
+ * Redis hashes (type = redis).
+ *
+ * The same contract as lmdb_sink.c (mat.h): the commands of a batch of
+ * events and the next offset of every partition they came from are sent
+ * as one MULTI ... EXEC, which Redis applies all at once, so the view
+ * always equals the log replayed to its stored offsets.  It is not the
+ * consumer (consumer.c).
+ *
+ * KEYS (docs/views.md "Cache views"), P the view's key_prefix
+ *   P<schema>.<table>:<key>   a row: HASH of column -> value as text
+ *                             (mat_value_text), no field for NULL, and
+ *                             "__pos" = "<partition>:<offset>" of the
+ *                             change that last wrote it.  <key> is the
+ *                             primary-key values as text joined by ':'.
+ *   P__offsets                HASH "<topic>:<partition>" -> next offset
+ *   P__gen                    generation: INCR by each rebuild swap
+ *   P__rebuild:...            a rebuild in progress: the same layout
+ *
+ * Per event: c, r, u without unchanged values DEL the row and HSET every
+ * non-NULL column; with unchanged values (TOAST) only HSET the others and
+ * HDEL the NULL ones, so an unchanged field keeps its value; a before
+ * image under another key DELs that key; d DELs; t runs a script that
+ * deletes the table's rows whose __pos names the event's partition;
+ * anything else only moves the offset.
+ *
+ * A live view WATCHes P__gen for each batch: when a rebuild is swapped in
+ * (the swap script INCRs it) the batch's EXEC is refused, nothing is
+ * applied, and the sink reports itself swapped; the consumer reopens it
+ * on the rebuilt offsets.
+ *
+ * Offsets are read once, at open (HGETALL): this process is the view's
+ * only writer, and no read may be sent while a MULTI is being queued.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "materialize/mat.h"
+#include "materialize/mat_int.h"
+
+#define REDIS_REBUILD "__rebuild:"
+#define REDIS_OFFSETS "__offsets"
+#define REDIS_GEN "__gen"
+#define REDIS_POS_FIELD "__pos"
+#define REDIS_SCAN_COUNT "1000"
+
+/* Delete the rows of a table (ARGV[1], a MATCH pattern) whose __pos starts with ARGV[2]. */
+static const char truncate_lua[] =
+    "local cur, n = '0', 0\n"
+    "repeat\n"
+    "  local r = redis.call('SCAN', cur, 'MATCH', ARGV[1], 'COUNT', " REDIS_SCAN_COUNT ")\n"
+    "  cur = r[1]\n"
+    "  for _, k in ipairs(r[2]) do\n"
+    "    local p = redis.call('HGET', k, '" REDIS_POS_FIELD "')\n"
+    "    if p and string.sub(p, 1, #ARGV[2]) == ARGV[2] then\n"
+    "      redis.call('DEL', k)\n"
+    "      n = n + 1\n"
+    "    end\n"
+    "  end\n"
+    "until cur == '0'\n"
+    "return n\n";
+
+/*
+ * Swap a rebuilt view in: ARGV[1] the live prefix, ARGV[2] the rebuild
+ * prefix, ARGV[3] and ARGV[4] their MATCH patterns.  Every live key but
+ * the generation goes, every rebuilt key is renamed into its place, and
+ * the generation moves; one script, so no reader sees a mixture.
+ */
+static const char swap_lua[] =
+    "local function keys(pat)\n"
+    "  local out, cur = {}, '0'\n"
+    "  repeat\n"
+    "    local r = redis.call('SCAN', cur, 'MATCH', pat, 'COUNT', " REDIS_SCAN_COUNT ")\n"
+    "    cur = r[1]\n"
+    "    for _, k in ipairs(r[2]) do out[#out + 1] = k end\n"
+    "  until cur == '0'\n"
+    "  return out\n"
+    "end\n"
+    "local live, new = ARGV[1], ARGV[2]\n"
+    "local old, fresh = keys(ARGV[3]), keys(ARGV[4])\n"
+    "for _, k in ipairs(old) do\n"
+    "  if string.sub(k, 1, #new) ~= new and k ~= live .. '" REDIS_GEN "' then\n"
+    "    redis.call('DEL', k)\n"
+    "  end\n"
+    "end\n"
+    "for _, k in ipairs(fresh) do\n"
+    "  redis.call('RENAME', k, live .. string.sub(k, #new + 1))\n"
+    "end\n"
+    "return redis.call('INCR', live .. '" REDIS_GEN "')\n";
+
+struct redis_schema {
+	struct mat_schema s;
+	struct sl_arena arena;
+};
+
+struct redis_offset {
+	char *topic;
+	int32_t partition;
+	int64_t next;
+	int dirty;
+};
+
+/* The arguments of one command, built before it is queued. */
+struct rcmd {
+	struct sl_buf data;		/* every argument's bytes */
+	size_t *off, *len;
+	size_t n, cap;
+	const char **argv;
+};
+
+struct mat_redis {
+	redisContext *rc;
+	const struct mat_view_conf *conf;
+	char *live;			/* the view's key prefix */
+	char *prefix;			/* what this sink writes under */
+	int rebuild;
+	long long gen;			/* P__gen when opened (live) */
+	int swapped;			/* a rebuild was swapped in since */
+	int in_txn;
+	size_t queued;			/* replies due: MULTI and what follows */
+	struct redis_schema **schemas;
+	size_t n_schemas;
+	struct redis_offset *offs;
+	size_t n_offs;
+	struct rcmd cmd;
+	struct sl_buf key, key2, tmp;
+	struct sl_arena arena;
+	struct mat_sink_stats st;
+};
+
+/* ---------------------------------------------------------------- commands */
+
+static void
+rc_reset(struct rcmd *c)
+{
+	sl_buf_reset(&c->data);
+	c->n = 0;
+}
+
+static void
+rc_grow(struct rcmd *c)
+{
+	if (c->n < c->cap)
+		return;
+	c->cap = c->cap ? c->cap * 2 : 16;
+	c->off = sl_realloc(c->off, c->cap * sizeof(*c->off));
+	c->len = sl_realloc(c->len, c->cap * sizeof(*c->len));
+	c->argv = sl_realloc(c->argv, c->cap * sizeof(*c->argv));
+}
+
+static void
+rc_arg(struct rcmd *c, const void *p, size_t n)
+{
+	rc_grow(c);
+	c->off[c->n] = c->data.len;
+	c->len[c->n++] = n;
+	sl_buf_add(&c->data, p, n);
+}
+
+static void
+rc_str(struct rcmd *c, const char *s)
+{
+	rc_arg(c, s, strlen(s));
+}
+
+static void rc_fmt(struct rcmd *c, const char *fmt, ...) SL_PRINTF(2, 3);
+
+static void
+rc_fmt(struct rcmd *c, const char *fmt, ...)
+{
+	char b[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(b, sizeof(b), fmt, ap);
+	va_end(ap);
+	rc_arg(c, b, n < 0 ? 0 : (size_t)n < sizeof(b) ? (size_t)n : sizeof(b) - 1);
+}
+
+/* A value as text, as the next argument. */
+static void
+rc_value(struct rcmd *c, const struct sch_value *v, const struct mat_column *col)
+{
+	rc_grow(c);
+	c->off[c->n] = c->data.len;
+	mat_value_text(v, col, &c->data);
+	c->len[c->n] = c->data.len - c->off[c->n];
+	c->n++;
+}
+
+static int
+redis_fail(struct mat_redis *s, struct sl_err *err, const char *what)
+{
+	return sl_errf(err, -EIO, "view %s: redis %s: %s: %s", s->conf->name,
+	    s->conf->redis_addr, what, s->rc && s->rc->err ? s->rc->errstr : "no reply");
+}
+
+/* Queue 'c' inside the open MULTI; its reply is read at commit. */
+static int
+rc_queue(struct mat_redis *s, struct rcmd *c, struct sl_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		c->argv[i] = (const char *)c->data.p + c->off[i];
+	if (redisAppendCommandArgv(s->rc, (int)c->n, c->argv, c->len) != REDIS_OK)
+		return redis_fail(s, err, "queue a command");
+	s->queued++;
+	return 0;
+}
+
+/* Send 'c' now and return its reply (the caller frees it), or NULL. */
+static redisReply *
+rc_call(struct mat_redis *s, struct rcmd *c, struct sl_err *err, int *rcp)
+{
+	redisReply *r;
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		c->argv[i] = (const char *)c->data.p + c->off[i];
+	r = redisCommandArgv(s->rc, (int)c->n, c->argv, c->len);
+	*rcp = 0;
+	if (r == NULL) {
+		*rcp = redis_fail(s, err, c->n ? c->argv[0] : "command");
+		return NULL;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		*rcp = sl_errf(err, SL_EPROTO, "view %s: redis %s: %.*s: %s", s->conf->name,
+		    s->conf->redis_addr, (int)c->len[0], c->argv[0], r->str);
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* A MATCH pattern for the keys starting with 'prefix' (glob characters escaped). */
+static void
+match_prefix(struct sl_buf *out, const char *prefix)
+{
+	const char *p;
+
+	sl_buf_reset(out);
+	for (p = prefix; *p; p++) {
+		if (*p == '*' || *p == '?' || *p == '[' || *p == ']' || *p == '\\')
+			sl_buf_add_u8(out, '\\');
+		sl_buf_add_u8(out, (uint8_t)*p);
+	}
+	sl_buf_add_u8(out, '*');
+	sl_buf_add_u8(out, 0);
+}
+
+/* ------------------------------------------------------------------- open */
+
+static int
+redis_connect(const struct mat_view_conf *conf, redisContext **out, struct sl_err *err)
+{
+	struct timeval tv = { 5, 0 };
+	const char *a = conf->redis_addr, *colon;
+	redisContext *rc;
+	redisReply *r;
+	char host[256];
+	long port = 6379;
+
+	*out = NULL;
+	if (strncmp(a, "unix:", 5) == 0 || a[0] == '/') {
+		rc = redisConnectUnixWithTimeout(a[0] == '/' ? a : a + 5, tv);
+	} else {
+		colon = strrchr(a, ':');
+		snprintf(host, sizeof(host), "%.*s", colon ? (int)(colon - a) : (int)strlen(a), a);
+		if (colon)
+			port = strtol(colon + 1, NULL, 10);
+		rc = redisConnectWithTimeout(host, (int)port, tv);
+	}
+	if (rc == NULL || rc->err) {
+		int e = sl_errf(err, -EIO, "view %s: redis %s: %s", conf->name, a,
+		    rc ? rc->errstr : "out of memory");
+
+		if (rc)
+			redisFree(rc);
+		return e;
+	}
+	(void)redisSetTimeout(rc, (struct timeval){ 30, 0 });
+	if (conf->redis_password) {
+		r = redisCommand(rc, "AUTH %s", conf->redis_password);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			/* the reason, never the password */
+			int e = sl_errf(err, SL_ECONFIG, "view %s: redis %s: AUTH refused: %s",
+			    conf->name, a, r ? r->str : rc->errstr);
+
+			if (r)
+				freeReplyObject(r);
+			redisFree(rc);
+			return e;
+		}
+		freeReplyObject(r);
+	}
+	if (conf->redis_db != 0) {
+		r = redisCommand(rc, "SELECT %lld", (long long)conf->redis_db);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			int e = sl_errf(err, SL_ECONFIG, "view %s: redis %s: SELECT %lld: %s",
+			    conf->name, a, (long long)conf->redis_db, r ? r->str : rc->errstr);
+
+			if (r)
+				freeReplyObject(r);
+			redisFree(rc);
+			return e;
+		}
+		freeReplyObject(r);
+	}
+	*out = rc;
+	return 0;
+}
+
+/* Read P__offsets into the cache. */
+static int
+offsets_load(struct mat_redis *s, struct sl_err *err)
+{
+	redisReply *r;
+	size_t i;
+	int rc;
+
+	rc_reset(&s->cmd);
+	rc_str(&s->cmd, "HGETALL");
+	rc_fmt(&s->cmd, "%s%s", s->prefix, REDIS_OFFSETS);
+	if ((r = rc_call(s, &s->cmd, err, &rc)) == NULL)
+		return rc;
+	for (i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+		const char *f, *colon;
+		int64_t next, part;
+
+		if (r->element[i]->type != REDIS_REPLY_STRING ||
+		    r->element[i + 1]->type != REDIS_REPLY_STRING) {
+			rc = redis_fail(s, err, "HGETALL offsets: not a list of strings");
+			break;
+		}
+		f = r->element[i]->str;
+		colon = strrchr(f, ':');
+		if (colon == NULL || sl_parse_int64(colon + 1, &part) != 0 ||
+		    sl_parse_int64(r->element[i + 1]->str, &next) != 0 || part < 0 ||
+		    part > INT32_MAX || next < 0) {
+			rc = SL_CORRUPT(err, "view %s: %s%s field '%s' = '%s' is not "
+			    "topic:partition -> offset", s->conf->name, s->prefix, REDIS_OFFSETS, f,
+			    r->element[i + 1]->str);
+			break;
+		}
+		s->offs = sl_realloc(s->offs, (s->n_offs + 1) * sizeof(*s->offs));
+		s->offs[s->n_offs].topic = sl_strndup(f, (size_t)(colon - f));
+		s->offs[s->n_offs].partition = (int32_t)part;
+		s->offs[s->n_offs].next = next;
+		s->offs[s->n_offs++].dirty = 0;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+static void
+offsets_forget(struct mat_redis *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_offs; i++)
+		free(s->offs[i].topic);
+	free(s->offs);
+	s->offs = NULL;
+	s->n_offs = 0;
+}
+
+/* P__gen as a number (0 when unset). */
+static int
+gen_get(struct mat_redis *s, long long *gen, struct sl_err *err)
+{
+	redisReply *r;
+	int rc;
+
+	rc_reset(&s->cmd);
+	rc_str(&s->cmd, "GET");
+	rc_fmt(&s->cmd, "%s%s", s->live, REDIS_GEN);
+	if ((r = rc_call(s, &s->cmd, err, &rc)) == NULL)
+		return rc;
+	*gen = r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
+	freeReplyObject(r);
+	return 0;
+}
+
+/* Delete every key under 'prefix' (a rebuild's leftovers), a SCAN at a time. */
+static int
+delete_prefix(struct mat_redis *s, const char *prefix, struct sl_err *err)
+{
+	char cursor[32] = "0";
+	redisReply *r, *d;
+	size_t i;
+	int rc = 0;
+
+	match_prefix(&s->tmp, prefix);
+	do {
+		rc_reset(&s->cmd);
+		rc_str(&s->cmd, "SCAN");
+		rc_str(&s->cmd, cursor);
+		rc_str(&s->cmd, "MATCH");
+		rc_str(&s->cmd, (const char *)s->tmp.p);
+		rc_str(&s->cmd, "COUNT");
+		rc_str(&s->cmd, REDIS_SCAN_COUNT);
+		if ((r = rc_call(s, &s->cmd, err, &rc)) == NULL)
+			return rc;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+			freeReplyObject(r);
+			return redis_fail(s, err, "SCAN");
+		}
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		if (r->element[1]->elements > 0) {
+			rc_reset(&s->cmd);
+			rc_str(&s->cmd, "DEL");
+			for (i = 0; i < r->element[1]->elements; i++)
+				rc_arg(&s->cmd, r->element[1]->element[i]->str,
+				    r->element[1]->element[i]->len);
+			d = rc_call(s, &s->cmd, err, &rc);
+			if (d)
+				freeReplyObject(d);
+		}
+		freeReplyObject(r);
+	} while (rc == 0 && strcmp(cursor, "0") != 0);
+	return rc;
+}
+
+int
+mat_redis_open(const struct mat_view_conf *conf, int rebuild, struct mat_redis **out,
+    struct sl_err *err)
+{
+	struct mat_redis *s = sl_calloc(1, sizeof(*s));
+	int rc;
+
+	*out = NULL;
+	s->conf = conf;
+	s->rebuild = rebuild;
+	s->live = sl_strdup(conf->key_prefix);
+	s->prefix = rebuild ? sl_asprintf("%s%s", conf->key_prefix, REDIS_REBUILD) :
+	    sl_strdup(conf->key_prefix);
+	if ((rc = redis_connect(conf, &s->rc, err)) != 0)
+		goto fail;
+	/* a rebuild starts from nothing: an interrupted one left keys behind */
+	if (rebuild && (rc = delete_prefix(s, s->prefix, err)) != 0)
+		goto fail;
+	if ((rc = gen_get(s, &s->gen, err)) != 0 || (rc = offsets_load(s, err)) != 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	mat_redis_close(s);
+	return rc;
+}
+
+void
+mat_redis_close(struct mat_redis *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	if (s->in_txn)
+		mat_redis_abort(s);
+	if (s->rc)
+		redisFree(s->rc);
+	for (i = 0; i < s->n_schemas; i++) {
+		sl_arena_free(&s->schemas[i]->arena);
+		free(s->schemas[i]);
+	}
+	free(s->schemas);
+	offsets_forget(s);
+	sl_buf_free(&s->cmd.data);
+	free(s->cmd.off);
+	free(s->cmd.len);
+	free(s->cmd.argv);
+	sl_buf_free(&s->key);
+	sl_buf_free(&s->key2);
+	sl_buf_free(&s->tmp);
+	sl_arena_free(&s->arena);
+	free(s->live);
+	free(s->prefix);
+	free(s);
+}
+
+void
+mat_redis_stats(const struct mat_redis *s, struct mat_sink_stats *out)
+{
+	*out = s->st;
+}
+
+int
+mat_redis_in_txn(const struct mat_redis *s)
+{
+	return s->in_txn;
+}
+
+int
+mat_redis_is_swapped(const struct mat_redis *s)
+{
+	return s->swapped;
+}
+
+int
+mat_redis_swapped(struct mat_redis *s, int *swapped, struct sl_err *err)
+{
+	long long gen;
+	int rc;
+
+	*swapped = s->swapped;
+	if (s->rebuild || s->in_txn || s->swapped)
+		return 0;
+	if ((rc = gen_get(s, &gen, err)) != 0)
+		return rc;
+	if (gen != s->gen)
+		s->swapped = *swapped = 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------ transactions */
+
+static int
+redis_begin(struct mat_redis *s, struct sl_err *err)
+{
+	redisReply *r;
+	long long gen;
+	int rc;
+
+	if (s->in_txn)
+		return 0;
+	if (s->swapped)
+		return sl_errf(err, SL_ESTATE, "view %s: a rebuild was swapped in", s->conf->name);
+	if (!s->rebuild) {
+		/* a swap after this makes the batch's EXEC fail, applying nothing */
+		rc_reset(&s->cmd);
+		rc_str(&s->cmd, "WATCH");
+		rc_fmt(&s->cmd, "%s%s", s->live, REDIS_GEN);
+		if ((r = rc_call(s, &s->cmd, err, &rc)) == NULL)
+			return rc;
+		freeReplyObject(r);
+		if ((rc = gen_get(s, &gen, err)) != 0)
+			return rc;
+		if (gen != s->gen) {
+			s->swapped = 1;
+			r = redisCommand(s->rc, "UNWATCH");
+			if (r)
+				freeReplyObject(r);
+			return sl_errf(err, SL_ESTATE, "view %s: a rebuild was swapped in",
+			    s->conf->name);
+		}
+	}
+	s->queued = 0;
+	rc_reset(&s->cmd);
+	rc_str(&s->cmd, "MULTI");
+	if ((rc = rc_queue(s, &s->cmd, err)) != 0)
+		return rc;
+	s->in_txn = 1;
+	return 0;
+}
+
+/* Read 'n' pending replies, keeping none. */
+static void
+drain(struct mat_redis *s, size_t n)
+{
+	void *r;
+
+	while (n-- > 0 && redisGetReply(s->rc, &r) == REDIS_OK)
+		freeReplyObject(r);
+}
+
+void
+mat_redis_abort(struct mat_redis *s)
+{
+	if (!s->in_txn)
+		return;
+	if (s->rc->err == 0) {
+		rc_reset(&s->cmd);
+		rc_str(&s->cmd, "DISCARD");
+		(void)rc_queue(s, &s->cmd, NULL);
+		drain(s, s->queued);	/* MULTI, the commands, DISCARD */
+	}
+	s->in_txn = 0;
+	/* the cache may hold offsets the batch moved: the stored ones again */
+	offsets_forget(s);
+	if (s->rc->err == 0)
+		(void)offsets_load(s, NULL);
+}
+
+int
+mat_redis_commit(struct mat_redis *s, struct sl_err *err)
+{
+	redisReply *r = NULL;
+	void *rv;
+	size_t i, n;
+	int rc = 0;
+
+	if (!s->in_txn)
+		return 0;
+	for (i = 0; i < s->n_offs; i++) {
+		if (!s->offs[i].dirty)
+			continue;
+		rc_reset(&s->cmd);
+		rc_str(&s->cmd, "HSET");
+		rc_fmt(&s->cmd, "%s%s", s->prefix, REDIS_OFFSETS);
+		rc_fmt(&s->cmd, "%s:%" PRId32, s->offs[i].topic, s->offs[i].partition);
+		rc_fmt(&s->cmd, "%" PRId64, s->offs[i].next);
+		if ((rc = rc_queue(s, &s->cmd, err)) != 0)
+			goto fail;
+	}
+	rc_reset(&s->cmd);
+	rc_str(&s->cmd, "EXEC");
+	if ((rc = rc_queue(s, &s->cmd, err)) != 0)
+		goto fail;
+	/* MULTI's +OK, a +QUEUED (or an error) per command, EXEC's reply */
+	n = s->queued;
+	for (i = 0; i < n; i++) {
+		if (redisGetReply(s->rc, &rv) != REDIS_OK) {
+			rc = redis_fail(s, err, "read replies");
+			goto fail;
+		}
+		r = rv;
+		if (r->type == REDIS_REPLY_ERROR && rc == 0 && i + 1 < n) {
+			rc = sl_errf(err, SL_EPROTO, "view %s: redis %s refused a command of the "
+			    "batch: %s", s->conf->name, s->conf->redis_addr, r->str);
+		}
+		if (i + 1 < n)
+			freeReplyObject(r);
+	}
+	s->in_txn = 0;
+	if (r->type == REDIS_REPLY_NIL) {
+		/* WATCH: a rebuild was swapped in; nothing of the batch applied */
+		freeReplyObject(r);
+		s->swapped = 1;
+		offsets_forget(s);
+		return sl_errf(err, SL_ESTATE, "view %s: a rebuild was swapped in", s->conf->name);
+	}
+	if (rc == 0 && r->type == REDIS_REPLY_ARRAY) {
+		for (i = 0; i < r->elements; i++)
+			if (r->element[i]->type == REDIS_REPLY_ERROR) {
+				/* Redis does not roll back: the view may be half applied */
+				rc = SL_CORRUPT(err, "view %s: redis %s: command %zu of the batch "
+				    "failed after others applied (%s): is something else writing "
+				    "under key_prefix %s? rebuild the view", s->conf->name,
+				    s->conf->redis_addr, i + 1, r->element[i]->str, s->live);
+				break;
+			}
+	} else if (rc == 0) {
+		rc = sl_errf(err, SL_EPROTO, "view %s: redis %s: EXEC: %s", s->conf->name,
+		    s->conf->redis_addr, r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+	}
+	freeReplyObject(r);
+	if (rc != 0) {
+		offsets_forget(s);
+		if (s->rc->err == 0)
+			(void)offsets_load(s, NULL);
+		return rc;
+	}
+	for (i = 0; i < s->n_offs; i++)
+		s->offs[i].dirty = 0;
+	s->st.commits++;
+	return 0;
+fail:
+	s->in_txn = 0;
+	offsets_forget(s);
+	return rc;
+}
+
+/* ------------------------------------------------------------------- rows */
+
+static struct redis_offset *
+offset_find(struct mat_redis *s, const char *topic, int32_t partition)
+{
+	struct redis_offset *o;
+	size_t i;
+
+	for (i = 0; i < s->n_offs; i++)
+		if (s->offs[i].partition == partition && strcmp(s->offs[i].topic, topic) == 0)
+			return &s->offs[i];
+	s->offs = sl_realloc(s->offs, (s->n_offs + 1) * sizeof(*s->offs));
+	o = &s->offs[s->n_offs++];
+	o->topic = sl_strdup(topic);
+	o->partition = partition;
+	o->next = -1;
+	o->dirty = 0;
+	return o;
+}
+
+int
+mat_redis_offset_get(struct mat_redis *s, const char *topic, int32_t partition,
+    int64_t *next, struct sl_err *err)
+{
+	(void)err;
+	*next = offset_find(s, topic, partition)->next;
+	return 0;
+}
+
+static const struct mat_schema *
+schema_of_event(struct mat_redis *s, const struct sch_table *t)
+{
+	struct redis_schema *rs;
+	size_t i;
+
+	for (i = s->n_schemas; i-- > 0;)
+		if (s->schemas[i]->s.id == t->schema_id)
+			return &s->schemas[i]->s;
+	rs = sl_calloc(1, sizeof(*rs));
+	mat_schema_from_event(t, &rs->arena, &rs->s);
+	s->schemas = sl_realloc(s->schemas, (s->n_schemas + 1) * sizeof(*s->schemas));
+	s->schemas[s->n_schemas++] = rs;
+	return &rs->s;
+}
+
+/*
+ * The row's key, P<table>:<key values as text joined by ':'>, into 'out';
+ * the key columns, or every column when the table has none.  0, or
+ * SL_EINVAL when a key value is NULL or unchanged.
+ */
+static int
+row_key(struct mat_redis *s, const struct mat_schema *ms, const struct sch_value *img,
+    struct sl_buf *out)
+{
+	uint32_t i, n_keys = 0, k;
+	int all;
+
+	for (i = 0; i < ms->n_columns; i++)
+		n_keys += ms->columns[i].is_key;
+	all = n_keys == 0;
+	sl_buf_reset(out);
+	sl_buf_printf(out, "%s%s:", s->prefix, ms->table);
+	for (i = 0, k = 0; i < ms->n_columns; i++) {
+		if (!all && !ms->columns[i].is_key)
+			continue;
+		if (img[i].kind == SCH_NULL || img[i].kind == SCH_UNCHANGED)
+			return SL_EINVAL;
+		if (k++)
+			sl_buf_add_u8(out, ':');
+		mat_value_text(&img[i], &ms->columns[i], out);
+	}
+	return 0;
+}
+
+static int
+row_put(struct mat_redis *s, const struct mat_schema *ms, const struct sch_event *ev,
+    const struct mat_pos *pos, struct sl_err *err)
+{
+	const struct sch_value *vals = ev->after;
+	uint32_t i, n = ev->table->n_columns < ms->n_columns ? ev->table->n_columns :
+	    ms->n_columns;
+	int rc, has_unchanged = 0, has_null = 0;
+
+	if (row_key(s, ms, vals, &s->key) != 0)
+		return sl_errf(err, SL_EINVAL, "view %s: %s: key not encodable", s->conf->name,
+		    ms->table);
+	/* a before image under another key: that row moves */
+	if (ev->before && row_key(s, ms, ev->before, &s->key2) == 0 &&
+	    (s->key2.len != s->key.len || memcmp(s->key2.p, s->key.p, s->key.len) != 0)) {
+		rc_reset(&s->cmd);
+		rc_str(&s->cmd, "DEL");
+		rc_arg(&s->cmd, s->key2.p, s->key2.len);
+		if ((rc = rc_queue(s, &s->cmd, err)) != 0)
+			return rc;
+	}
+	for (i = 0; i < n; i++) {
+		has_unchanged |= vals[i].kind == SCH_UNCHANGED;
+		has_null |= vals[i].kind == SCH_NULL;
+	}
+	if (!has_unchanged) {	/* the whole row: no field of an older one stays */
+		rc_reset(&s->cmd);
+		rc_str(&s->cmd, "DEL");
+		rc_arg(&s->cmd, s->key.p, s->key.len);
+		if ((rc = rc_queue(s, &s->cmd, err)) != 0)
+			return rc;
+	}
+	rc_reset(&s->cmd);
+	rc_str(&s->cmd, "HSET");
+	rc_arg(&s->cmd, s->key.p, s->key.len);
+	for (i = 0; i < n; i++) {
+		if (vals[i].kind == SCH_NULL || vals[i].kind == SCH_UNCHANGED)
+			continue;
+		rc_str(&s->cmd, ms->columns[i].name);
+		rc_value(&s->cmd, &vals[i], &ms->columns[i]);
+	}
+	rc_str(&s->cmd, REDIS_POS_FIELD);
+	rc_fmt(&s->cmd, "%" PRId32 ":%" PRId64, pos->partition, pos->offset);
+	if ((rc = rc_queue(s, &s->cmd, err)) != 0)
+		return rc;
+	if (has_unchanged && has_null) {	/* a column set to NULL loses its field */
+		rc_reset(&s->cmd);
+		rc_str(&s->cmd, "HDEL");
+		rc_arg(&s->cmd, s->key.p, s->key.len);
+		for (i = 0; i < n; i++)
+			if (vals[i].kind == SCH_NULL)
+				rc_str(&s->cmd, ms->columns[i].name);
+		if ((rc = rc_queue(s, &s->cmd, err)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+apply_event(struct mat_redis *s, const struct sch_event *ev, const struct mat_pos *pos,
+    struct sl_err *err)
+{
+	const struct mat_schema *ms;
+	const struct sch_value *img;
+	int rc;
+
+	if (ev == NULL || ev->table == NULL || ev->op == SCH_OP_MESSAGE) {
+		s->st.skipped++;
+		return 0;
+	}
+	ms = schema_of_event(s, ev->table);
+	switch (ev->op) {
+	case SCH_OP_CREATE: case SCH_OP_READ: case SCH_OP_UPDATE:
+		if (ev->after == NULL)
+			return sl_errf(err, SL_EINVAL, "view %s: %c event of %s without an "
+			    "after image", s->conf->name, (char)ev->op, ms->table);
+		rc = row_put(s, ms, ev, pos, err);
+		break;
+	case SCH_OP_DELETE:
+		img = ev->before ? ev->before : ev->after;
+		if (img == NULL || row_key(s, ms, img, &s->key) != 0)
+			return sl_errf(err, SL_EINVAL, "view %s: delete of %s without a key",
+			    s->conf->name, ms->table);
+		rc_reset(&s->cmd);
+		rc_str(&s->cmd, "DEL");
+		rc_arg(&s->cmd, s->key.p, s->key.len);
+		rc = rc_queue(s, &s->cmd, err);
+		break;
+	case SCH_OP_TRUNCATE:
+		sl_buf_reset(&s->key);
+		sl_buf_printf(&s->key, "%s%s:", s->prefix, ms->table);
+		sl_buf_add_u8(&s->key, 0);
+		match_prefix(&s->tmp, (const char *)s->key.p);
+		rc_reset(&s->cmd);
+		rc_str(&s->cmd, "EVAL");
+		rc_str(&s->cmd, truncate_lua);
+		rc_str(&s->cmd, "0");
+		rc_str(&s->cmd, (const char *)s->tmp.p);
+		rc_fmt(&s->cmd, "%" PRId32 ":", pos->partition);
+		rc = rc_queue(s, &s->cmd, err);
+		break;
+	default:
+		s->st.skipped++;
+		return 0;
+	}
+	if (rc == 0)
+		s->st.applied++;
+	return rc;
+}
+
+int
+mat_redis_apply(struct mat_redis *s, const struct sch_event *ev,
+    const struct mat_origin *origin, struct sl_err *err)
+{
+	struct redis_offset *o;
+	struct mat_pos pos;
+	int rc;
+
+	o = offset_find(s, origin->topic, origin->partition);
+	if (origin->offset < o->next) {
+		s->st.skipped++;
+		return 1;	/* already in the view */
+	}
+	if ((rc = redis_begin(s, err)) != 0)
+		return rc;
+	pos.partition = origin->partition;
+	pos.offset = origin->offset;
+	pos.lsn = ev && (ev->source.has & SCH_SRC_LSN) ? ev->source.lsn : 0;
+	rc = apply_event(s, ev, &pos, err);
+	sl_arena_reset(&s->arena);
+	if (rc == SL_EINVAL)
+		return rc;	/* nothing of it was queued; the caller decides */
+	if (rc != 0) {
+		mat_redis_abort(s);
+		return rc;
+	}
+	o->next = origin->offset + 1;	/* queued at commit, same MULTI */
+	o->dirty = 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ rebuild */
+
+int
+mat_redis_swap_in(struct mat_redis *s, struct sl_err *err)
+{
+	struct sl_buf live_pat = { 0 };
+	redisReply *r;
+	int rc;
+
+	if (!s->rebuild || s->in_txn)
+		return sl_errf(err, SL_ESTATE, "view %s: nothing to swap in", s->conf->name);
+	match_prefix(&live_pat, s->live);
+	match_prefix(&s->tmp, s->prefix);
+	rc_reset(&s->cmd);
+	rc_str(&s->cmd, "EVAL");
+	rc_str(&s->cmd, swap_lua);
+	rc_str(&s->cmd, "0");
+	rc_str(&s->cmd, s->live);
+	rc_str(&s->cmd, s->prefix);
+	rc_str(&s->cmd, (const char *)live_pat.p);
+	rc_str(&s->cmd, (const char *)s->tmp.p);
+	r = rc_call(s, &s->cmd, err, &rc);
+	sl_buf_free(&live_pat);
+	if (r == NULL)
+		return rc;
+	freeReplyObject(r);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ status */
+
+int
+mat_redis_offsets(const struct mat_view_conf *conf,
+    int (*fn)(const char *topic, int32_t partition, int64_t next, void *ctx), void *ctx,
+    struct sl_err *err)
+{
+	struct mat_redis *s;
+	size_t i;
+	int rc;
+
+	if ((rc = mat_redis_open(conf, 0, &s, err)) != 0)
+		return rc;
+	for (i = 0; i < s->n_offs && rc == 0; i++)
+		rc = fn(s->offs[i].topic, s->offs[i].partition, s->offs[i].next, ctx);
+	mat_redis_close(s);
+	return rc;
+}
