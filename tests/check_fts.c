@@ -455,9 +455,9 @@ START_TEST(sqlite_fts_sections_get_defaults_and_precise_errors)
 	ck_assert_int_eq(conf_try("[view \"s\"]\ntopics = t\npath = /tmp/s\ncolumns = a\n",
 	    &c, &err), SL_ECONFIG);
 	ck_assert_ptr_nonnull(strstr(err.msg, "sqlite-fts views only"));
-	ck_assert_int_eq(conf_try("[view \"s\"]\ntype = redis\ntopics = t\npath = /tmp/s\n",
+	ck_assert_int_eq(conf_try("[view \"s\"]\ntype = memcached\ntopics = t\npath = /tmp/s\n",
 	    &c, &err), SL_ECONFIG);
-	ck_assert_ptr_nonnull(strstr(err.msg, "expected lmdb or sqlite-fts"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "expected lmdb, sqlite-fts or redis"));
 }
 END_TEST
 
