@@ -6,7 +6,7 @@
  *   materialize --bootstrap HOST:PORT       or use a running one
  *               [--events N] [--batch N] [--sync full|nometa|none]
  *               [--format protobuf|json]
- *               [--type lmdb|sqlite-fts]
+ *               [--type lmdb|sqlite-fts|redis]
  *   materialize --raw-sizes K:V[,K:V...] [--rounds N]   raw LMDB puts alone
  *
  * 1. Produces N change events (protobuf, or with --format json Debezium's
@@ -27,6 +27,12 @@
  * and the baseline is raw FTS5 inserts of the same texts (ascending
  * rowids) in transactions of the same size, same synchronous setting, WAL:
  * `bench materialize_fts_apply: N events/s (fts5_raw: M inserts/s, ratio R)`.
+ *
+ * With --type redis the bench starts a redis-server of its own (Unix
+ * socket in the temp folder, no persistence) and the view is a cache view;
+ * the baseline is the same rows as raw HSETs (id, payload), batch per
+ * pipelined MULTI/EXEC: `bench materialize_redis_apply: N events/s
+ * (redis_raw: M hsets/s, ratio R)`.
  * It is not a correctness test (the Check suite `mat` is).
  */
 #include <errno.h>
@@ -41,6 +47,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
 #include <librdkafka/rdkafka.h>
 #include <lmdb.h>
 #include <sqlite3.h>
@@ -65,6 +72,8 @@ struct opts {
 	const char *raw_sizes;		/* --raw-sizes K:V,...: raw LMDB alone */
 	int rounds;			/* --rounds, with --raw-sizes */
 	int fts;			/* --type sqlite-fts */
+	int redis;			/* --type redis */
+	char redis_sock[4200];		/* its server's socket */
 };
 
 static long delivered, failed;
@@ -144,7 +153,6 @@ rng(void)
 static struct sl_buf all_events, all_keys;
 static size_t *event_at, *key_at;
 
-/* Produce 'n' events to 'topic'; the keys used go to 'keys'. */
 /* Twelve words of a 5,000-word vocabulary ("w0".."w4999") into 'buf'. */
 static size_t
 words(char *buf, size_t size)
@@ -158,6 +166,7 @@ words(char *buf, size_t size)
 	return n;
 }
 
+/* Produce 'n' events to 'topic'; the keys used go to 'keys'. */
 static void
 produce(const struct opts *o, const char *topic, int64_t *keys)
 {
@@ -238,6 +247,7 @@ local_apply(const struct opts *o, const struct mat_view_conf *conf, const char *
 {
 	struct mat_lmdb *sink = NULL;
 	struct mat_fts *fts = NULL;
+	struct mat_redis *redis = NULL;
 	struct sl_arena a = { 0 };
 	struct sl_err err = { 0 };
 	struct sch_event ev;
@@ -246,9 +256,10 @@ local_apply(const struct opts *o, const struct mat_view_conf *conf, const char *
 	long i;
 	int rc;
 
-	if (o->fts && sl_mkdir_p(dir, 0755) != 0)
+	if ((o->fts || o->redis) && sl_mkdir_p(dir, 0755) != 0)
 		die("mkdir %s", dir);
-	if ((rc = o->fts ? mat_fts_open(dir, conf, &fts, &err) :
+	if ((rc = o->redis ? mat_redis_open(conf, 0, &redis, &err) :
+	    o->fts ? mat_fts_open(dir, conf, &fts, &err) :
 	    mat_lmdb_open(dir, conf, &sink, &err)) != 0)
 		die("%s", sl_err_msg(&err, rc));
 	t0 = now_s();
@@ -263,17 +274,20 @@ local_apply(const struct opts *o, const struct mat_view_conf *conf, const char *
 		if (rc != 0)
 			die("decode: %s", sl_err_msg(&err, rc));
 		org.offset = i;
-		if ((rc = fts ? mat_fts_apply(fts, &ev, &org, &err) :
+		if ((rc = redis ? mat_redis_apply(redis, &ev, &org, &err) :
+		    fts ? mat_fts_apply(fts, &ev, &org, &err) :
 		    mat_lmdb_apply(sink, &ev, &org, &err)) != 0)
 			die("apply: %s", sl_err_msg(&err, rc));
 		sl_arena_reset(&a);
-		if ((i + 1) % o->batch == 0 && (rc = fts ? mat_fts_commit(fts, &err) :
-		    mat_lmdb_commit(sink, &err)) != 0)
+		if ((i + 1) % o->batch == 0 && (rc = redis ? mat_redis_commit(redis, &err) :
+		    fts ? mat_fts_commit(fts, &err) : mat_lmdb_commit(sink, &err)) != 0)
 			die("commit: %s", sl_err_msg(&err, rc));
 	}
-	if ((rc = fts ? mat_fts_commit(fts, &err) : mat_lmdb_commit(sink, &err)) != 0)
+	if ((rc = redis ? mat_redis_commit(redis, &err) : fts ? mat_fts_commit(fts, &err) :
+	    mat_lmdb_commit(sink, &err)) != 0)
 		die("commit: %s", sl_err_msg(&err, rc));
 	t0 = now_s() - t0;
+	mat_redis_close(redis);
 	mat_fts_close(fts);
 	mat_lmdb_close(sink);
 	sl_arena_free(&a);
@@ -386,6 +400,95 @@ raw_fts(const struct opts *o, const char *dir)
 	return (double)o->events / t0;
 }
 
+/* A redis-server of the bench's own on a Unix socket in 'dir'; its PID. */
+static pid_t
+redis_start(struct opts *o, const char *dir)
+{
+	pid_t pid;
+	int i;
+
+	snprintf(o->redis_sock, sizeof(o->redis_sock), "%s/redis.sock", dir);
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		execlp("redis-server", "redis-server", "--port", "0", "--unixsocket",
+		    o->redis_sock, "--save", "", "--appendonly", "no", "--dir", dir,
+		    "--logfile", "redis.log", (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 500; i++) {
+		redisContext *c = redisConnectUnix(o->redis_sock);
+		int ok = c && !c->err;
+
+		if (c)
+			redisFree(c);
+		if (ok)
+			return pid;
+		usleep(10000);
+	}
+	kill(pid, SIGTERM);
+	die("redis-server did not start (see %s/redis.log)", dir);
+}
+
+/*
+ * Raw Redis: the rows produce() sent as HSET raw<round>:<key> id <key>
+ * payload <text>, 'batch' per MULTI/EXEC, pipelined, each EXEC's replies
+ * read before the next batch, as the sink does.
+ */
+static double
+raw_redis(const struct opts *o, int round, const int64_t *keys)
+{
+	struct sl_arena a = { 0 };
+	struct sl_err err = { 0 };
+	struct sch_event ev;
+	redisContext *c = redisConnectUnix(o->redis_sock);
+	char key[64], id[32];
+	double t0;
+	long i, queued = 0;
+	void *r;
+
+	if (c == NULL || c->err)
+		die("raw redis: connect %s", o->redis_sock);
+	t0 = now_s();
+	for (i = 0; i < o->events; i++) {
+		size_t end = i + 1 < o->events ? event_at[i + 1] : all_events.len;
+		const char *argv[6];
+		size_t len[6];
+
+		if (sch_event_decode_pb(sl_slice_make(all_events.p + event_at[i],
+		    end - event_at[i]), &a, &ev, &err) != 0 || ev.after == NULL)
+			die("raw redis: decode %ld", i);
+		if (i % o->batch == 0) {
+			redisAppendCommand(c, "MULTI");
+			queued++;
+		}
+		snprintf(key, sizeof(key), "raw%d:%lld", round, (long long)keys[i]);
+		snprintf(id, sizeof(id), "%lld", (long long)keys[i]);
+		argv[0] = "HSET"; len[0] = 4;
+		argv[1] = key; len[1] = strlen(key);
+		argv[2] = "id"; len[2] = 2;
+		argv[3] = id; len[3] = strlen(id);
+		argv[4] = "payload"; len[4] = 7;
+		argv[5] = ev.after[1].u.s.p; len[5] = ev.after[1].u.s.len;
+		redisAppendCommandArgv(c, 6, argv, len);
+		queued++;
+		sl_arena_reset(&a);
+		if ((i + 1) % o->batch == 0 || i + 1 == o->events) {
+			redisAppendCommand(c, "EXEC");
+			for (queued++; queued > 0; queued--) {
+				if (redisGetReply(c, &r) != REDIS_OK)
+					die("raw redis: %s", c->errstr);
+				freeReplyObject(r);
+			}
+		}
+	}
+	t0 = now_s() - t0;
+	redisFree(c);
+	sl_arena_free(&a);
+	return (double)o->events / t0;
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -471,14 +574,14 @@ main(int argc, char **argv)
 		{ "type", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { NULL, "/var/tmp", "", 1000000, 10000, "full", 0, NULL, 5, 0 };
+	struct opts o = { NULL, "/var/tmp", "", 1000000, 10000, "full", 0, NULL, 5, 0, 0, "" };
 	struct sl_config *cfg;
 	struct mat_view_conf *conf;
 	struct sl_err err = { 0 };
 	volatile sig_atomic_t stop = 0;
 	char dir[4096], topic[64], ini[8192], vdir[4200], rdir[4200];
 	int64_t *keys;
-	pid_t broker = 0;
+	pid_t broker = 0, redis = 0;
 	double t0, apply, raw, raw0, raw1, local;
 	int c, rc;
 
@@ -493,9 +596,11 @@ main(int argc, char **argv)
 		case 'R': o.raw_sizes = optarg; break;
 		case 'r': o.rounds = atoi(optarg); break;
 		case 't':
-			if (strcmp(optarg, "lmdb") != 0 && strcmp(optarg, "sqlite-fts") != 0)
-				die("--type must be lmdb or sqlite-fts, not '%s'", optarg);
+			if (strcmp(optarg, "lmdb") != 0 && strcmp(optarg, "sqlite-fts") != 0 &&
+			    strcmp(optarg, "redis") != 0)
+				die("--type must be lmdb, sqlite-fts or redis, not '%s'", optarg);
 			o.fts = strcmp(optarg, "sqlite-fts") == 0;
+			o.redis = strcmp(optarg, "redis") == 0;
 			break;
 		case 'f':
 			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "protobuf") != 0)
@@ -505,7 +610,7 @@ main(int argc, char **argv)
 		default:
 			fprintf(stderr, "usage: materialize --sluice PATH | --bootstrap HOST:PORT "
 			    "[--dir DIR] [--events N] [--batch N] [--sync full|nometa|none] "
-			    "[--format protobuf|json] [--type lmdb|sqlite-fts]\n"
+			    "[--format protobuf|json] [--type lmdb|sqlite-fts|redis]\n"
 			    "       materialize --raw-sizes KEY:VALUE[,KEY:VALUE...] [--rounds N] "
 			    "[--dir DIR] [--events N] [--batch N] [--sync ...]\n");
 			return 2;
@@ -525,11 +630,15 @@ main(int argc, char **argv)
 		die("need --sluice PATH or --bootstrap HOST:PORT, --events and --batch >= 1");
 	if (o.fts && (o.json || strcmp(o.sync, "none") == 0))
 		die("--type sqlite-fts takes --format protobuf and --sync full or nometa");
+	if (o.redis && o.json)
+		die("--type redis takes --format protobuf");
 	snprintf(dir, sizeof(dir), "%s/sluice-bench-mat-XXXXXX", o.dir);
 	if (!mkdtemp(dir))
 		die("mkdtemp: %s", strerror(errno));
 	if (o.sluice)
 		broker = broker_start(&o, dir);
+	if (o.redis)
+		redis = redis_start(&o, dir);
 	snprintf(topic, sizeof(topic), "bench.mat.%d", (int)getpid());
 	create_topic(&o, topic);
 	keys = sl_calloc((size_t)o.events, sizeof(*keys));
@@ -538,13 +647,22 @@ main(int argc, char **argv)
 	produce(&o, topic, keys);
 
 	snprintf(vdir, sizeof(vdir), "%s/view", dir);
-	snprintf(ini, sizeof(ini), "[view \"bench\"]\ntopics = %s\npath = %s\nbootstrap = %s\n"
-	    "batch_events = %ld\nbatch_ms = 1s\n%s\nsync = %s\nformat = %s\n"
-	    "consumer.fetch.max.bytes = 67108864\n"
-	    "consumer.max.partition.fetch.bytes = 16777216\n"
-	    "consumer.queued.min.messages = 1000000\n", topic, vdir, o.bootstrap, o.batch,
-	    o.fts ? "type = sqlite-fts\ncolumns = payload" : "map_size = 4g",
-	    o.sync, o.json ? "json" : "protobuf");
+	{
+		char store[4600];
+
+		if (o.redis)
+			snprintf(store, sizeof(store), "type = redis\nredis = unix:%s\n"
+			    "key_prefix = bench:", o.redis_sock);
+		else
+			snprintf(store, sizeof(store), "path = %s\nsync = %s\n%s", vdir, o.sync,
+			    o.fts ? "type = sqlite-fts\ncolumns = payload" : "map_size = 4g");
+		snprintf(ini, sizeof(ini), "[view \"bench\"]\ntopics = %s\nbootstrap = %s\n"
+		    "batch_events = %ld\nbatch_ms = 1s\n%s\nformat = %s\n"
+		    "consumer.fetch.max.bytes = 67108864\n"
+		    "consumer.max.partition.fetch.bytes = 16777216\n"
+		    "consumer.queued.min.messages = 1000000\n", topic, o.bootstrap, o.batch,
+		    store, o.json ? "json" : "protobuf");
+	}
 	if ((rc = sl_config_parse("bench.ini", ini, &cfg, &err)) != 0 ||
 	    (rc = mat_conf_load(cfg, &cfg->sections[0], NULL, &conf, &err)) != 0)
 		die("%s", sl_err_msg(&err, rc));
@@ -555,20 +673,28 @@ main(int argc, char **argv)
 	 * the faster disk.
 	 */
 	snprintf(rdir, sizeof(rdir), "%s/raw0", dir);
-	raw0 = o.fts ? raw_fts(&o, rdir) : raw_puts(&o, rdir, keys, 8, 100);
+	raw0 = o.redis ? raw_redis(&o, 0, keys) : o.fts ? raw_fts(&o, rdir) :
+	    raw_puts(&o, rdir, keys, 8, 100);
 	t0 = now_s();
 	if ((rc = mat_run(conf, 1, &stop, &err)) != 0)
 		die("%s", sl_err_msg(&err, rc));
 	apply = (double)o.events / (now_s() - t0);
 	snprintf(rdir, sizeof(rdir), "%s/raw", dir);
-	raw1 = o.fts ? raw_fts(&o, rdir) : raw_puts(&o, rdir, keys, 8, 100);
+	raw1 = o.redis ? raw_redis(&o, 1, keys) : o.fts ? raw_fts(&o, rdir) :
+	    raw_puts(&o, rdir, keys, 8, 100);
 	raw = (raw0 + raw1) / 2;
-	printf("%s: %.0f %s/s before the apply, %.0f after\n", o.fts ? "fts5_raw" : "lmdb_raw",
-	    raw0, o.fts ? "inserts" : "puts", raw1);
+	printf("%s: %.0f %s/s before the apply, %.0f after\n", o.redis ? "redis_raw" :
+	    o.fts ? "fts5_raw" : "lmdb_raw", raw0, o.redis ? "hsets" : o.fts ? "inserts" : "puts",
+	    raw1);
 	snprintf(rdir, sizeof(rdir), "%s/local", dir);
 	local = local_apply(&o, conf, rdir);
 	/* summary names: materialize_apply[_local], with _json for --format json */
-	if (o.fts) {
+	if (o.redis) {
+		printf("bench materialize_redis_apply_local: %.0f events/s (decode and apply, no "
+		    "Kafka; ratio to redis_raw %.2f)\n", local, local / raw);
+		printf("bench materialize_redis_apply: %.0f events/s (redis_raw: %.0f hsets/s, "
+		    "ratio %.2f)\n", apply, raw, apply / raw);
+	} else if (o.fts) {
 		printf("bench materialize_fts_apply_local: %.0f events/s (decode and apply, no "
 		    "Kafka; ratio to fts5_raw %.2f)\n", local, local / raw);
 		printf("bench materialize_fts_apply: %.0f events/s (fts5_raw: %.0f inserts/s, "
@@ -589,6 +715,10 @@ main(int argc, char **argv)
 	if (broker) {
 		kill(broker, SIGTERM);
 		waitpid(broker, NULL, 0);
+	}
+	if (redis) {
+		kill(redis, SIGTERM);
+		waitpid(redis, NULL, 0);
 	}
 	sl_rm_rf(dir);
 	return 0;

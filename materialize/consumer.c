@@ -939,7 +939,7 @@ static int
 run_rebuild_redis(struct mat_consumer *c, volatile sig_atomic_t *stop, struct sl_err *err)
 {
 	struct mat_sink_stats st;
-	int64_t t0 = sl_mono_ns();
+	int64_t t0 = sl_mono_ns(), t_swap;
 	int rc, swapped;
 
 	sl_info("view %s: rebuilding under %s__rebuild: from offset 0 (redis %s)",
@@ -954,11 +954,14 @@ run_rebuild_redis(struct mat_consumer *c, volatile sig_atomic_t *stop, struct sl
 		goto out;
 	}
 	sink_stats(c, &st);
+	t_swap = sl_mono_ns();
 	if ((rc = mat_redis_swap_in(c->redis, err)) != 0)
 		goto out;
+	/* the swap script holds the server: say how long */
 	fprintf(stderr, "sluice: rebuild %s: %" PRIu64 " events in %.1f s; swapped in under "
-	    "%s\n", c->conf->name, st.applied + st.skipped, (double)(sl_mono_ns() - t0) / 1e9,
-	    c->conf->key_prefix);
+	    "%s (the swap took %.2f s)\n", c->conf->name, st.applied + st.skipped,
+	    (double)(sl_mono_ns() - t0) / 1e9, c->conf->key_prefix,
+	    (double)(sl_mono_ns() - t_swap) / 1e9);
 out:
 	/* an unfinished rebuild's keys stay until the next rebuild clears them */
 	mat_metrics_set(c->metrics, MAT_M_REBUILD, 0);

@@ -582,6 +582,10 @@ mat_value_text(const struct sch_value *v, const struct mat_column *col, struct s
 		sl_buf_add(out, v->u.s.p, v->u.s.len);
 		return;
 	}
+	if (v->kind == SCH_BOOL) {	/* as sluice view prints it, not PostgreSQL's t/f */
+		sl_buf_printf(out, "%s", v->u.b ? "true" : "false");
+		return;
+	}
 	if (col && col->type_oid != 0 && sch_value_to_pg_text(v, col->type_oid, &t) == 0) {
 		sl_buf_add(out, t.p, t.len);
 		sl_buf_free(&t);
