@@ -32,7 +32,8 @@
  * socket in the temp folder, no persistence) and the view is a cache view;
  * the baseline is the same rows as raw HSETs (id, payload), batch per
  * pipelined MULTI/EXEC: `bench materialize_redis_apply: N events/s
- * (redis_raw: M hsets/s, ratio R)`.
+ * (redis_raw: M hsets/s, ratio R)`; --rebuild-db N rebuilds into database N
+ * and swaps by SWAPDB instead of the swap script.
  * It is not a correctness test (the Check suite `mat` is).
  */
 #include <errno.h>
@@ -74,6 +75,7 @@ struct opts {
 	int fts;			/* --type sqlite-fts */
 	int redis;			/* --type redis */
 	char redis_sock[4200];		/* its server's socket */
+	int rebuild_db;			/* --rebuild-db N: swap by SWAPDB */
 };
 
 static long delivered, failed;
@@ -572,9 +574,10 @@ main(int argc, char **argv)
 		{ "raw-sizes", required_argument, NULL, 'R' },
 		{ "rounds", required_argument, NULL, 'r' },
 		{ "type", required_argument, NULL, 't' },
+		{ "rebuild-db", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { NULL, "/var/tmp", "", 1000000, 10000, "full", 0, NULL, 5, 0, 0, "" };
+	struct opts o = { NULL, "/var/tmp", "", 1000000, 10000, "full", 0, NULL, 5, 0, 0, "", -1 };
 	struct sl_config *cfg;
 	struct mat_view_conf *conf;
 	struct sl_err err = { 0 };
@@ -595,6 +598,7 @@ main(int argc, char **argv)
 		case 'y': o.sync = optarg; break;
 		case 'R': o.raw_sizes = optarg; break;
 		case 'r': o.rounds = atoi(optarg); break;
+		case 'D': o.rebuild_db = atoi(optarg); break;
 		case 't':
 			if (strcmp(optarg, "lmdb") != 0 && strcmp(optarg, "sqlite-fts") != 0 &&
 			    strcmp(optarg, "redis") != 0)
@@ -650,7 +654,10 @@ main(int argc, char **argv)
 	{
 		char store[4600];
 
-		if (o.redis)
+		if (o.redis && o.rebuild_db >= 0)
+			snprintf(store, sizeof(store), "type = redis\nredis = unix:%s\n"
+			    "key_prefix = bench:\nrebuild_db = %d", o.redis_sock, o.rebuild_db);
+		else if (o.redis)
 			snprintf(store, sizeof(store), "type = redis\nredis = unix:%s\n"
 			    "key_prefix = bench:", o.redis_sock);
 		else

@@ -25,7 +25,7 @@ const char *const mat_view_conf_keys[] = {
 	"type", "topics", "path", "format", "index.", "bootstrap", "group_id",
 	"batch_events", "batch_ms", "offset_commit_interval", "map_size", "sync", "http",
 	"consumer.", "columns", "tokenize", "redis", "redis_db", "redis_password", "key_prefix",
-	NULL
+	"rebuild_db", NULL
 };
 
 static int
@@ -124,7 +124,8 @@ conf_fts(const struct sl_config *cfg, const struct sl_conf_section *sec,
 }
 
 /*
- * The keys of a redis view (redis, redis_db, redis_password, key_prefix),
+ * The keys of a redis view (redis, redis_db, redis_password, key_prefix,
+ * rebuild_db),
  * and the other types' keys refused on it; on another type, its keys
  * refused.  0 or SL_ECONFIG.
  */
@@ -133,7 +134,7 @@ conf_redis(const struct sl_config *cfg, const struct sl_conf_section *sec,
     struct mat_view_conf *c, struct sl_err *err)
 {
 	static const char *const mine[] = { "redis", "redis_db", "redis_password", "key_prefix",
-	    NULL };
+	    "rebuild_db", NULL };
 	static const char *const not_mine[] = { "path", "map_size", "sync", "columns",
 	    "tokenize", NULL };
 	const char *v, *colon;
@@ -169,6 +170,13 @@ conf_redis(const struct sl_config *cfg, const struct sl_conf_section *sec,
 		return SL_ECONFIG;
 	if (c->redis_db < 0 || c->redis_db > 1000000)
 		return conf_bad(cfg, sec, "redis_db", "expected a database number", err);
+	c->rebuild_db = -1;
+	if (sl_conf_int64(cfg, sec, "rebuild_db", &c->rebuild_db, err) != 0)
+		return SL_ECONFIG;
+	if (sl_conf_get(sec, "rebuild_db") != NULL &&
+	    (c->rebuild_db < 0 || c->rebuild_db > 1000000 || c->rebuild_db == c->redis_db))
+		return conf_bad(cfg, sec, "rebuild_db", "expected a database number other than "
+		    "redis_db", err);
 	v = sl_conf_get(sec, "key_prefix");
 	c->key_prefix = v ? sl_strdup(v) : sl_asprintf("%s:", c->name);
 	if (strstr(c->key_prefix, "__rebuild:") != NULL)

@@ -61,6 +61,8 @@ struct mat_view_conf {
 	int redis;			/* type is redis */
 	char *redis_addr;		/* redis: HOST:PORT or unix:PATH */
 	int64_t redis_db;		/* redis: SELECT this database */
+	int64_t rebuild_db;		/* redis: rebuild there, swap by SWAPDB;
+					   -1: under <key_prefix>__rebuild: */
 	char *redis_password;		/* redis: AUTH, or NULL */
 	char *key_prefix;		/* redis: every key starts with it */
 	struct mat_kv { char *key, *value; } *consumer;	/* consumer.* */
@@ -173,7 +175,8 @@ void mat_fts_stats(const struct mat_fts *, struct mat_sink_stats *out);
  * (redis_sink.c, docs/views.md "Cache views"); a batch is one MULTI/EXEC
  * with its offsets.  With 'rebuild' the sink writes under
  * "<key_prefix>__rebuild:" (cleared first) and mat_redis_swap_in() makes
- * it the live view in one script.  A live sink whose view was swapped
+ * it the live view in one script; or, with rebuild_db, into that database
+ * under the same keys, swapped in by SWAPDB.  A live sink whose view was swapped
  * meanwhile refuses its batch (SL_ESTATE, nothing applied) and reports
  * itself swapped: reopen it.
  */

@@ -257,8 +257,10 @@ match_prefix(struct sl_buf *out, const char *prefix)
 
 /* ------------------------------------------------------------------- open */
 
+/* Connect to the view's server, AUTH, and SELECT database 'db'. */
 static int
-redis_connect(const struct mat_view_conf *conf, redisContext **out, struct sl_err *err)
+redis_connect(const struct mat_view_conf *conf, int64_t db, redisContext **out,
+    struct sl_err *err)
 {
 	struct timeval tv = { 5, 0 };
 	const char *a = conf->redis_addr, *colon;
@@ -300,11 +302,11 @@ redis_connect(const struct mat_view_conf *conf, redisContext **out, struct sl_er
 		}
 		freeReplyObject(r);
 	}
-	if (conf->redis_db != 0) {
-		r = redisCommand(rc, "SELECT %lld", (long long)conf->redis_db);
+	if (db != 0) {
+		r = redisCommand(rc, "SELECT %lld", (long long)db);
 		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
 			int e = sl_errf(err, SL_ECONFIG, "view %s: redis %s: SELECT %lld: %s",
-			    conf->name, a, (long long)conf->redis_db, r ? r->str : rc->errstr);
+			    conf->name, a, (long long)db, r ? r->str : rc->errstr);
 
 			if (r)
 				freeReplyObject(r);
@@ -439,9 +441,11 @@ mat_redis_open(const struct mat_view_conf *conf, int rebuild, struct mat_redis *
 	s->conf = conf;
 	s->rebuild = rebuild;
 	s->live = sl_strdup(conf->key_prefix);
-	s->prefix = rebuild ? sl_asprintf("%s%s", conf->key_prefix, REDIS_REBUILD) :
-	    sl_strdup(conf->key_prefix);
-	if ((rc = redis_connect(conf, &s->rc, err)) != 0)
+	/* a rebuild database holds the same keys; else a prefix of its own */
+	s->prefix = rebuild && conf->rebuild_db < 0 ?
+	    sl_asprintf("%s%s", conf->key_prefix, REDIS_REBUILD) : sl_strdup(conf->key_prefix);
+	if ((rc = redis_connect(conf, rebuild && conf->rebuild_db >= 0 ? conf->rebuild_db :
+	    conf->redis_db, &s->rc, err)) != 0)
 		goto fail;
 	/* a rebuild starts from nothing: an interrupted one left keys behind */
 	if (rebuild && (rc = delete_prefix(s, s->prefix, err)) != 0)
@@ -890,6 +894,55 @@ mat_redis_apply(struct mat_redis *s, const struct sch_event *ev,
 
 /* ------------------------------------------------------------------ rebuild */
 
+/*
+ * rebuild_db: the rebuilt database takes the live one's place by SWAPDB,
+ * O(1) and atomic (and it fires the live sink's WATCH), after its
+ * generation is set past the live one; the old view, now in the rebuild
+ * database, is cleared a SCAN at a time.
+ */
+static int
+select_db(struct mat_redis *s, int64_t db, struct sl_err *err)
+{
+	redisReply *r;
+	int rc;
+
+	rc_reset(&s->cmd);
+	rc_str(&s->cmd, "SELECT");
+	rc_fmt(&s->cmd, "%" PRId64, db);
+	if ((r = rc_call(s, &s->cmd, err, &rc)) == NULL)
+		return rc;
+	freeReplyObject(r);
+	return 0;
+}
+
+static int
+swap_db(struct mat_redis *s, struct sl_err *err)
+{
+	redisReply *r;
+	long long gen;
+	int rc;
+
+	if ((rc = select_db(s, s->conf->redis_db, err)) != 0 ||
+	    (rc = gen_get(s, &gen, err)) != 0 ||
+	    (rc = select_db(s, s->conf->rebuild_db, err)) != 0)
+		return rc;
+	rc_reset(&s->cmd);
+	rc_str(&s->cmd, "SET");
+	rc_fmt(&s->cmd, "%s%s", s->live, REDIS_GEN);
+	rc_fmt(&s->cmd, "%lld", gen + 1);
+	if ((r = rc_call(s, &s->cmd, err, &rc)) == NULL)
+		return rc;
+	freeReplyObject(r);
+	rc_reset(&s->cmd);
+	rc_str(&s->cmd, "SWAPDB");
+	rc_fmt(&s->cmd, "%" PRId64, s->conf->redis_db);
+	rc_fmt(&s->cmd, "%" PRId64, s->conf->rebuild_db);
+	if ((r = rc_call(s, &s->cmd, err, &rc)) == NULL)
+		return rc;
+	freeReplyObject(r);
+	return delete_prefix(s, s->live, err);	/* the old view, now here */
+}
+
 int
 mat_redis_swap_in(struct mat_redis *s, struct sl_err *err)
 {
@@ -899,6 +952,8 @@ mat_redis_swap_in(struct mat_redis *s, struct sl_err *err)
 
 	if (!s->rebuild || s->in_txn)
 		return sl_errf(err, SL_ESTATE, "view %s: nothing to swap in", s->conf->name);
+	if (s->conf->rebuild_db >= 0)
+		return swap_db(s, err);
 	match_prefix(&live_pat, s->live);
 	rc_reset(&s->cmd);
 	rc_str(&s->cmd, "EVAL");

@@ -154,6 +154,7 @@ fx_conf(struct fx *f)
 	f->conf.redis = 1;
 	f->conf.redis_addr = sl_asprintf("unix:%s", srv_sock);
 	f->conf.key_prefix = "c:";
+	f->conf.rebuild_db = -1;
 }
 
 static void
@@ -373,6 +374,59 @@ START_TEST(a_rebuild_is_swapped_in_whole_and_the_live_sink_notices)
 }
 END_TEST
 
+START_TEST(with_a_rebuild_db_the_swap_is_a_swapdb)
+{
+	struct mat_redis *rb = NULL;
+	struct sl_err err = { 0 };
+	redisContext *c;
+	redisReply *r;
+	struct fx f;
+	int64_t next;
+
+	flushall();
+	fx_open(&f);
+	ck_assert_int_eq(fx_apply(&f, SCH_OP_CREATE, 1, "live one", NULL, NULL), 0);
+	ck_assert_int_eq(fx_apply(&f, SCH_OP_CREATE, 2, "live two", NULL, NULL), 0);
+	ck_assert_int_eq(mat_redis_commit(f.sink, NULL), 0);
+	f.conf.rebuild_db = 5;
+	ck_assert_int_eq(mat_redis_open(&f.conf, 1, &rb, NULL), 0);
+	f.offsets[0] = 0;
+	ck_assert_int_eq(fx_apply2(&f, rb, SCH_OP_CREATE, 1, "rebuilt one", NULL, NULL, -1), 0);
+	ck_assert_int_eq(mat_redis_commit(rb, NULL), 0);
+	/* the same key names, in database 5; the live ones untouched */
+	hget_is("c:public.users:1", "name", "live one");
+	f.offsets[0] = 2;	/* the live sink's next */
+	ck_assert_int_eq(fx_apply(&f, SCH_OP_CREATE, 3, "queued", NULL, NULL), 0);
+	ck_assert_int_eq(mat_redis_swap_in(rb, &err), 0);
+	mat_redis_close(rb);
+	hget_is("c:public.users:1", "name", "rebuilt one");
+	hget_is("c:public.users:2", "name", NULL);
+	hget_is("c:__gen", "x", NULL);	/* a string, not a hash: HGET refuses */
+	/* the live sink's queued batch is refused whole: SWAPDB fired its WATCH */
+	ck_assert_int_eq(mat_redis_commit(f.sink, &err), SL_ESTATE);
+	hget_is("c:public.users:3", "name", NULL);
+	/* the old view, now in database 5, was cleared */
+	c = cli();
+	r = redisCommand(c, "SELECT 5");
+	freeReplyObject(r);
+	r = redisCommand(c, "DBSIZE");
+	ck_assert_int_eq(r->integer, 0);
+	freeReplyObject(r);
+	r = redisCommand(c, "SELECT 0");
+	freeReplyObject(r);
+	r = redisCommand(c, "GET c:__gen");
+	ck_assert_str_eq(r->str, "1");
+	freeReplyObject(r);
+	redisFree(c);
+	mat_redis_close(f.sink);
+	f.conf.rebuild_db = -1;
+	ck_assert_int_eq(mat_redis_open(&f.conf, 0, &f.sink, NULL), 0);
+	ck_assert_int_eq(mat_redis_offset_get(f.sink, "t", 0, &next, NULL), 0);
+	ck_assert_int_eq(next, 1);
+	fx_close(&f);
+}
+END_TEST
+
 START_TEST(another_writers_key_under_the_prefix_is_reported)
 {
 	redisContext *c;
@@ -428,12 +482,16 @@ START_TEST(redis_sections_get_defaults_and_precise_errors)
 	ck_assert_str_eq(c->redis_addr, "127.0.0.1:6379");
 	ck_assert_str_eq(c->key_prefix, "cache:");
 	ck_assert_ptr_null(c->path);
+	ck_assert_int_eq(c->rebuild_db, -1);
 	mat_conf_free(c);
 	ck_assert_int_eq(conf_try("[view \"cache\"]\ntype = redis\ntopics = t\n"
 	    "redis = unix:/run/redis.sock\nredis_db = 3\nkey_prefix = app:\n", &c, &err), 0);
 	ck_assert_int_eq(c->redis_db, 3);
 	ck_assert_str_eq(c->key_prefix, "app:");
 	mat_conf_free(c);
+	ck_assert_int_eq(conf_try("[view \"cache\"]\ntype = redis\ntopics = t\nrebuild_db = 0\n",
+	    &c, &err), SL_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(err.msg, "other than redis_db"));
 	ck_assert_int_eq(conf_try("[view \"cache\"]\ntype = redis\ntopics = t\npath = /tmp/x\n",
 	    &c, &err), SL_ECONFIG);
 	ck_assert_ptr_nonnull(strstr(err.msg, "r.ini:4"));
@@ -465,6 +523,7 @@ redis_suite(void)
 	tcase_add_test(tc, deletes_key_changes_and_truncates_remove_rows);
 	tcase_add_test(tc, the_offsets_are_written_in_the_same_exec_as_the_rows);
 	tcase_add_test(tc, a_rebuild_is_swapped_in_whole_and_the_live_sink_notices);
+	tcase_add_test(tc, with_a_rebuild_db_the_swap_is_a_swapdb);
 	tcase_add_test(tc, another_writers_key_under_the_prefix_is_reported);
 	tcase_add_test(tc, an_unreachable_server_is_an_error_naming_it);
 	tcase_add_test(tc, redis_sections_get_defaults_and_precise_errors);
