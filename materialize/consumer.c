@@ -942,8 +942,12 @@ run_rebuild_redis(struct mat_consumer *c, volatile sig_atomic_t *stop, struct sl
 	int64_t t0 = sl_mono_ns(), t_swap;
 	int rc, swapped;
 
-	sl_info("view %s: rebuilding under %s__rebuild: from offset 0 (redis %s)",
-	    c->conf->name, c->conf->key_prefix, c->conf->redis_addr);
+	if (c->conf->rebuild_db >= 0)
+		sl_info("view %s: rebuilding into database %" PRId64 " from offset 0 (redis %s)",
+		    c->conf->name, c->conf->rebuild_db, c->conf->redis_addr);
+	else
+		sl_info("view %s: rebuilding under %s__rebuild: from offset 0 (redis %s)",
+		    c->conf->name, c->conf->key_prefix, c->conf->redis_addr);
 	mat_metrics_set(c->metrics, MAT_M_REBUILD, 1);
 	if ((rc = view_open(c, NULL, 1, err)) != 0 ||
 	    (rc = consume_loop(c, stop, 1, &swapped, err)) != 0)
@@ -957,7 +961,7 @@ run_rebuild_redis(struct mat_consumer *c, volatile sig_atomic_t *stop, struct sl
 	t_swap = sl_mono_ns();
 	if ((rc = mat_redis_swap_in(c->redis, err)) != 0)
 		goto out;
-	/* the swap script holds the server: say how long */
+	/* the swap script holds the server: say how long (SWAPDB does not) */
 	fprintf(stderr, "sluice: rebuild %s: %" PRIu64 " events in %.1f s; swapped in under "
 	    "%s (the swap took %.2f s)\n", c->conf->name, st.applied + st.skipped,
 	    (double)(sl_mono_ns() - t0) / 1e9, c->conf->key_prefix,
