@@ -41,6 +41,7 @@
 #include <sys/time.h>
 
 #include <hiredis/hiredis.h>
+#include <hiredis/sds.h>
 
 #include "materialize/mat.h"
 #include "materialize/mat_int.h"
@@ -50,6 +51,8 @@
 #define REDIS_GEN "__gen"
 #define REDIS_POS_FIELD "__pos"
 #define REDIS_SCAN_COUNT "1000"
+/* Queued commands are sent once this many bytes wait: bounded memory. */
+#define REDIS_FLUSH_BYTES (1u << 20)
 
 /* Delete the rows of a table (ARGV[1], a MATCH pattern) whose __pos starts with ARGV[2]. */
 static const char truncate_lua[] =
@@ -123,6 +126,8 @@ struct mat_redis {
 	int swapped;			/* a rebuild was swapped in since */
 	int in_txn;
 	size_t queued;			/* replies due: MULTI and what follows */
+	size_t read;			/* ... of which read already */
+	char *refused;			/* the first command Redis refused */
 	struct redis_schema **schemas;
 	size_t n_schemas;
 	struct redis_offset *offs;
@@ -201,7 +206,34 @@ redis_fail(struct mat_redis *s, struct sl_err *err, const char *what)
 	    s->conf->redis_addr, what, s->rc && s->rc->err ? s->rc->errstr : "no reply");
 }
 
-/* Queue 'c' inside the open MULTI; its reply is read at commit. */
+/*
+ * Send what is queued and read the replies due so far (+OK, +QUEUED, or
+ * an error kept in s->refused), all but 'keep' of them: a batch of large
+ * rows never waits whole in this process's memory.  0 or an I/O error.
+ */
+static int
+rc_flush(struct mat_redis *s, size_t keep, struct sl_err *err)
+{
+	redisReply *r;
+	void *rv;
+	int done = 0;
+
+	while (!done)
+		if (redisBufferWrite(s->rc, &done) != REDIS_OK)
+			return redis_fail(s, err, "send");
+	while (s->read + keep < s->queued) {
+		if (redisGetReply(s->rc, &rv) != REDIS_OK)
+			return redis_fail(s, err, "read replies");
+		r = rv;
+		s->read++;
+		if (r->type == REDIS_REPLY_ERROR && s->refused == NULL)
+			s->refused = sl_strdup(r->str);
+		freeReplyObject(r);
+	}
+	return 0;
+}
+
+/* Queue 'c' inside the open MULTI; its reply is read later. */
 static int
 rc_queue(struct mat_redis *s, struct rcmd *c, struct sl_err *err)
 {
@@ -212,6 +244,8 @@ rc_queue(struct mat_redis *s, struct rcmd *c, struct sl_err *err)
 	if (redisAppendCommandArgv(s->rc, (int)c->n, c->argv, c->len) != REDIS_OK)
 		return redis_fail(s, err, "queue a command");
 	s->queued++;
+	if (sdslen(s->rc->obuf) >= REDIS_FLUSH_BYTES)
+		return rc_flush(s, 0, err);
 	return 0;
 }
 
@@ -484,6 +518,7 @@ mat_redis_close(struct mat_redis *s)
 	sl_buf_free(&s->key2);
 	sl_buf_free(&s->tmp);
 	sl_arena_free(&s->arena);
+	free(s->refused);
 	free(s->live);
 	free(s->prefix);
 	free(s);
@@ -556,6 +591,9 @@ redis_begin(struct mat_redis *s, struct sl_err *err)
 		}
 	}
 	s->queued = 0;
+	s->read = 0;
+	free(s->refused);
+	s->refused = NULL;
 	rc_reset(&s->cmd);
 	rc_str(&s->cmd, "MULTI");
 	if ((rc = rc_queue(s, &s->cmd, err)) != 0)
@@ -583,7 +621,7 @@ mat_redis_abort(struct mat_redis *s)
 		rc_reset(&s->cmd);
 		rc_str(&s->cmd, "DISCARD");
 		(void)rc_queue(s, &s->cmd, NULL);
-		drain(s, s->queued);	/* MULTI, the commands, DISCARD */
+		drain(s, s->queued - s->read);	/* what MULTI ... DISCARD still owes */
 	}
 	s->in_txn = 0;
 	/* the cache may hold offsets the batch moved: the stored ones again */
@@ -597,7 +635,7 @@ mat_redis_commit(struct mat_redis *s, struct sl_err *err)
 {
 	redisReply *r = NULL;
 	void *rv;
-	size_t i, n;
+	size_t i;
 	int rc = 0;
 
 	if (!s->in_txn)
@@ -613,25 +651,23 @@ mat_redis_commit(struct mat_redis *s, struct sl_err *err)
 		if ((rc = rc_queue(s, &s->cmd, err)) != 0)
 			goto fail;
 	}
-	rc_reset(&s->cmd);
-	rc_str(&s->cmd, "EXEC");
-	if ((rc = rc_queue(s, &s->cmd, err)) != 0)
+	/* not through rc_queue: its flush would read EXEC's reply as a +QUEUED */
+	if (redisAppendCommand(s->rc, "EXEC") != REDIS_OK) {
+		rc = redis_fail(s, err, "queue EXEC");
 		goto fail;
-	/* MULTI's +OK, a +QUEUED (or an error) per command, EXEC's reply */
-	n = s->queued;
-	for (i = 0; i < n; i++) {
-		if (redisGetReply(s->rc, &rv) != REDIS_OK) {
-			rc = redis_fail(s, err, "read replies");
-			goto fail;
-		}
-		r = rv;
-		if (r->type == REDIS_REPLY_ERROR && rc == 0 && i + 1 < n) {
-			rc = sl_errf(err, SL_EPROTO, "view %s: redis %s refused a command of the "
-			    "batch: %s", s->conf->name, s->conf->redis_addr, r->str);
-		}
-		if (i + 1 < n)
-			freeReplyObject(r);
 	}
+	s->queued++;
+	/* MULTI's +OK, a +QUEUED (or an error) per command, then EXEC's reply */
+	if ((rc = rc_flush(s, 1, err)) != 0)
+		goto fail;
+	if (redisGetReply(s->rc, &rv) != REDIS_OK) {
+		rc = redis_fail(s, err, "read EXEC's reply");
+		goto fail;
+	}
+	r = rv;
+	if (s->refused)
+		rc = sl_errf(err, SL_EPROTO, "view %s: redis %s refused a command of the "
+		    "batch: %s", s->conf->name, s->conf->redis_addr, s->refused);
 	s->in_txn = 0;
 	if (r->type == REDIS_REPLY_NIL) {
 		/* WATCH: a rebuild was swapped in; nothing of the batch applied */

@@ -244,6 +244,40 @@ START_TEST(rows_are_hashes_of_their_non_null_columns)
 }
 END_TEST
 
+START_TEST(a_batch_larger_than_the_send_buffer_is_sent_as_it_grows)
+{
+	struct fx f;
+	char *big = sl_calloc(1, 200001), key[64];
+	int i;
+
+	memset(big, 'b', 200000);
+	flushall();
+	fx_open(&f);
+	for (i = 0; i < 30; i++)	/* 6 MB: several flushes before EXEC */
+		ck_assert_int_eq(fx_apply(&f, SCH_OP_CREATE, i, "big", NULL, big), 0);
+	ck_assert_int_eq(count_keys("c:public.users:*"), 0);	/* queued in MULTI */
+	ck_assert_int_eq(mat_redis_commit(f.sink, NULL), 0);
+	ck_assert_int_eq(count_keys("c:public.users:*"), 30);
+	for (i = 0; i < 30; i += 7) {
+		char *v;
+
+		snprintf(key, sizeof(key), "c:public.users:%d", i);
+		v = hget(key, "bio");
+		ck_assert_uint_eq(strlen(v), 200000);
+		free(v);
+	}
+	hget_is("c:__offsets", "t:0", "30");
+	/* and an abort of such a batch applies nothing */
+	for (i = 30; i < 45; i++)
+		ck_assert_int_eq(fx_apply(&f, SCH_OP_CREATE, i, "big", NULL, big), 0);
+	mat_redis_abort(f.sink);
+	ck_assert_int_eq(count_keys("c:public.users:*"), 30);
+	hget_is("c:__offsets", "t:0", "30");
+	free(big);
+	fx_close(&f);
+}
+END_TEST
+
 START_TEST(an_unchanged_value_keeps_its_field_and_a_null_loses_it)
 {
 	struct fx f;
@@ -519,6 +553,7 @@ redis_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_unchecked_fixture(tc, redis_up, redis_down);
 	tcase_add_test(tc, rows_are_hashes_of_their_non_null_columns);
+	tcase_add_test(tc, a_batch_larger_than_the_send_buffer_is_sent_as_it_grows);
 	tcase_add_test(tc, an_unchanged_value_keeps_its_field_and_a_null_loses_it);
 	tcase_add_test(tc, deletes_key_changes_and_truncates_remove_rows);
 	tcase_add_test(tc, the_offsets_are_written_in_the_same_exec_as_the_rows);
