@@ -54,13 +54,6 @@ struct fts_schema {
 	int32_t *fcol;			/* per fts column: its column here, or -1 */
 };
 
-struct fts_offset {
-	char *topic;
-	int32_t partition;
-	int64_t next;			/* -1: none stored */
-	int dirty;
-};
-
 enum {
 	ST_DOC_GET, ST_DOC_INS, ST_DOC_UPD, ST_DOC_DEL, ST_FTS_INS, ST_FTS_DEL,
 	ST_SCHEMA_GET, ST_SCHEMA_PUT, ST_OFF_GET, ST_OFF_PUT, ST_TRUNC, ST__COUNT
@@ -74,8 +67,7 @@ struct mat_fts {
 	sqlite3_stmt *st[ST__COUNT];
 	struct fts_schema **schemas;
 	size_t n_schemas;
-	struct fts_offset *offs;
-	size_t n_offs;
+	struct mat_offsets offs;
 	struct sl_arena arena;		/* per event */
 	struct sl_buf pk, pk2, row, txt;
 	struct mat_sink_stats st_;
@@ -334,11 +326,7 @@ caches_drop(struct mat_fts *s)
 	free(s->schemas);
 	s->schemas = NULL;
 	s->n_schemas = 0;
-	for (i = 0; i < s->n_offs; i++)
-		free(s->offs[i].topic);
-	free(s->offs);
-	s->offs = NULL;
-	s->n_offs = 0;
+	mat_offsets_clear(&s->offs);
 }
 
 void
@@ -413,19 +401,19 @@ mat_fts_commit(struct mat_fts *s, struct sl_err *err)
 
 	if (!s->in_txn)
 		return 0;
-	for (i = 0; i < s->n_offs; i++) {
+	for (i = 0; i < s->offs.n; i++) {
 		sqlite3_stmt *st = s->st[ST_OFF_PUT];
 
-		if (!s->offs[i].dirty)
+		if (!s->offs.v[i].dirty)
 			continue;
-		sqlite3_bind_text(st, 1, s->offs[i].topic, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 2, s->offs[i].partition);
-		sqlite3_bind_int64(st, 3, s->offs[i].next);
+		sqlite3_bind_text(st, 1, s->offs.v[i].topic, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, s->offs.v[i].partition);
+		sqlite3_bind_int64(st, 3, s->offs.v[i].next);
 		if ((rc = step_done(s, st, "put offset", err)) != 0) {
 			mat_fts_abort(s);
 			return rc;
 		}
-		s->offs[i].dirty = 0;
+		s->offs.v[i].dirty = 0;
 	}
 	rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
@@ -440,34 +428,26 @@ mat_fts_commit(struct mat_fts *s, struct sl_err *err)
 
 /* ------------------------------------------------------------------ offsets */
 
-static struct fts_offset *
+/* The cached offset, read from "offsets" on first use; NULL on error. */
+static struct mat_offset *
 offset_find(struct mat_fts *s, const char *topic, int32_t partition, struct sl_err *err,
     int *rcp)
 {
 	sqlite3_stmt *st = s->st[ST_OFF_GET];
-	struct fts_offset *o;
-	size_t i;
+	struct mat_offset *o = mat_offsets_find(&s->offs, topic, partition);
 	int rc;
 
 	*rcp = 0;
-	for (i = 0; i < s->n_offs; i++)
-		if (s->offs[i].partition == partition && strcmp(s->offs[i].topic, topic) == 0)
-			return &s->offs[i];
+	if (o)
+		return o;
 	sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, partition);
 	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		o = mat_offsets_add(&s->offs, topic, partition,
+		    rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1);
+	else
 		*rcp = fts_fail(s, err, rc, "get offset");
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		return NULL;
-	}
-	s->offs = sl_realloc(s->offs, (s->n_offs + 1) * sizeof(*s->offs));
-	o = &s->offs[s->n_offs++];
-	o->topic = sl_strdup(topic);
-	o->partition = partition;
-	o->next = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-	o->dirty = 0;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return o;
@@ -478,7 +458,7 @@ mat_fts_offset_get(struct mat_fts *s, const char *topic, int32_t partition, int6
     struct sl_err *err)
 {
 	int rc;
-	struct fts_offset *o = offset_find(s, topic, partition, err, &rc);
+	struct mat_offset *o = offset_find(s, topic, partition, err, &rc);
 
 	*next = o ? o->next : -1;
 	return o ? 0 : rc;
@@ -857,53 +837,53 @@ row_upsert(struct mat_fts *s, struct fts_schema *fs, const struct sch_event *ev,
 }
 
 static int
-apply_event(struct mat_fts *s, const struct sch_event *ev, const struct mat_pos *pos,
+rule_put(void *sink, const struct sch_event *ev, const struct mat_pos *pos,
     struct sl_err *err)
 {
-	struct fts_schema *fs = NULL;
-	const struct sch_value *img;
+	struct mat_fts *s = sink;
+	struct fts_schema *fs;
 	int rc;
 
-	if (ev == NULL || ev->table == NULL || ev->op == SCH_OP_MESSAGE) {
-		s->st_.skipped++;
-		return 0;
-	}
 	if ((rc = schema_of_event(s, ev->table, &fs, err)) != 0)
 		return rc;
-	switch (ev->op) {
-	case SCH_OP_CREATE: case SCH_OP_READ: case SCH_OP_UPDATE:
-		if (ev->after == NULL)
-			return sl_errf(err, SL_EINVAL, "view %s: %c event of %s without an "
-			    "after image", s->conf->name, (char)ev->op, fs->s.table);
-		rc = row_upsert(s, fs, ev, pos, err);
-		break;
-	case SCH_OP_DELETE:
-		img = ev->before ? ev->before : ev->after;
-		if (img == NULL)
-			return sl_errf(err, SL_EINVAL, "view %s: delete of %s without an image",
-			    s->conf->name, fs->s.table);
-		if (mat_pk_encode(&fs->s, img, &s->pk) != 0)
-			return sl_errf(err, SL_EINVAL, "view %s: %s: key not encodable",
-			    s->conf->name, fs->s.table);
-		rc = row_delete(s, fs->s.table, sl_buf_slice(&s->pk), err);
-		break;
-	case SCH_OP_TRUNCATE:
-		rc = table_truncate(s, fs->s.table, pos->partition, err);
-		break;
-	default:
-		s->st_.skipped++;
-		return 0;
-	}
-	if (rc == 0)
-		s->st_.applied++;
-	return rc;
+	return row_upsert(s, fs, ev, pos, err);
 }
+
+static int
+rule_del(void *sink, const struct sch_event *ev, const struct sch_value *img,
+    struct sl_err *err)
+{
+	struct mat_fts *s = sink;
+	struct fts_schema *fs;
+	int rc;
+
+	if ((rc = schema_of_event(s, ev->table, &fs, err)) != 0)
+		return rc;
+	if (mat_pk_encode(&fs->s, img, &s->pk) != 0)
+		return sl_errf(err, SL_EINVAL, "view %s: %s: key not encodable", s->conf->name,
+		    fs->s.table);
+	return row_delete(s, fs->s.table, sl_buf_slice(&s->pk), err);
+}
+
+static int
+rule_truncate(void *sink, const struct sch_event *ev, int32_t partition, struct sl_err *err)
+{
+	struct mat_fts *s = sink;
+	struct fts_schema *fs;
+	int rc;
+
+	if ((rc = schema_of_event(s, ev->table, &fs, err)) != 0)
+		return rc;
+	return table_truncate(s, fs->s.table, partition, err);
+}
+
+static const struct mat_sink_rules fts_rules = { rule_put, rule_del, rule_truncate };
 
 int
 mat_fts_apply(struct mat_fts *s, const struct sch_event *ev, const struct mat_origin *origin,
     struct sl_err *err)
 {
-	struct fts_offset *o;
+	struct mat_offset *o;
 	struct mat_pos pos;
 	int rc;
 
@@ -916,10 +896,8 @@ mat_fts_apply(struct mat_fts *s, const struct sch_event *ev, const struct mat_or
 		s->st_.skipped++;
 		return 1;	/* already in the view */
 	}
-	pos.partition = origin->partition;
-	pos.offset = origin->offset;
-	pos.lsn = ev && (ev->source.has & SCH_SRC_LSN) ? ev->source.lsn : 0;
-	rc = apply_event(s, ev, &pos, err);
+	mat_pos_of(origin, ev, &pos);
+	rc = mat_apply_event(&fts_rules, s, s->conf->name, ev, &pos, &s->st_, err);
 	sl_arena_reset(&s->arena);
 	if (rc == SL_EINVAL)
 		return rc;	/* the caller decides; the transaction stays usable */

@@ -44,13 +44,6 @@ struct sink_schema {
 	int *idx_ok;			/* 1 when the schema has every column of index i */
 };
 
-struct sink_offset {
-	char *topic;
-	int32_t partition;
-	int64_t next;			/* -1: none stored */
-	int dirty;			/* 'next' not yet put in this txn */
-};
-
 struct mat_lmdb {
 	MDB_env *env;
 	char *dir;			/* the environment's folder */
@@ -63,8 +56,7 @@ struct mat_lmdb {
 	size_t n_tables;
 	struct sink_schema **schemas_c;
 	size_t n_schemas;
-	struct sink_offset *offs;
-	size_t n_offs;
+	struct mat_offsets offs;
 	struct sl_arena arena;		/* per event */
 	struct sl_buf pk, pk2, row, ik, ik2;
 	struct mat_sink_stats st;
@@ -223,13 +215,7 @@ schemas_forget(struct mat_lmdb *s)
 static void
 offsets_forget(struct mat_lmdb *s)
 {
-	size_t i;
-
-	for (i = 0; i < s->n_offs; i++)
-		free(s->offs[i].topic);
-	free(s->offs);
-	s->offs = NULL;
-	s->n_offs = 0;
+	mat_offsets_clear(&s->offs);
 }
 
 void
@@ -322,14 +308,14 @@ mat_lmdb_commit(struct mat_lmdb *s, struct sl_err *err)
 	if (s->txn == NULL)
 		return 0;
 	/* the offsets of the batch join its changes (1) */
-	for (i = 0; i < s->n_offs; i++) {
+	for (i = 0; i < s->offs.n; i++) {
 		MDB_val k, v;
 		uint8_t vb[8];
 
-		if (!s->offs[i].dirty)
+		if (!s->offs.v[i].dirty)
 			continue;
-		offset_key(&s->ik, s->offs[i].topic, s->offs[i].partition);
-		sl_put_be64(vb, (uint64_t)s->offs[i].next);
+		offset_key(&s->ik, s->offs.v[i].topic, s->offs.v[i].partition);
+		sl_put_be64(vb, (uint64_t)s->offs.v[i].next);
 		k.mv_data = s->ik.p;
 		k.mv_size = s->ik.len;
 		v.mv_data = vb;
@@ -338,7 +324,7 @@ mat_lmdb_commit(struct mat_lmdb *s, struct sl_err *err)
 			mat_lmdb_abort(s);
 			return lmdb_fail(err, rc, "put offset");
 		}
-		s->offs[i].dirty = 0;
+		s->offs.v[i].dirty = 0;
 	}
 	rc = mdb_txn_commit(s->txn);
 	s->txn = NULL;
@@ -361,19 +347,17 @@ offset_key(struct sl_buf *b, const char *topic, int32_t partition)
 	sl_buf_add_be32(b, (uint32_t)partition);
 }
 
-static struct sink_offset *
+static struct mat_offset *
 offset_find(struct mat_lmdb *s, const char *topic, int32_t partition, struct sl_err *err,
     int *rcp)
 {
-	struct sink_offset *o;
+	struct mat_offset *o = mat_offsets_find(&s->offs, topic, partition);
 	MDB_val k, v;
-	size_t i;
 	int rc;
 
 	*rcp = 0;
-	for (i = 0; i < s->n_offs; i++)
-		if (s->offs[i].partition == partition && strcmp(s->offs[i].topic, topic) == 0)
-			return &s->offs[i];
+	if (o)
+		return o;
 	offset_key(&s->ik, topic, partition);
 	k.mv_data = s->ik.p;
 	k.mv_size = s->ik.len;
@@ -387,19 +371,15 @@ offset_find(struct mat_lmdb *s, const char *topic, int32_t partition, struct sl_
 		    topic, partition, v.mv_size);
 		return NULL;
 	}
-	s->offs = sl_realloc(s->offs, (s->n_offs + 1) * sizeof(*s->offs));
-	o = &s->offs[s->n_offs++];
-	o->topic = sl_strdup(topic);
-	o->partition = partition;
-	o->next = rc == 0 ? (int64_t)sl_get_be64(v.mv_data) : -1;
-	return o;
+	return mat_offsets_add(&s->offs, topic, partition,
+	    rc == 0 ? (int64_t)sl_get_be64(v.mv_data) : -1);
 }
 
 int
 mat_lmdb_offset_get(struct mat_lmdb *s, const char *topic, int32_t partition,
     int64_t *next, struct sl_err *err)
 {
-	struct sink_offset *o;
+	struct mat_offset *o;
 	int rc, own = s->txn == NULL;
 
 	*next = -1;
@@ -867,58 +847,71 @@ row_upsert(struct mat_lmdb *s, struct sink_table *t, struct sink_schema *ss,
 	return 0;
 }
 
+/* The schema and table of event 'ev' (stored as needed). */
 static int
-apply_event(struct mat_lmdb *s, const struct sch_event *ev, const struct mat_pos *pos,
-    struct sl_err *err)
+resolve(struct mat_lmdb *s, const struct sch_event *ev, struct sink_schema **ss,
+    struct sink_table **t, struct sl_err *err)
 {
-	struct sink_schema *ss = NULL;
-	struct sink_table *t = NULL;
-	const struct sch_value *img;
 	int rc;
 
-	if (ev == NULL || ev->table == NULL || ev->op == SCH_OP_MESSAGE) {
-		s->st.skipped++;
-		return 0;
-	}
-	if ((rc = schema_of_event(s, ev->table, &ss, err)) != 0 ||
-	    (rc = table_get(s, ss->s.table, &t, err)) != 0)
+	if ((rc = schema_of_event(s, ev->table, ss, err)) != 0)
 		return rc;
-	switch (ev->op) {
-	case SCH_OP_CREATE: case SCH_OP_READ: case SCH_OP_UPDATE:
-		if (ev->after == NULL)
-			return sl_errf(err, SL_EINVAL, "view %s: %c event of %s without an "
-			    "after image", s->conf->name, (char)ev->op, t->name);
-		rc = row_upsert(s, t, ss, ev, pos, err);
-		break;
-	case SCH_OP_DELETE:
-		img = ev->before ? ev->before : ev->after;
-		if (img == NULL)
-			return sl_errf(err, SL_EINVAL, "view %s: delete of %s without an image",
-			    s->conf->name, t->name);
-		if (mat_pk_encode(&ss->s, img, &s->pk) != 0)
-			return sl_errf(err, SL_EINVAL, "view %s: %s: key not encodable",
-			    s->conf->name, t->name);
-		if (s->pk.len > s->max_key)
-			return 0;	/* never stored */
-		rc = row_delete(s, t, sl_buf_slice(&s->pk), err);
-		break;
-	case SCH_OP_TRUNCATE:
-		rc = table_truncate(s, t, pos->partition, err);
-		break;
-	default:
-		s->st.skipped++;
-		return 0;
-	}
-	if (rc == 0)
-		s->st.applied++;
-	return rc;
+	return table_get(s, (*ss)->s.table, t, err);
 }
+
+static int
+rule_put(void *sink, const struct sch_event *ev, const struct mat_pos *pos,
+    struct sl_err *err)
+{
+	struct mat_lmdb *s = sink;
+	struct sink_schema *ss;
+	struct sink_table *t;
+	int rc;
+
+	if ((rc = resolve(s, ev, &ss, &t, err)) != 0)
+		return rc;
+	return row_upsert(s, t, ss, ev, pos, err);
+}
+
+static int
+rule_del(void *sink, const struct sch_event *ev, const struct sch_value *img,
+    struct sl_err *err)
+{
+	struct mat_lmdb *s = sink;
+	struct sink_schema *ss;
+	struct sink_table *t;
+	int rc;
+
+	if ((rc = resolve(s, ev, &ss, &t, err)) != 0)
+		return rc;
+	if (mat_pk_encode(&ss->s, img, &s->pk) != 0)
+		return sl_errf(err, SL_EINVAL, "view %s: %s: key not encodable", s->conf->name,
+		    t->name);
+	if (s->pk.len > s->max_key)
+		return 0;	/* never stored */
+	return row_delete(s, t, sl_buf_slice(&s->pk), err);
+}
+
+static int
+rule_truncate(void *sink, const struct sch_event *ev, int32_t partition, struct sl_err *err)
+{
+	struct mat_lmdb *s = sink;
+	struct sink_schema *ss;
+	struct sink_table *t;
+	int rc;
+
+	if ((rc = resolve(s, ev, &ss, &t, err)) != 0)
+		return rc;
+	return table_truncate(s, t, partition, err);
+}
+
+static const struct mat_sink_rules lmdb_rules = { rule_put, rule_del, rule_truncate };
 
 int
 mat_lmdb_apply(struct mat_lmdb *s, const struct sch_event *ev,
     const struct mat_origin *origin, struct sl_err *err)
 {
-	struct sink_offset *o;
+	struct mat_offset *o;
 	struct mat_pos pos;
 	int rc;
 
@@ -931,10 +924,8 @@ mat_lmdb_apply(struct mat_lmdb *s, const struct sch_event *ev,
 		s->st.skipped++;
 		return 1;	/* already in the view */
 	}
-	pos.partition = origin->partition;
-	pos.offset = origin->offset;
-	pos.lsn = ev && (ev->source.has & SCH_SRC_LSN) ? ev->source.lsn : 0;
-	rc = apply_event(s, ev, &pos, err);
+	mat_pos_of(origin, ev, &pos);
+	rc = mat_apply_event(&lmdb_rules, s, s->conf->name, ev, &pos, &s->st, err);
 	sl_arena_reset(&s->arena);
 	if (rc == SL_EINVAL)
 		return rc;	/* the caller decides; the txn stays usable */

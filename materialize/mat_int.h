@@ -38,6 +38,7 @@
 #include <stdint.h>
 
 #include "common/sl.h"
+#include "materialize/mat.h"
 #include "schemas/sch.h"
 
 #define MAT_ROW_VERSION 2		/* written; version 1 is still read */
@@ -233,6 +234,48 @@ const struct mat_json *mat_json_get(const struct mat_json *o, const char *key);
  */
 int mat_json_event_decode(struct sl_slice key, struct sl_slice val,
     struct sl_arena *a, struct sch_event *ev, struct sl_err *err);
+
+/* ----------------------------------------------------------------- sinks */
+
+/*
+ * What every sink shares (apply.c).  A sink's row operations: 'put' the
+ * after image (c, r, u), 'del' the row of image 'img' (d), 'truncate' the
+ * table's rows last written from 'partition' (t).  mat_apply_event picks
+ * one per event, or none (tombstones, messages, other records: counted
+ * skipped), refuses an event without the image it needs (SL_EINVAL), and
+ * counts what was applied.
+ */
+struct mat_sink_rules {
+	int (*put)(void *sink, const struct sch_event *ev, const struct mat_pos *pos,
+	    struct sl_err *err);
+	int (*del)(void *sink, const struct sch_event *ev, const struct sch_value *img,
+	    struct sl_err *err);
+	int (*truncate)(void *sink, const struct sch_event *ev, int32_t partition,
+	    struct sl_err *err);
+};
+int mat_apply_event(const struct mat_sink_rules *r, void *sink, const char *view,
+    const struct sch_event *ev, const struct mat_pos *pos, struct mat_sink_stats *st,
+    struct sl_err *err);
+/* Where a change came from, as a row records it. */
+void mat_pos_of(const struct mat_origin *o, const struct sch_event *ev, struct mat_pos *pos);
+
+/* A partition's next offset as a sink caches it within its transaction. */
+struct mat_offset {
+	char *topic;
+	int32_t partition;
+	int64_t next;			/* -1: none stored */
+	int dirty;			/* moved in the open transaction */
+};
+struct mat_offsets {
+	struct mat_offset *v;
+	size_t n;
+};
+/* The cached entry, or NULL; mat_offsets_add appends one (not dirty). */
+struct mat_offset *mat_offsets_find(struct mat_offsets *, const char *topic,
+    int32_t partition);
+struct mat_offset *mat_offsets_add(struct mat_offsets *, const char *topic,
+    int32_t partition, int64_t next);
+void mat_offsets_clear(struct mat_offsets *);
 
 /* --------------------------------------------------------------- metrics */
 

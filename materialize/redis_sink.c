@@ -101,13 +101,6 @@ struct redis_schema {
 	struct sl_arena arena;
 };
 
-struct redis_offset {
-	char *topic;
-	int32_t partition;
-	int64_t next;
-	int dirty;
-};
-
 /* The arguments of one command, built before it is queued. */
 struct rcmd {
 	struct sl_buf data;		/* every argument's bytes */
@@ -130,8 +123,7 @@ struct mat_redis {
 	char *refused;			/* the first command Redis refused */
 	struct redis_schema **schemas;
 	size_t n_schemas;
-	struct redis_offset *offs;
-	size_t n_offs;
+	struct mat_offsets offs;
 	struct rcmd cmd;
 	struct sl_buf key, key2, tmp;
 	struct sl_arena arena;
@@ -385,11 +377,12 @@ offsets_load(struct mat_redis *s, struct sl_err *err)
 			    r->element[i + 1]->str);
 			break;
 		}
-		s->offs = sl_realloc(s->offs, (s->n_offs + 1) * sizeof(*s->offs));
-		s->offs[s->n_offs].topic = sl_strndup(f, (size_t)(colon - f));
-		s->offs[s->n_offs].partition = (int32_t)part;
-		s->offs[s->n_offs].next = next;
-		s->offs[s->n_offs++].dirty = 0;
+		{
+			char *topic = sl_strndup(f, (size_t)(colon - f));
+
+			mat_offsets_add(&s->offs, topic, (int32_t)part, next);
+			free(topic);
+		}
 	}
 	freeReplyObject(r);
 	return rc;
@@ -398,13 +391,7 @@ offsets_load(struct mat_redis *s, struct sl_err *err)
 static void
 offsets_forget(struct mat_redis *s)
 {
-	size_t i;
-
-	for (i = 0; i < s->n_offs; i++)
-		free(s->offs[i].topic);
-	free(s->offs);
-	s->offs = NULL;
-	s->n_offs = 0;
+	mat_offsets_clear(&s->offs);
 }
 
 /* P__gen as a number (0 when unset). */
@@ -640,14 +627,14 @@ mat_redis_commit(struct mat_redis *s, struct sl_err *err)
 
 	if (!s->in_txn)
 		return 0;
-	for (i = 0; i < s->n_offs; i++) {
-		if (!s->offs[i].dirty)
+	for (i = 0; i < s->offs.n; i++) {
+		if (!s->offs.v[i].dirty)
 			continue;
 		rc_reset(&s->cmd);
 		rc_str(&s->cmd, "HSET");
 		rc_fmt(&s->cmd, "%s%s", s->prefix, REDIS_OFFSETS);
-		rc_fmt(&s->cmd, "%s:%" PRId32, s->offs[i].topic, s->offs[i].partition);
-		rc_fmt(&s->cmd, "%" PRId64, s->offs[i].next);
+		rc_fmt(&s->cmd, "%s:%" PRId32, s->offs.v[i].topic, s->offs.v[i].partition);
+		rc_fmt(&s->cmd, "%" PRId64, s->offs.v[i].next);
 		if ((rc = rc_queue(s, &s->cmd, err)) != 0)
 			goto fail;
 	}
@@ -697,8 +684,8 @@ mat_redis_commit(struct mat_redis *s, struct sl_err *err)
 			(void)offsets_load(s, NULL);
 		return rc;
 	}
-	for (i = 0; i < s->n_offs; i++)
-		s->offs[i].dirty = 0;
+	for (i = 0; i < s->offs.n; i++)
+		s->offs.v[i].dirty = 0;
 	s->st.commits++;
 	return 0;
 fail:
@@ -709,22 +696,13 @@ fail:
 
 /* ------------------------------------------------------------------- rows */
 
-static struct redis_offset *
+/* The cached offset (all were read at open): absent means none stored. */
+static struct mat_offset *
 offset_find(struct mat_redis *s, const char *topic, int32_t partition)
 {
-	struct redis_offset *o;
-	size_t i;
+	struct mat_offset *o = mat_offsets_find(&s->offs, topic, partition);
 
-	for (i = 0; i < s->n_offs; i++)
-		if (s->offs[i].partition == partition && strcmp(s->offs[i].topic, topic) == 0)
-			return &s->offs[i];
-	s->offs = sl_realloc(s->offs, (s->n_offs + 1) * sizeof(*s->offs));
-	o = &s->offs[s->n_offs++];
-	o->topic = sl_strdup(topic);
-	o->partition = partition;
-	o->next = -1;
-	o->dirty = 0;
-	return o;
+	return o ? o : mat_offsets_add(&s->offs, topic, partition, -1);
 }
 
 int
@@ -846,76 +824,67 @@ row_put(struct mat_redis *s, const struct mat_schema *ms, const struct sch_event
 }
 
 static int
-apply_event(struct mat_redis *s, const struct sch_event *ev, const struct mat_pos *pos,
+rule_put(void *sink, const struct sch_event *ev, const struct mat_pos *pos,
     struct sl_err *err)
 {
-	const struct mat_schema *ms;
-	const struct sch_value *img;
-	int rc;
+	struct mat_redis *s = sink;
 
-	if (ev == NULL || ev->table == NULL || ev->op == SCH_OP_MESSAGE) {
-		s->st.skipped++;
-		return 0;
-	}
-	ms = schema_of_event(s, ev->table);
-	switch (ev->op) {
-	case SCH_OP_CREATE: case SCH_OP_READ: case SCH_OP_UPDATE:
-		if (ev->after == NULL)
-			return sl_errf(err, SL_EINVAL, "view %s: %c event of %s without an "
-			    "after image", s->conf->name, (char)ev->op, ms->table);
-		rc = row_put(s, ms, ev, pos, err);
-		break;
-	case SCH_OP_DELETE:
-		img = ev->before ? ev->before : ev->after;
-		if (img == NULL || row_key(s, ms, img, &s->key) != 0)
-			return sl_errf(err, SL_EINVAL, "view %s: delete of %s without a key",
-			    s->conf->name, ms->table);
-		rc_reset(&s->cmd);
-		rc_str(&s->cmd, "DEL");
-		rc_arg(&s->cmd, s->key.p, s->key.len);
-		rc = rc_queue(s, &s->cmd, err);
-		break;
-	case SCH_OP_TRUNCATE:
-		sl_buf_reset(&s->key);
-		sl_buf_printf(&s->key, "%s%s:", s->prefix, ms->table);
-		sl_buf_add_u8(&s->key, 0);
-		match_prefix(&s->tmp, (const char *)s->key.p);
-		rc_reset(&s->cmd);
-		rc_str(&s->cmd, "EVAL");
-		rc_str(&s->cmd, truncate_lua);
-		rc_str(&s->cmd, "0");
-		rc_str(&s->cmd, (const char *)s->tmp.p);
-		rc_fmt(&s->cmd, "%" PRId32 ":", pos->partition);
-		rc = rc_queue(s, &s->cmd, err);
-		break;
-	default:
-		s->st.skipped++;
-		return 0;
-	}
-	if (rc == 0)
-		s->st.applied++;
-	return rc;
+	return row_put(s, schema_of_event(s, ev->table), ev, pos, err);
 }
+
+static int
+rule_del(void *sink, const struct sch_event *ev, const struct sch_value *img,
+    struct sl_err *err)
+{
+	struct mat_redis *s = sink;
+	const struct mat_schema *ms = schema_of_event(s, ev->table);
+
+	if (row_key(s, ms, img, &s->key) != 0)
+		return sl_errf(err, SL_EINVAL, "view %s: %s: key not encodable", s->conf->name,
+		    ms->table);
+	rc_reset(&s->cmd);
+	rc_str(&s->cmd, "DEL");
+	rc_arg(&s->cmd, s->key.p, s->key.len);
+	return rc_queue(s, &s->cmd, err);
+}
+
+static int
+rule_truncate(void *sink, const struct sch_event *ev, int32_t partition, struct sl_err *err)
+{
+	struct mat_redis *s = sink;
+	const struct mat_schema *ms = schema_of_event(s, ev->table);
+
+	sl_buf_reset(&s->key);
+	sl_buf_printf(&s->key, "%s%s:", s->prefix, ms->table);
+	sl_buf_add_u8(&s->key, 0);
+	match_prefix(&s->tmp, (const char *)s->key.p);
+	rc_reset(&s->cmd);
+	rc_str(&s->cmd, "EVAL");
+	rc_str(&s->cmd, truncate_lua);
+	rc_str(&s->cmd, "0");
+	rc_str(&s->cmd, (const char *)s->tmp.p);
+	rc_fmt(&s->cmd, "%" PRId32 ":", partition);
+	return rc_queue(s, &s->cmd, err);
+}
+
+static const struct mat_sink_rules redis_rules = { rule_put, rule_del, rule_truncate };
 
 int
 mat_redis_apply(struct mat_redis *s, const struct sch_event *ev,
     const struct mat_origin *origin, struct sl_err *err)
 {
-	struct redis_offset *o;
+	struct mat_offset *o = offset_find(s, origin->topic, origin->partition);
 	struct mat_pos pos;
 	int rc;
 
-	o = offset_find(s, origin->topic, origin->partition);
 	if (origin->offset < o->next) {
 		s->st.skipped++;
 		return 1;	/* already in the view */
 	}
 	if ((rc = redis_begin(s, err)) != 0)
 		return rc;
-	pos.partition = origin->partition;
-	pos.offset = origin->offset;
-	pos.lsn = ev && (ev->source.has & SCH_SRC_LSN) ? ev->source.lsn : 0;
-	rc = apply_event(s, ev, &pos, err);
+	mat_pos_of(origin, ev, &pos);
+	rc = mat_apply_event(&redis_rules, s, s->conf->name, ev, &pos, &s->st, err);
 	sl_arena_reset(&s->arena);
 	if (rc == SL_EINVAL)
 		return rc;	/* nothing of it was queued; the caller decides */
@@ -1019,8 +988,8 @@ mat_redis_offsets(const struct mat_view_conf *conf,
 
 	if ((rc = mat_redis_open(conf, 0, &s, err)) != 0)
 		return rc;
-	for (i = 0; i < s->n_offs && rc == 0; i++)
-		rc = fn(s->offs[i].topic, s->offs[i].partition, s->offs[i].next, ctx);
+	for (i = 0; i < s->offs.n && rc == 0; i++)
+		rc = fn(s->offs.v[i].topic, s->offs.v[i].partition, s->offs.v[i].next, ctx);
 	mat_redis_close(s);
 	return rc;
 }
