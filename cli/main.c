@@ -42,7 +42,7 @@ static const struct cli_command cli_commands[] = {
 	  "Full-text search of a search view (type = sqlite-fts): QUERY is an FTS5\n"
 	  "query (words, \"a phrase\", column:word, AND OR NOT, prefix*).  Prints\n"
 	  "one JSON line per matching row, best first:\n"
-	  "  {\"table\":\"public.docs\",\"rank\":-1.5,\"row\":{...}}\n"
+	  "  {\"table\":\"public.docs\",\"rank\":-1.5,\"snippet\":\"...\",\"row\":{...}}\n"
 	  "--limit N (default 20, 0 for all).  Exit status 1 when nothing matches,\n"
 	  "2 for a query FTS5 cannot parse.\n" },
 	{ "topics", cli_topics,

@@ -4,7 +4,8 @@
  * sqlite-fts) through the search API of materialize/view.h.
  *
  * One JSON line per match, best first:
- *   {"table":"public.docs","rank":-1.52,"row":{...as sluice view prints it}}
+ *   {"table":"public.docs","rank":-1.52,"snippet":"... [word] ...",
+ *    "row":{...as sluice view prints it}}
  * Exit status 1 when nothing matches, 2 for a usage error or a query FTS5
  * refuses, 3 when the view cannot be read.
  */
@@ -45,7 +46,7 @@ json_str(struct sl_buf *b, const char *s)
 }
 
 static int
-search_print_row(const struct mat_row *row, double rank, void *arg)
+search_print_row(const struct mat_row *row, double rank, const char *snippet, void *arg)
 {
 	struct search_print *p = arg;
 	int rc;
@@ -54,7 +55,9 @@ search_print_row(const struct mat_row *row, double rank, void *arg)
 	sl_buf_printf(&p->line, "{\"table\":");
 	json_str(&p->line, row->table);
 	/* bm25 is finite; keep the line valid JSON whatever SQLite says */
-	sl_buf_printf(&p->line, ",\"rank\":%.6g,\"row\":", isfinite(rank) ? rank : 0.0);
+	sl_buf_printf(&p->line, ",\"rank\":%.6g,\"snippet\":", isfinite(rank) ? rank : 0.0);
+	json_str(&p->line, snippet ? snippet : "");
+	sl_buf_printf(&p->line, ",\"row\":");
 	if ((rc = mat_row_json(row, &p->line, p->err)) != 0)
 		return rc;
 	sl_buf_printf(&p->line, "}\n");

@@ -179,10 +179,13 @@ mat_search_query(struct mat_search *s, const char *query, const char *table, siz
 {
 	sqlite3_stmt *q = NULL;
 	struct mat_row row;
+	/* the snippet: the best column's matching words in [], ~12 tokens */
 	const char *sql = table ?
-	    "SELECT d.tbl, d.pk, d.row, fts.rank FROM fts JOIN docs d ON d.id = fts.rowid "
+	    "SELECT d.tbl, d.pk, d.row, fts.rank, snippet(fts, -1, '[', ']', '...', 12) "
+	    "FROM fts JOIN docs d ON d.id = fts.rowid "
 	    "WHERE fts MATCH ?1 AND d.tbl = ?3 ORDER BY fts.rank LIMIT ?2" :
-	    "SELECT d.tbl, d.pk, d.row, fts.rank FROM fts JOIN docs d ON d.id = fts.rowid "
+	    "SELECT d.tbl, d.pk, d.row, fts.rank, snippet(fts, -1, '[', ']', '...', 12) "
+	    "FROM fts JOIN docs d ON d.id = fts.rowid "
 	    "WHERE fts MATCH ?1 ORDER BY fts.rank LIMIT ?2";
 	int rc, src;
 
@@ -215,7 +218,8 @@ mat_search_query(struct mat_search *s, const char *query, const char *table, siz
 			row.offset = pos.offset;
 			row.lsn = pos.lsn;
 		}
-		rc = fn(&row, sqlite3_column_double(q, 3), ctx);
+		rc = fn(&row, sqlite3_column_double(q, 3), (const char *)sqlite3_column_text(q, 4),
+		    ctx);
 	}
 	if (rc == 0 && src != SQLITE_DONE) {
 		/* a query FTS5 cannot parse, or a column it does not have */

@@ -169,13 +169,16 @@ void mat_search_close(struct mat_search *);
 /*
  * Call 'fn' for each row matching the FTS5 query 'query' (docs/views.md:
  * words, "phrases", column:word, AND OR NOT, prefix*), best match first
- * (FTS5's bm25 rank: lower is better), at most 'limit' rows (0: all),
+ * (FTS5's bm25 rank: lower is better), with a snippet of the best
+ * matching column (matched words in [brackets], "..." where text was
+ * cut; may be NULL), at most 'limit' rows (0: all),
  * only of 'table' when not NULL.  One read transaction: the rows come from
  * one committed state.  Stops and returns what 'fn' returns when not 0.
  * Returns 0, SL_EINVAL for a query FTS5 refuses (the message names it and
  * SQLite's reason), or an I/O or corruption error.
  */
-typedef int mat_match_fn(const struct mat_row *row, double rank, void *ctx);
+typedef int mat_match_fn(const struct mat_row *row, double rank, const char *snippet,
+    void *ctx);
 int mat_search_query(struct mat_search *, const char *query, const char *table,
     size_t limit, mat_match_fn *fn, void *ctx, struct sl_err *err);
 

@@ -123,11 +123,13 @@ struct hits {
 };
 
 static int
-hit(const struct mat_row *row, double rank, void *arg)
+hit(const struct mat_row *row, double rank, const char *snippet, void *arg)
 {
 	struct hits *h = arg;
 
 	(void)rank;
+	ck_assert_ptr_nonnull(snippet);
+	ck_assert_ptr_nonnull(strchr(snippet, '['));	/* the match is marked */
 	ck_assert_str_eq(row->table, "public.docs");
 	ck_assert_int_eq(mat_row_json(row, &h->json, NULL), 0);
 	sl_buf_add_u8(&h->json, '\n');
