@@ -276,7 +276,8 @@ status_view(struct status *st, const struct sl_config *cfg,
 	}
 	if (vc->redis) {
 		/* a cache view: where it lives is the Redis server and key prefix */
-		where = sl_asprintf("redis %s %s", vc->redis_addr, vc->key_prefix);
+		where = sl_asprintf("redis %s (key_prefix \"%s\")", vc->redis_addr,
+		    vc->key_prefix);
 	} else if ((rc = vc->fts ? mat_search_open(vc->path, &se, &err) :
 	    mat_view_open(vc->path, &v, &err)) != 0) {
 		printf("view    %s: %s: %s\n", name, vc->path, rc == SL_ENOTFOUND ?

@@ -2,10 +2,10 @@
 # make demo: the quickstart, end to end on this machine.
 #   1. a throwaway PostgreSQL 15 cluster in a temp folder, with a sample table
 #   2. `sluice up` with examples/quickstart/sluice.ini: the broker, the
-#      PostgreSQL source, an LMDB view with a secondary index and a
-#      full-text search view, supervised
+#      PostgreSQL source, an LMDB view with a secondary index, a full-text
+#      search view, and a cache view in a throwaway redis-server, supervised
 #   3. live inserts, updates and deletes, and the views following them,
-#      read with `sluice view` and `sluice search`
+#      read with `sluice view`, `sluice search` and `redis-cli`
 #   4. everything it started is stopped by PID and the folder removed
 # SLUICE=path/to/sluice overrides the binary; KEEP=1 keeps the folder.
 set -eu
@@ -18,6 +18,7 @@ work=$(mktemp -d /tmp/sluice-demo-XXXXXX)
 chmod 755 "$work"
 up_pid=""
 pg_started=""
+redis_pid=""
 if [ "$(id -u)" = 0 ]; then
 	AS_PG="runuser -u postgres --"
 	chown postgres "$work"
@@ -30,6 +31,10 @@ cleanup() {
 	if [ -n "$up_pid" ] && kill -0 "$up_pid" 2>/dev/null; then
 		kill -TERM "$up_pid"
 		wait "$up_pid" 2>/dev/null || true
+	fi
+	if [ -n "$redis_pid" ]; then
+		kill -TERM "$redis_pid" 2>/dev/null || true
+		wait "$redis_pid" 2>/dev/null || true
 	fi
 	if [ -n "$pg_started" ]; then
 		$AS_PG "$PG_BIN/pg_ctl" -D "$work/pg" stop -m fast -w >/dev/null 2>&1 || true
@@ -81,7 +86,8 @@ export DEMO_PGSOCK="$work/pgsock"
 DEMO_PGPORT=$(free_port)
 DEMO_KAFKA="127.0.0.1:$(free_port)"
 DEMO_HTTP="127.0.0.1:$(free_port)"
-export DEMO_PGPORT DEMO_KAFKA DEMO_HTTP
+DEMO_REDIS="unix:$work/redis.sock"
+export DEMO_PGPORT DEMO_KAFKA DEMO_HTTP DEMO_REDIS
 
 step "a throwaway PostgreSQL cluster in $work/pg (port $DEMO_PGPORT, wal_level=logical)"
 mkdir -p "$DEMO_PGSOCK"
@@ -93,6 +99,18 @@ pg_started=1
 "$PG_BIN/psql" -h "$DEMO_PGSOCK" -p "$DEMO_PGPORT" -U postgres -d postgres -Atqc "CREATE DATABASE shop"
 psql_shop "$(cat "$here/examples/quickstart/schema.sql")"
 psql_shop "SELECT id, name, city, balance FROM customers ORDER BY id" | sed 's/^/    /'
+
+step "a throwaway redis-server on $work/redis.sock, for the cache view"
+redis-server --port 0 --unixsocket "$work/redis.sock" --save '' --appendonly no \
+    --dir "$work" --logfile "$work/redis.log" &
+redis_pid=$!
+rcli() { redis-cli -s "$work/redis.sock" "$@"; }
+i=0
+until [ "$(rcli ping 2>/dev/null)" = PONG ]; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && { echo "demo: redis-server did not start (see $work/redis.log)" >&2; exit 1; }
+	sleep 0.1
+done
 
 step "sluice up -c examples/quickstart/sluice.ini (output in $work/up.log)"
 "$SLUICE" up -c "$CONFIG" >"$work/up.log" 2>&1 &
@@ -129,6 +147,12 @@ wait_for "the search view to drop customer 4" sh -c \
 search search 'city:boston'
 echo "    sluice search search 'lov* OR hop*':"
 search search 'lov* OR hop*'
+
+step "the cache view: every row a Redis hash, redis-cli HGETALL cache:public.customers:1"
+wait_for "customer 4 to leave the cache" sh -c \
+    "[ -z \"\$(redis-cli -s '$work/redis.sock' EXISTS cache:public.customers:4 | grep 1)\" ] &&
+     redis-cli -s '$work/redis.sock' HGET cache:public.customers:1 city | grep -q Paris"
+rcli HGETALL cache:public.customers:1 | paste - - | sed 's/^/    /'
 
 step "the same changes as Kafka messages: kcat on the topic app.public.customers"
 kcat -b "$DEMO_KAFKA" -C -t app.public.customers -e -q \
