@@ -82,6 +82,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < n; i++) {
 			sl_buf_reset(&b2);
 			mat_value_json(&vals[i], NULL, &b2);
+			/* the text search and cache views store */
+			if (vals[i].kind != SCH_NULL && vals[i].kind != SCH_UNCHANGED) {
+				sl_buf_reset(&b2);
+				mat_value_text(&vals[i], NULL, &b2);
+			}
 		}
 		break;
 	case 2:
