@@ -300,6 +300,46 @@ START_TEST(an_unchanged_value_keeps_its_field_and_a_null_loses_it)
 }
 END_TEST
 
+START_TEST(a_json_view_stores_debezium_values_as_text)
+{
+	static const char key[] = "{\"id\":5}";
+	static const char ins[] = "{\"before\":null,\"after\":{\"id\":5,\"name\":\"qu\\\"ote\","
+	    "\"bio\":\"long\",\"score\":1.5,\"ok\":true,\"tags\":[1,\"a\"]},"
+	    "\"source\":{\"connector\":\"postgresql\",\"db\":\"app\",\"schema\":\"public\","
+	    "\"table\":\"t\",\"lsn\":1234},\"op\":\"c\",\"ts_ms\":1}";
+	static const char upd[] = "{\"before\":null,\"after\":{\"id\":5,\"name\":\"n2\","
+	    "\"bio\":\"__debezium_unavailable_value\",\"score\":null,\"ok\":false,"
+	    "\"tags\":[]},\"source\":{\"connector\":\"postgresql\",\"db\":\"app\","
+	    "\"schema\":\"public\",\"table\":\"t\",\"lsn\":1240},\"op\":\"u\",\"ts_ms\":2}";
+	struct mat_origin o = { "t", 0, 0 };
+	struct sl_arena a = { 0 };
+	struct sch_event ev;
+	struct fx f;
+
+	flushall();
+	fx_open(&f);
+	ck_assert_int_eq(mat_json_event_decode(sl_slice_make(key, strlen(key)),
+	    sl_slice_make(ins, strlen(ins)), &a, &ev, NULL), 0);
+	ck_assert_int_eq(mat_redis_apply(f.sink, &ev, &o, NULL), 0);
+	ck_assert_int_eq(mat_redis_commit(f.sink, NULL), 0);
+	hget_is("c:public.t:5", "name", "qu\"ote");	/* unescaped, no quotes */
+	hget_is("c:public.t:5", "score", "1.5");
+	hget_is("c:public.t:5", "ok", "true");
+	hget_is("c:public.t:5", "tags", "[1,\"a\"]");
+	o.offset = 1;
+	ck_assert_int_eq(mat_json_event_decode(sl_slice_make(key, strlen(key)),
+	    sl_slice_make(upd, strlen(upd)), &a, &ev, NULL), 0);
+	ck_assert_int_eq(mat_redis_apply(f.sink, &ev, &o, NULL), 0);
+	ck_assert_int_eq(mat_redis_commit(f.sink, NULL), 0);
+	hget_is("c:public.t:5", "name", "n2");
+	hget_is("c:public.t:5", "bio", "long");	/* Debezium's placeholder: unchanged */
+	hget_is("c:public.t:5", "score", NULL);
+	hget_is("c:public.t:5", "ok", "false");
+	sl_arena_free(&a);
+	fx_close(&f);
+}
+END_TEST
+
 START_TEST(deletes_key_changes_and_truncates_remove_rows)
 {
 	struct fx f;
@@ -555,6 +595,7 @@ redis_suite(void)
 	tcase_add_test(tc, rows_are_hashes_of_their_non_null_columns);
 	tcase_add_test(tc, a_batch_larger_than_the_send_buffer_is_sent_as_it_grows);
 	tcase_add_test(tc, an_unchanged_value_keeps_its_field_and_a_null_loses_it);
+	tcase_add_test(tc, a_json_view_stores_debezium_values_as_text);
 	tcase_add_test(tc, deletes_key_changes_and_truncates_remove_rows);
 	tcase_add_test(tc, the_offsets_are_written_in_the_same_exec_as_the_rows);
 	tcase_add_test(tc, a_rebuild_is_swapped_in_whole_and_the_live_sink_notices);
