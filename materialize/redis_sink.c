@@ -16,6 +16,8 @@
  *                             primary-key values as text joined by ':'.
  *   P__offsets                HASH "<topic>:<partition>" -> next offset
  *   P__gen                    generation: INCR by each rebuild swap
+ *   P__rebuild_lock           held by the rebuild running (SET NX, 60 s,
+ *                             renewed each batch), in the live database
  *   P__rebuild:...            a rebuild in progress: the same layout
  *
  * Per event: r and u without unchanged values DEL the row and HSET every
@@ -39,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 #include <hiredis/sds.h>
@@ -49,6 +52,8 @@
 #define REDIS_REBUILD "__rebuild:"
 #define REDIS_OFFSETS "__offsets"
 #define REDIS_GEN "__gen"
+#define REDIS_LOCK "__rebuild_lock"
+#define REDIS_LOCK_TTL "60"		/* seconds; renewed by every batch */
 #define REDIS_POS_FIELD "__pos"
 #define REDIS_SCAN_COUNT "1000"
 /* Queued commands are sent once this many bytes wait: bounded memory. */
@@ -111,6 +116,8 @@ struct rcmd {
 
 struct mat_redis {
 	redisContext *rc;
+	redisContext *lock;		/* rebuild: holds P__rebuild_lock */
+	char lock_id[96];		/* its value: host and pid */
 	const struct mat_view_conf *conf;
 	char *live;			/* the view's key prefix */
 	char *prefix;			/* what this sink writes under */
@@ -451,6 +458,74 @@ delete_prefix(struct mat_redis *s, const char *prefix, struct sl_err *err)
 	return rc;
 }
 
+/*
+ * One rebuild of a view at a time: P__rebuild_lock, SET NX with a TTL on a
+ * connection of its own to the live database, renewed by every batch, so
+ * a rebuild that died frees it within REDIS_LOCK_TTL.
+ */
+static int
+lock_take(struct mat_redis *s, struct sl_err *err)
+{
+	redisReply *r;
+	char host[64] = "?";
+	int rc;
+
+	if ((rc = redis_connect(s->conf, s->conf->redis_db, &s->lock, err)) != 0)
+		return rc;
+	(void)gethostname(host, sizeof(host) - 1);
+	snprintf(s->lock_id, sizeof(s->lock_id), "%s:%ld", host, (long)getpid());
+	r = redisCommand(s->lock, "SET %s%s %s NX EX " REDIS_LOCK_TTL, s->live, REDIS_LOCK,
+	    s->lock_id);
+	if (r == NULL || r->type == REDIS_REPLY_ERROR)
+		rc = sl_errf(err, -EIO, "view %s: redis %s: SET %s%s: %s", s->conf->name,
+		    s->conf->redis_addr, s->live, REDIS_LOCK, r ? r->str : s->lock->errstr);
+	else if (r->type == REDIS_REPLY_NIL) {
+		freeReplyObject(r);
+		r = redisCommand(s->lock, "GET %s%s", s->live, REDIS_LOCK);
+		rc = sl_errf(err, SL_ESTATE, "view %s: another rebuild of this view is running "
+		    "(%s%s held by %s; it expires %s s after that rebuild's last batch)",
+		    s->conf->name, s->live, REDIS_LOCK, r && r->type == REDIS_REPLY_STRING ?
+		    r->str : "?", REDIS_LOCK_TTL);
+	}
+	if (r)
+		freeReplyObject(r);
+	if (rc != 0) {
+		redisFree(s->lock);
+		s->lock = NULL;
+	}
+	return rc;
+}
+
+static void
+lock_renew(struct mat_redis *s)
+{
+	redisReply *r;
+
+	if (s->lock == NULL)
+		return;
+	r = redisCommand(s->lock, "EXPIRE %s%s " REDIS_LOCK_TTL, s->live, REDIS_LOCK);
+	if (r)
+		freeReplyObject(r);
+}
+
+/* Release the lock if it is still ours (a swap script may have removed it). */
+static void
+lock_drop(struct mat_redis *s)
+{
+	static const char drop_lua[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+	    "return redis.call('DEL', KEYS[1]) end return 0";
+	redisReply *r;
+
+	if (s->lock == NULL)
+		return;
+	r = redisCommand(s->lock, "EVAL %s 1 %s%s %s", drop_lua, s->live, REDIS_LOCK,
+	    s->lock_id);
+	if (r)
+		freeReplyObject(r);
+	redisFree(s->lock);
+	s->lock = NULL;
+}
+
 int
 mat_redis_open(const struct mat_view_conf *conf, int rebuild, struct mat_redis **out,
     struct sl_err *err)
@@ -469,7 +544,8 @@ mat_redis_open(const struct mat_view_conf *conf, int rebuild, struct mat_redis *
 	    conf->redis_db, &s->rc, err)) != 0)
 		goto fail;
 	/* a rebuild starts from nothing: an interrupted one left keys behind */
-	if (rebuild && (rc = delete_prefix(s, s->prefix, err)) != 0)
+	if (rebuild && ((rc = lock_take(s, err)) != 0 ||
+	    (rc = delete_prefix(s, s->prefix, err)) != 0))
 		goto fail;
 	if ((rc = gen_get(s, &s->gen, err)) != 0 || (rc = offsets_load(s, err)) != 0)
 		goto fail;
@@ -489,6 +565,7 @@ mat_redis_close(struct mat_redis *s)
 		return;
 	if (s->in_txn)
 		mat_redis_abort(s);
+	lock_drop(s);
 	if (s->rc)
 		redisFree(s->rc);
 	for (i = 0; i < s->n_schemas; i++) {
@@ -687,6 +764,7 @@ mat_redis_commit(struct mat_redis *s, struct sl_err *err)
 	for (i = 0; i < s->offs.n; i++)
 		s->offs.v[i].dirty = 0;
 	s->st.commits++;
+	lock_renew(s);
 	return 0;
 fail:
 	s->in_txn = 0;

@@ -416,6 +416,13 @@ START_TEST(a_rebuild_is_swapped_in_whole_and_the_live_sink_notices)
 	ck_assert_int_eq(mat_redis_commit(f.sink, NULL), 0);
 	/* the rebuild: its own keys, the live ones untouched meanwhile */
 	ck_assert_int_eq(mat_redis_open(&f.conf, 1, &rb, NULL), 0);
+	{
+		struct mat_redis *second = NULL;
+
+		/* one rebuild at a time */
+		ck_assert_int_eq(mat_redis_open(&f.conf, 1, &second, &err), SL_ESTATE);
+		ck_assert_ptr_nonnull(strstr(err.msg, "another rebuild of this view"));
+	}
 	f.offsets[0] = 0;
 	ck_assert_int_eq(fx_apply2(&f, rb, SCH_OP_CREATE, 1, "rebuilt one", NULL, NULL, -1), 0);
 	ck_assert_int_eq(fx_apply2(&f, rb, SCH_OP_CREATE, 3, "rebuilt three", NULL, NULL, -1), 0);
