@@ -9,18 +9,19 @@
  * (consumer.c) and not the reader (search.c).
  *
  * TABLES of "search.db" (docs/views.md "Search views")
- *   docs(id INTEGER PRIMARY KEY, tbl, pk, part, row)
- *            one per source row: tbl "<schema>.<name>", pk the encoded
+ *   tables(id INTEGER PRIMARY KEY, name)  "<schema>.<name>" of each table
+ *   docs(id INTEGER PRIMARY KEY, tid, pk, part, row)
+ *            one per source row: tid its table's id, pk the encoded
  *            primary key (mat_pk_encode), part the Kafka partition of
  *            the change that wrote it, row the row record of mat_int.h
- *            (the same bytes an LMDB view stores); UNIQUE(tbl, pk)
+ *            (the same bytes an LMDB view stores); UNIQUE(tid, pk)
  *   fts      FTS5, one column per configured column, rowid = docs.id:
  *            the value as text (mat_value_text), NULL for NULL or a
  *            column the table lacks
  *   schemas(id, rec)          the schema records rows point at (4)
  *   offsets(topic, part, next) the next offset to consume (1)
  *   meta(key, value)          "columns", "tokenize": what fts was built
- *                             with; "version"
+ *                             with; "version" (FTS_VERSION)
  *
  * Per event, as the LMDB sink: c, r, u put the after image at its key
  * (unchanged values from the stored row; a before image under another
@@ -45,10 +46,12 @@
 #include "materialize/mat.h"
 #include "materialize/mat_int.h"
 
-#define FTS_VERSION "1"
+/* 2: docs keyed by a table id (tables), not the table's name */
+#define FTS_VERSION "2"
 
 struct fts_schema {
 	struct mat_schema s;
+	int64_t tid;			/* its table's id in "tables" (event schemas) */
 	struct sl_arena arena;
 	int stored;			/* in "schemas" */
 	int32_t *fcol;			/* per fts column: its column here, or -1 */
@@ -56,7 +59,8 @@ struct fts_schema {
 
 enum {
 	ST_DOC_GET, ST_DOC_INS, ST_DOC_UPD, ST_DOC_DEL, ST_FTS_INS, ST_FTS_DEL,
-	ST_SCHEMA_GET, ST_SCHEMA_PUT, ST_OFF_GET, ST_OFF_PUT, ST_TRUNC, ST__COUNT
+	ST_SCHEMA_GET, ST_SCHEMA_PUT, ST_OFF_GET, ST_OFF_PUT, ST_TRUNC, ST_TAB_GET, ST_TAB_INS,
+	ST__COUNT
 };
 
 struct mat_fts {
@@ -68,6 +72,8 @@ struct mat_fts {
 	struct fts_schema **schemas;
 	size_t n_schemas;
 	struct mat_offsets offs;
+	struct fts_table { char *name; int64_t id; } *tables;	/* ids seen this transaction */
+	size_t n_tables;
 	struct sl_arena arena;		/* per event */
 	struct sl_buf pk, pk2, row, txt;
 	struct mat_sink_stats st_;
@@ -152,7 +158,18 @@ schema_setup(struct mat_fts *s, struct sl_err *err)
 	if ((rc = fts_exec(s, "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, "
 	    "value TEXT NOT NULL)", err)) != 0)
 		goto rollback;
-	rc = meta_get(s, "columns", &have, err);
+	rc = meta_get(s, "version", &have, err);
+	if (rc == 0) {
+		sl_buf_add_u8(&have, 0);
+		if (strcmp((const char *)have.p, FTS_VERSION) != 0) {
+			rc = sl_errf(err, SL_ECONFIG, "view %s: %s holds search tables of version "
+			    "%s; this sluice writes version %s: rebuild it (sluice materialize "
+			    "--rebuild --view %s)", c->name, s->dir, (const char *)have.p,
+			    FTS_VERSION, c->name);
+			goto rollback;
+		}
+		rc = meta_get(s, "columns", &have, err);
+	}
 	if (rc == 0) {
 		sl_buf_add_u8(&have, 0);
 		if (strcmp((const char *)have.p, (const char *)cols.p) != 0) {
@@ -178,8 +195,9 @@ schema_setup(struct mat_fts *s, struct sl_err *err)
 	if (rc != SL_ENOTFOUND)
 		goto rollback;
 	sl_buf_printf(&sql,
-	    "CREATE TABLE docs(id INTEGER PRIMARY KEY, tbl TEXT NOT NULL, pk BLOB NOT NULL, "
-	    "part INTEGER NOT NULL, row BLOB NOT NULL, UNIQUE(tbl, pk));"
+	    "CREATE TABLE tables(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+	    "CREATE TABLE docs(id INTEGER PRIMARY KEY, tid INTEGER NOT NULL, pk BLOB NOT NULL, "
+	    "part INTEGER NOT NULL, row BLOB NOT NULL, UNIQUE(tid, pk));"
 	    "CREATE TABLE schemas(id INTEGER PRIMARY KEY, rec BLOB NOT NULL);"
 	    "CREATE TABLE offsets(topic TEXT NOT NULL, part INTEGER NOT NULL, "
 	    "next INTEGER NOT NULL, PRIMARY KEY(topic, part));"
@@ -235,9 +253,9 @@ prepare_all(struct mat_fts *s, struct sl_err *err)
 	const struct mat_view_conf *c = s->conf;
 	struct sl_buf ins = { 0 };
 	const char *sql[ST__COUNT] = {
-		[ST_DOC_GET] = "SELECT id, row FROM docs WHERE tbl = ? AND pk = ?",
-		[ST_DOC_INS] = "INSERT INTO docs(tbl, pk, part, row) VALUES (?, ?, ?, ?) "
-		    "ON CONFLICT (tbl, pk) DO NOTHING",
+		[ST_DOC_GET] = "SELECT id, row FROM docs WHERE tid = ? AND pk = ?",
+		[ST_DOC_INS] = "INSERT INTO docs(tid, pk, part, row) VALUES (?, ?, ?, ?) "
+		    "ON CONFLICT (tid, pk) DO NOTHING",
 		[ST_DOC_UPD] = "UPDATE docs SET part = ?, row = ? WHERE id = ?",
 		[ST_DOC_DEL] = "DELETE FROM docs WHERE id = ?",
 		[ST_FTS_DEL] = "DELETE FROM fts WHERE rowid = ?",
@@ -245,7 +263,9 @@ prepare_all(struct mat_fts *s, struct sl_err *err)
 		[ST_SCHEMA_PUT] = "INSERT OR REPLACE INTO schemas(id, rec) VALUES (?, ?)",
 		[ST_OFF_GET] = "SELECT next FROM offsets WHERE topic = ? AND part = ?",
 		[ST_OFF_PUT] = "INSERT OR REPLACE INTO offsets(topic, part, next) VALUES (?, ?, ?)",
-		[ST_TRUNC] = "SELECT id, pk FROM docs WHERE tbl = ? AND part = ?",
+		[ST_TRUNC] = "SELECT id FROM docs WHERE tid = ? AND part = ?",
+		[ST_TAB_GET] = "SELECT id FROM tables WHERE name = ?",
+		[ST_TAB_INS] = "INSERT INTO tables(name) VALUES (?)",
 	};
 	size_t i;
 	int rc = 0;
@@ -327,6 +347,11 @@ caches_drop(struct mat_fts *s)
 	s->schemas = NULL;
 	s->n_schemas = 0;
 	mat_offsets_clear(&s->offs);
+	for (i = 0; i < s->n_tables; i++)
+		free(s->tables[i].name);
+	free(s->tables);
+	s->tables = NULL;
+	s->n_tables = 0;
 }
 
 void
@@ -502,6 +527,37 @@ schema_cached(struct mat_fts *s, uint64_t id)
 	return NULL;
 }
 
+/* The id of table 'name' in "tables", made when new (in the open transaction). */
+static int
+table_id(struct mat_fts *s, const char *name, int64_t *id, struct sl_err *err)
+{
+	sqlite3_stmt *st = s->st[ST_TAB_GET];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < s->n_tables; i++)
+		if (strcmp(s->tables[i].name, name) == 0) {
+			*id = s->tables[i].id;
+			return 0;
+		}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_bind_text(s->st[ST_TAB_INS], 1, name, -1, SQLITE_STATIC);
+		if ((rc = step_done(s, s->st[ST_TAB_INS], "add table", err)) != 0)
+			return rc;
+		*id = (int64_t)sqlite3_last_insert_rowid(s->db);
+	} else if (rc != SQLITE_ROW)
+		return fts_fail(s, err, rc, "get table");
+	s->tables = sl_realloc(s->tables, (s->n_tables + 1) * sizeof(*s->tables));
+	s->tables[s->n_tables].name = sl_strdup(name);
+	s->tables[s->n_tables++].id = *id;
+	return 0;
+}
+
 static int
 schema_of_event(struct mat_fts *s, const struct sch_table *t, struct fts_schema **out,
     struct sl_err *err)
@@ -514,7 +570,10 @@ schema_of_event(struct mat_fts *s, const struct sch_table *t, struct fts_schema 
 		fs = schema_add(s);
 		mat_schema_from_event(t, &fs->arena, &fs->s);
 		schema_map(s, fs);
+		fs->tid = -1;
 	}
+	if (fs->tid < 0 && (rc = table_id(s, fs->s.table, &fs->tid, err)) != 0)
+		return rc;
 	if (!fs->stored) {
 		sl_buf_reset(&s->row);
 		mat_schema_encode(&fs->s, &s->row);
@@ -574,7 +633,7 @@ struct old_row {
 };
 
 static int
-old_row_read(struct mat_fts *s, const char *tbl, struct sl_slice pk, struct old_row *o,
+old_row_read(struct mat_fts *s, int64_t tid, struct sl_slice pk, struct old_row *o,
     struct sl_err *err)
 {
 	sqlite3_stmt *st = s->st[ST_DOC_GET];
@@ -584,7 +643,7 @@ old_row_read(struct mat_fts *s, const char *tbl, struct sl_slice pk, struct old_
 	int rc;
 
 	memset(o, 0, sizeof(*o));
-	sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 1, tid);
 	sqlite3_bind_blob(st, 2, pk.p, (int)pk.len, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
@@ -671,13 +730,13 @@ fts_del(struct mat_fts *s, int64_t id, struct sl_err *err)
 }
 
 static int
-row_delete(struct mat_fts *s, const char *tbl, struct sl_slice pk, struct sl_err *err)
+row_delete(struct mat_fts *s, int64_t tid, struct sl_slice pk, struct sl_err *err)
 {
 	sqlite3_stmt *st = s->st[ST_DOC_GET];
 	int64_t id;
 	int rc;
 
-	sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 1, tid);
 	sqlite3_bind_blob(st, 2, pk.p, (int)pk.len, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
@@ -692,16 +751,16 @@ row_delete(struct mat_fts *s, const char *tbl, struct sl_slice pk, struct sl_err
 	return step_done(s, s->st[ST_DOC_DEL], "delete row", err);
 }
 
-/* Remove the rows of 'tbl' last written from 'partition' (see lmdb_sink.c). */
+/* Remove the rows of table 'tid' last written from 'partition' (see lmdb_sink.c). */
 static int
-table_truncate(struct mat_fts *s, const char *tbl, int32_t partition, struct sl_err *err)
+table_truncate(struct mat_fts *s, int64_t tid, int32_t partition, struct sl_err *err)
 {
 	sqlite3_stmt *st = s->st[ST_TRUNC];
 	struct sl_buf ids = { 0 };
 	size_t i;
 	int rc;
 
-	sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 1, tid);
 	sqlite3_bind_int(st, 2, partition);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
@@ -731,13 +790,13 @@ out:
 
 /* Insert a row not yet stored; '*done' = 0 when its key already is. */
 static int
-row_insert(struct mat_fts *s, const char *tbl, struct sl_slice pk, int32_t partition,
+row_insert(struct mat_fts *s, int64_t tid, struct sl_slice pk, int32_t partition,
     const int64_t *at, int *done, struct sl_err *err)
 {
 	sqlite3_stmt *st = s->st[ST_DOC_INS];
 	int rc;
 
-	sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 1, tid);
 	sqlite3_bind_blob(st, 2, pk.p, (int)pk.len, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, partition);
 	sqlite3_bind_blob(st, 4, s->row.p, (int)s->row.len, SQLITE_STATIC);
@@ -773,7 +832,7 @@ row_upsert(struct mat_fts *s, struct fts_schema *fs, const struct sch_event *ev,
 	/* a before image under another key: that row moves */
 	if (ev->before && mat_pk_encode(&fs->s, ev->before, &s->pk2) == 0 &&
 	    (s->pk2.len != pk.len || memcmp(s->pk2.p, pk.p, pk.len) != 0) &&
-	    (rc = row_delete(s, tbl, sl_buf_slice(&s->pk2), err)) != 0)
+	    (rc = row_delete(s, fs->tid, sl_buf_slice(&s->pk2), err)) != 0)
 		return rc;
 	for (i = 0; i < tab->n_columns; i++)
 		has_unchanged |= vals[i].kind == SCH_UNCHANGED;
@@ -786,10 +845,10 @@ row_upsert(struct mat_fts *s, struct fts_schema *fs, const struct sch_event *ev,
 		sl_buf_reset(&s->row);
 		mat_row_encode(fs->s.id, pos, vals, tab->n_columns, &s->row);
 		row_texts(s, fs, vals, tab->n_columns, &s->txt, at);
-		if ((rc = row_insert(s, tbl, pk, pos->partition, at, &done, err)) != 0 || done)
+		if ((rc = row_insert(s, fs->tid, pk, pos->partition, at, &done, err)) != 0 || done)
 			return rc;
 	}
-	if ((rc = old_row_read(s, tbl, pk, &o, err)) != 0)
+	if ((rc = old_row_read(s, fs->tid, pk, &o, err)) != 0)
 		return rc;
 	for (i = 0; has_unchanged && i < tab->n_columns; i++) {
 		if (vals[i].kind != SCH_UNCHANGED)
@@ -813,7 +872,7 @@ row_upsert(struct mat_fts *s, struct fts_schema *fs, const struct sch_event *ev,
 	mat_row_encode(fs->s.id, pos, vals, tab->n_columns, &s->row);
 	row_texts(s, fs, vals, tab->n_columns, &s->txt, at);
 	if (!o.present) {
-		if ((rc = row_insert(s, tbl, pk, pos->partition, at, &done, err)) != 0)
+		if ((rc = row_insert(s, fs->tid, pk, pos->partition, at, &done, err)) != 0)
 			return rc;
 		return done ? 0 : SL_CORRUPT(err, "view %s: %s: a row neither found nor "
 		    "insertable", s->conf->name, tbl);
@@ -862,7 +921,7 @@ rule_del(void *sink, const struct sch_event *ev, const struct sch_value *img,
 	if (mat_pk_encode(&fs->s, img, &s->pk) != 0)
 		return sl_errf(err, SL_EINVAL, "view %s: %s: key not encodable", s->conf->name,
 		    fs->s.table);
-	return row_delete(s, fs->s.table, sl_buf_slice(&s->pk), err);
+	return row_delete(s, fs->tid, sl_buf_slice(&s->pk), err);
 }
 
 static int
@@ -874,7 +933,7 @@ rule_truncate(void *sink, const struct sch_event *ev, int32_t partition, struct 
 
 	if ((rc = schema_of_event(s, ev->table, &fs, err)) != 0)
 		return rc;
-	return table_truncate(s, fs->s.table, partition, err);
+	return table_truncate(s, fs->tid, partition, err);
 }
 
 static const struct mat_sink_rules fts_rules = { rule_put, rule_del, rule_truncate };

@@ -181,11 +181,11 @@ mat_search_query(struct mat_search *s, const char *query, const char *table, siz
 	struct mat_row row;
 	/* the snippet: the best column's matching words in [], ~12 tokens */
 	const char *sql = table ?
-	    "SELECT d.tbl, d.pk, d.row, fts.rank, snippet(fts, -1, '[', ']', '...', 12) "
-	    "FROM fts JOIN docs d ON d.id = fts.rowid "
-	    "WHERE fts MATCH ?1 AND d.tbl = ?3 ORDER BY fts.rank LIMIT ?2" :
-	    "SELECT d.tbl, d.pk, d.row, fts.rank, snippet(fts, -1, '[', ']', '...', 12) "
-	    "FROM fts JOIN docs d ON d.id = fts.rowid "
+	    "SELECT t.name, d.pk, d.row, fts.rank, snippet(fts, -1, '[', ']', '...', 12) "
+	    "FROM fts JOIN docs d ON d.id = fts.rowid JOIN tables t ON t.id = d.tid "
+	    "WHERE fts MATCH ?1 AND t.name = ?3 ORDER BY fts.rank LIMIT ?2" :
+	    "SELECT t.name, d.pk, d.row, fts.rank, snippet(fts, -1, '[', ']', '...', 12) "
+	    "FROM fts JOIN docs d ON d.id = fts.rowid JOIN tables t ON t.id = d.tid "
 	    "WHERE fts MATCH ?1 ORDER BY fts.rank LIMIT ?2";
 	int rc, src;
 

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "materialize/mat.h"
 #include "materialize/mat_int.h"
 #include "materialize/view.h"
@@ -399,6 +401,21 @@ START_TEST(a_view_built_with_other_columns_is_refused_with_the_fix)
 	f.conf.tokenize = "porter";
 	ck_assert_int_eq(mat_fts_open(d, &f.conf, &other, &err), SL_ECONFIG);
 	ck_assert_ptr_nonnull(strstr(err.msg, "tokenize"));
+	/* a view of another layout version: refused, with the fix */
+	{
+		char file[256];
+		sqlite3 *db;
+
+		snprintf(file, sizeof(file), "%s/%s", d, MAT_FTS_FILE);
+		ck_assert_int_eq(sqlite3_open(file, &db), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_exec(db, "UPDATE meta SET value = '1' WHERE key = "
+		    "'version'", NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+		f.conf.tokenize = "unicode61 remove_diacritics 2";
+		ck_assert_int_eq(mat_fts_open(d, &f.conf, &other, &err), SL_ECONFIG);
+		ck_assert_ptr_nonnull(strstr(err.msg, "version 1"));
+		ck_assert_ptr_nonnull(strstr(err.msg, "--rebuild --view search"));
+	}
 	/* a tokenizer SQLite does not know: refused at creation, naming it */
 	f.conf.tokenize = "nosuch";
 	ck_assert_int_eq(mat_fts_open(e, &f.conf, &other, &err), SL_ECONFIG);
