@@ -169,28 +169,10 @@ redis_equal() {
 	    "$@" >"$IT_DIR/redis.diff" 2>&1
 }
 
-# The view's stored offsets are the topics' ends: everything applied.
-redis_caught_up() {
-	"$SLUICE" status -c "$INI" --timeout 3000 >"$IT_DIR/status.out" 2>&1 || true
-	grep -q '^view    cache: .*: 6 partitions, 0 messages behind' "$IT_DIR/status.out"
-}
-
-# redis_settle WHAT: capture caught up, the view applied everything, and
-# redis holds the tables (offsets at the partitions' ends).
+# redis_settle WHAT: capture caught up, the view applied everything (its
+# offsets at the partitions' ends), and redis holds the tables.
 redis_settle() {
-	cap_wait_caught_up sluice_app 60
-	end=$(( $(date +%s) + 60 ))
-	until redis_caught_up; do
-		[ "$(date +%s)" -lt "$end" ] || { cat "$IT_DIR/status.out" >&2; tail -n 20 "$IT_DIR/mat.log" >&2
-			it_fail "$1: sluice status does not say the cache view is 0 messages behind"; }
-		sleep 0.3
-	done
-	end=$(( $(date +%s) + 10 ))
-	until redis_equal --bootstrap "$b_ADDR"; do
-		[ "$(date +%s)" -lt "$end" ] || { cat "$IT_DIR/redis.diff" >&2; tail -n 20 "$IT_DIR/mat.log" >&2
-			it_fail "$1: redis does not hold the tables"; }
-		sleep 0.3
-	done
+	view_settle "$1" cache 6 "$IT_DIR/redis.diff" redis_equal --bootstrap "$b_ADDR"
 	it_log "$1: $(cat "$IT_DIR/redis.diff")"
 }
 

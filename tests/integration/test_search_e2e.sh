@@ -132,28 +132,11 @@ search_equal() {
 	    "$SLUICE" "$INI" search "$DB" "$IT_DIR/table.json" >"$IT_DIR/search.diff" 2>&1
 }
 
-# The view's stored offsets are the topic's ends: everything applied.
-search_caught_up() {
-	"$SLUICE" status -c "$INI" --timeout 3000 >"$IT_DIR/status.out" 2>&1 || true
-	grep -q '^view    search: .*: 3 partitions, 0 messages behind' "$IT_DIR/status.out"
-}
-
-# search_settle WHAT: capture caught up, the view applied everything, and
-# the view equals the table (quick, then full).
+# search_settle WHAT: capture caught up, the view applied everything (its
+# offsets at the topic's ends), and the view equals the table (quick, then
+# full).
 search_settle() {
-	cap_wait_caught_up sluice_app 60
-	end=$(( $(date +%s) + 60 ))
-	until search_caught_up; do
-		[ "$(date +%s)" -lt "$end" ] || { cat "$IT_DIR/status.out" >&2; tail -n 20 "$IT_DIR/mat.log" >&2
-			it_fail "$1: sluice status does not say the search view is 0 messages behind"; }
-		sleep 0.3
-	done
-	end=$(( $(date +%s) + 10 ))
-	until search_equal --quick; do
-		[ "$(date +%s)" -lt "$end" ] || { cat "$IT_DIR/search.diff" >&2; tail -n 20 "$IT_DIR/mat.log" >&2
-			it_fail "$1: search.db does not hold the table"; }
-		sleep 0.3
-	done
+	view_settle "$1" search 3 "$IT_DIR/search.diff" search_equal --quick
 	search_equal || { cat "$IT_DIR/search.diff" >&2; tail -n 20 "$IT_DIR/mat.log" >&2
 		it_fail "$1: sluice search does not answer as the table"; }
 	it_log "$1: $(cat "$IT_DIR/search.diff")"

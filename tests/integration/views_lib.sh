@@ -145,3 +145,27 @@ CREATE TABLE users (id bigint PRIMARY KEY, name text, email varchar(64), score f
 CREATE TABLE items (sku text PRIMARY KEY, title text, price real);
 EOF
 }
+
+# view_settle WHAT VIEW PARTITIONS DIFF CHECK...: capture caught up, then
+# `sluice status` on $IT_DIR/sluice.ini says VIEW (over PARTITIONS
+# partitions) is 0 messages behind, then CHECK... succeeds (writing what
+# it found to DIFF), each within a deadline; fails naming WHAT otherwise.
+view_settle() {
+	_what=$1 _view=$2 _parts=$3 _diff=$4
+	shift 4
+	cap_wait_caught_up sluice_app 60
+	_end=$(( $(date +%s) + 60 ))
+	until "$SLUICE" status -c "$IT_DIR/sluice.ini" --timeout 3000 >"$IT_DIR/status.out" 2>&1
+	      grep -q "^view    $_view: .*: $_parts partitions, 0 messages behind" "$IT_DIR/status.out"; do
+		[ "$(date +%s)" -lt "$_end" ] || { cat "$IT_DIR/status.out" >&2
+			tail -n 20 "$IT_DIR/mat.log" >&2
+			it_fail "$_what: sluice status does not say view $_view is 0 messages behind"; }
+		sleep 0.3
+	done
+	_end=$(( $(date +%s) + 10 ))
+	until "$@"; do
+		[ "$(date +%s)" -lt "$_end" ] || { cat "$_diff" >&2; tail -n 20 "$IT_DIR/mat.log" >&2
+			it_fail "$_what: view $_view does not hold the tables"; }
+		sleep 0.3
+	done
+}
