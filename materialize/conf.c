@@ -125,9 +125,8 @@ conf_fts(const struct sl_config *cfg, const struct sl_conf_section *sec,
 
 /*
  * The keys of a redis view (redis, redis_db, redis_password, key_prefix,
- * rebuild_db),
- * and the other types' keys refused on it; on another type, its keys
- * refused.  0 or SL_ECONFIG.
+ * rebuild_db), and the other types' keys refused on it; on another type,
+ * its keys refused.  0 or SL_ECONFIG.
  */
 static int
 conf_redis(const struct sl_config *cfg, const struct sl_conf_section *sec,
@@ -141,6 +140,7 @@ conf_redis(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	size_t i;
 	int64_t port;
 
+	c->rebuild_db = -1;
 	if (!c->redis) {
 		for (i = 0; mine[i]; i++)
 			if (sl_conf_get(sec, mine[i]) != NULL)
@@ -170,7 +170,6 @@ conf_redis(const struct sl_config *cfg, const struct sl_conf_section *sec,
 		return SL_ECONFIG;
 	if (c->redis_db < 0 || c->redis_db > 1000000)
 		return conf_bad(cfg, sec, "redis_db", "expected a database number", err);
-	c->rebuild_db = -1;
 	if (sl_conf_int64(cfg, sec, "rebuild_db", &c->rebuild_db, err) != 0)
 		return SL_ECONFIG;
 	if (sl_conf_get(sec, "rebuild_db") != NULL &&
