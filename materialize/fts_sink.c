@@ -46,8 +46,7 @@
 #include "materialize/mat.h"
 #include "materialize/mat_int.h"
 
-/* 2: docs keyed by a table id (tables), not the table's name */
-#define FTS_VERSION "2"
+#define FTS_VERSION MAT_FTS_VERSION
 
 struct fts_schema {
 	struct mat_schema s;

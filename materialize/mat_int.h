@@ -235,6 +235,10 @@ const struct mat_json *mat_json_get(const struct mat_json *o, const char *key);
 int mat_json_event_decode(struct sl_slice key, struct sl_slice val,
     struct sl_arena *a, struct sch_event *ev, struct sl_err *err);
 
+/* The layout of a search view's tables (fts_sink.c); 2: docs keyed by a
+ * table number (tables), not the table's name. */
+#define MAT_FTS_VERSION "2"
+
 /* ----------------------------------------------------------------- sinks */
 
 /*

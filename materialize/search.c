@@ -89,10 +89,19 @@ mat_search_open(const char *path, struct mat_search **out, struct sl_err *err)
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, 5000);
-	rc = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'columns'", -1, &q,
+	rc = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'version'", -1, &q,
 	    NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(q, 0),
+	    MAT_FTS_VERSION) != 0) {
+		/* the materializer refuses it too: it says to rebuild */
+		rc = sl_errf(err, SL_ECORRUPT, "search view %s: layout version %s, this sluice "
+		    "reads %s: rebuild the view", path, (const char *)sqlite3_column_text(q, 0),
+		    MAT_FTS_VERSION);
+		sqlite3_finalize(q);
+		goto fail;
+	}
 	sqlite3_finalize(q);
 	if (rc != SQLITE_ROW) {
 		rc = rc == SQLITE_DONE || (rc & 0xff) == SQLITE_ERROR ?

@@ -415,6 +415,8 @@ START_TEST(a_view_built_with_other_columns_is_refused_with_the_fix)
 		ck_assert_int_eq(mat_fts_open(d, &f.conf, &other, &err), SL_ECONFIG);
 		ck_assert_ptr_nonnull(strstr(err.msg, "version 1"));
 		ck_assert_ptr_nonnull(strstr(err.msg, "--rebuild --view search"));
+		ck_assert_int_eq(mat_search_open(d, &s, &err), SL_ECORRUPT);	/* readers too */
+		ck_assert_ptr_nonnull(strstr(err.msg, "layout version 1"));
 	}
 	/* a tokenizer SQLite does not know: refused at creation, naming it */
 	f.conf.tokenize = "nosuch";
