@@ -21,7 +21,7 @@
  *   schemas(id, rec)          the schema records rows point at (4)
  *   offsets(topic, part, next) the next offset to consume (1)
  *   meta(key, value)          "columns", "tokenize": what fts was built
- *                             with; "version" (FTS_VERSION)
+ *                             with; "version" (MAT_FTS_VERSION)
  *
  * Per event, as the LMDB sink: c, r, u put the after image at its key
  * (unchanged values from the stored row; a before image under another
@@ -46,7 +46,6 @@
 #include "materialize/mat.h"
 #include "materialize/mat_int.h"
 
-#define FTS_VERSION MAT_FTS_VERSION
 
 struct fts_schema {
 	struct mat_schema s;
@@ -160,11 +159,11 @@ schema_setup(struct mat_fts *s, struct sl_err *err)
 	rc = meta_get(s, "version", &have, err);
 	if (rc == 0) {
 		sl_buf_add_u8(&have, 0);
-		if (strcmp((const char *)have.p, FTS_VERSION) != 0) {
+		if (strcmp((const char *)have.p, MAT_FTS_VERSION) != 0) {
 			rc = sl_errf(err, SL_ECONFIG, "view %s: %s holds search tables of version "
 			    "%s; this sluice writes version %s: rebuild it (sluice materialize "
 			    "--rebuild --view %s)", c->name, s->dir, (const char *)have.p,
-			    FTS_VERSION, c->name);
+			    MAT_FTS_VERSION, c->name);
 			goto rollback;
 		}
 		rc = meta_get(s, "columns", &have, err);
@@ -218,7 +217,7 @@ schema_setup(struct mat_fts *s, struct sl_err *err)
 	}
 	sl_buf_reset(&sql);
 	sl_buf_printf(&sql, "INSERT INTO meta VALUES ('version', '%s'), ('columns', ?), "
-	    "('tokenize', ?)", FTS_VERSION);
+	    "('tokenize', ?)", MAT_FTS_VERSION);
 	sl_buf_add_u8(&sql, 0);
 	{
 		sqlite3_stmt *st = NULL;

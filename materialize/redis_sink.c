@@ -666,16 +666,6 @@ redis_begin(struct mat_redis *s, struct sl_err *err)
 	return 0;
 }
 
-/* Read 'n' pending replies, keeping none. */
-static void
-drain(struct mat_redis *s, size_t n)
-{
-	void *r;
-
-	while (n-- > 0 && redisGetReply(s->rc, &r) == REDIS_OK)
-		freeReplyObject(r);
-}
-
 void
 mat_redis_abort(struct mat_redis *s)
 {
@@ -684,8 +674,8 @@ mat_redis_abort(struct mat_redis *s)
 	if (s->rc->err == 0) {
 		rc_reset(&s->cmd);
 		rc_str(&s->cmd, "DISCARD");
-		(void)rc_queue(s, &s->cmd, NULL);
-		drain(s, s->queued - s->read);	/* what MULTI ... DISCARD still owes */
+		if (rc_queue(s, &s->cmd, NULL) == 0)
+			(void)rc_flush(s, 0, NULL);	/* what MULTI ... DISCARD owes */
 	}
 	s->in_txn = 0;
 	/* the cache may hold offsets the batch moved: the stored ones again */

@@ -30,7 +30,6 @@ struct search_schema {
 struct mat_search {
 	sqlite3 *db;
 	char *path;			/* as given */
-	char *dir;			/* the directory it resolved to */
 	struct search_schema **schemas;
 	size_t n_schemas;
 };
@@ -109,7 +108,6 @@ mat_search_open(const char *path, struct mat_search **out, struct sl_err *err)
 		    file) : search_fail(s, err, rc, "open");
 		goto fail;
 	}
-	s->dir = sl_strdup(real);
 	free(file);
 	free(mdb);
 	sl_buf_free(&d);
@@ -138,7 +136,6 @@ mat_search_close(struct mat_search *s)
 	}
 	free(s->schemas);
 	free(s->path);
-	free(s->dir);
 	free(s);
 }
 

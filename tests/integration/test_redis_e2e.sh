@@ -227,23 +227,7 @@ pg_sql "INSERT INTO items SELECT s, k, round((random() * 100)::numeric, 2)
         FROM unnest(ARRAY['north', 'south', 'east west']) s, generate_series(1, 12) k"
 
 # ---- the workload runs on while materialize is killed and restarted
-(
-	n=0
-	while [ ! -f "$IT_DIR/work.stop" ] || [ $n -lt 20 ]; do
-		pg_sql "$(redis_workload_sql)" >/dev/null || exit 1
-		n=$((n + 1))
-	done
-	echo "$n" >"$IT_DIR/work.count"
-) &
-WORK=$!
-it_track "$WORK"
-sleep "0.$(( $(od -An -N2 -tu2 /dev/urandom) % 8 + 2 ))"
-mat_kill
-it_log "materialize killed (SIGKILL) mid-workload"
-mat_start
-touch "$IT_DIR/work.stop"
-wait "$WORK" || it_fail "the workload failed"
-it_log "$(cat "$IT_DIR/work.count") workload transactions around the kill"
+mat_kill_during 20 redis_workload_sql
 redis_wait_assigned 60
 
 # ---- an out-of-line bio left unchanged by updates of other columns,

@@ -176,23 +176,7 @@ pg_sql "INSERT INTO docs SELECT i, mktitle(), mkbody(i), round((random() * 1000)
         FROM generate_series(1, 40) i"
 
 # ---- the workload runs on while materialize is killed and restarted
-(
-	n=0
-	while [ ! -f "$IT_DIR/work.stop" ] || [ $n -lt 15 ]; do
-		pg_sql "$(search_workload_sql)" >/dev/null || exit 1
-		n=$((n + 1))
-	done
-	echo "$n" >"$IT_DIR/work.count"
-) &
-WORK=$!
-it_track "$WORK"
-sleep "0.$(( $(od -An -N2 -tu2 /dev/urandom) % 8 + 2 ))"
-mat_kill
-it_log "materialize killed (SIGKILL) mid-workload"
-mat_start
-touch "$IT_DIR/work.stop"
-wait "$WORK" || it_fail "the workload failed"
-it_log "$(cat "$IT_DIR/work.count") workload transactions around the kill"
+mat_kill_during 15 search_workload_sql
 search_wait_assigned 60
 
 # ---- an out-of-line body left unchanged by updates of other columns

@@ -169,3 +169,28 @@ view_settle() {
 		sleep 0.3
 	done
 }
+
+# mat_kill_during MIN WORKLOAD_FN: run the SQL WORKLOAD_FN prints again and
+# again (at least MIN transactions) while `sluice materialize` is killed
+# with SIGKILL at a random moment (0.2-0.9 s in) and started again.
+mat_kill_during() {
+	_min=$1 _fn=$2
+	rm -f "$IT_DIR/work.stop"
+	(
+		n=0
+		while [ ! -f "$IT_DIR/work.stop" ] || [ $n -lt "$_min" ]; do
+			pg_sql "$($_fn)" >/dev/null || exit 1
+			n=$((n + 1))
+		done
+		echo "$n" >"$IT_DIR/work.count"
+	) &
+	_work=$!
+	it_track "$_work"
+	sleep "0.$(( $(od -An -N2 -tu2 /dev/urandom) % 8 + 2 ))"
+	mat_kill
+	it_log "materialize killed (SIGKILL) mid-workload"
+	mat_start
+	touch "$IT_DIR/work.stop"
+	wait "$_work" || it_fail "the workload failed"
+	it_log "$(cat "$IT_DIR/work.count") workload transactions around the kill"
+}
