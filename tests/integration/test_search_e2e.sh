@@ -221,7 +221,19 @@ grep -q '"price":"\{0,1\}2.50"\{0,1\}' "$IT_DIR/search.out" ||
 search_expect 0 search "tok$old1"
 grep -q "\"row\":{\"id\":$((7000 + old1))," "$IT_DIR/search.out" ||
 	it_fail "tok$old1 does not find the row under its new key $((7000 + old1))"
-search_expect 1 search "tok$old2"
+# the row moved off old2 with a new body: its old word no longer finds it
+# (the workload after the move may have inserted a new row old2, whose
+# body says tok<old2> again: that one, and only as many as the table has)
+moved=$(pg_sql "SELECT count(*) FROM docs WHERE body ~ '(^| )tok$old2( |\$)'")
+if [ "$moved" = 0 ]; then
+	search_expect 1 search "tok$old2"
+else
+	search_expect 0 search "tok$old2"
+	[ "$(wc -l <"$IT_DIR/search.out")" = "$moved" ] ||
+		it_fail "tok$old2 found $(wc -l <"$IT_DIR/search.out") rows, the table has $moved"
+	! grep -q '"row":{"id":7500,' "$IT_DIR/search.out" ||
+		it_fail "tok$old2 still finds the row moved to 7500 with a new body"
+fi
 
 # ---- exit statuses, --limit, --table, column filters
 search_expect 1 search nosuchwordanywhere
