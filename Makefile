@@ -16,7 +16,7 @@ PKG_CONFIG ?= pkg-config
 # Install dependencies first when a required tool or library is missing.
 # This runs while the Makefile is read, before the pkg-config lines below,
 # so that a fresh machine gets the right flags in the same `make` run.
-DEPS_OK ?= $(shell $(PKG_CONFIG) --exists libevent rdkafka inih zlib liblz4 libzstd check snappy lmdb libpq libprotobuf-c jemalloc sqlite3 hiredis && command -v redis-server >/dev/null && command -v kcat >/dev/null && command -v protoc-c >/dev/null && echo yes)
+DEPS_OK ?= $(shell $(PKG_CONFIG) --exists libevent rdkafka inih zlib liblz4 libzstd check snappy lmdb libpq libprotobuf-c jemalloc sqlite3 hiredis libmariadb && command -v mariadbd >/dev/null && command -v redis-server >/dev/null && command -v kcat >/dev/null && command -v protoc-c >/dev/null && echo yes)
 ifneq ($(DEPS_OK),yes)
 $(info sluice: a dependency is missing; running scripts/deps.sh)
 DEPS_RC := $(shell sh scripts/deps.sh >&2; echo $$?)
@@ -46,6 +46,8 @@ CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 RDKAFKA_LIBS := $(shell $(PKG_CONFIG) --libs rdkafka 2>/dev/null)
 PQ_LIBS := $(shell $(PKG_CONFIG) --libs libpq 2>/dev/null)
 PQ_CFLAGS := $(shell $(PKG_CONFIG) --cflags libpq 2>/dev/null)
+MY_LIBS := $(shell $(PKG_CONFIG) --libs libmariadb 2>/dev/null)
+MY_CFLAGS := $(shell $(PKG_CONFIG) --cflags libmariadb 2>/dev/null)
 PROTOBUF_LIBS := $(shell $(PKG_CONFIG) --libs libprotobuf-c 2>/dev/null)
 LMDB_LIBS := $(shell $(PKG_CONFIG) --libs lmdb 2>/dev/null)
 SQLITE_LIBS := $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null)
@@ -89,7 +91,7 @@ LIBCAP := $(O)/libcap.a
 LIBMAT := $(O)/libmat.a
 
 MOD_LIBS := $(LIBCAP) $(LIBMAT) $(LIBSCH) $(LIBBRK) $(LIBLG) $(LIBSL)
-ALL_LIBS := $(MOD_LIBS) $(EVENT_LIBS) $(INIH_LIBS) $(COMP_LIBS) $(PQ_LIBS) \
+ALL_LIBS := $(MOD_LIBS) $(EVENT_LIBS) $(INIH_LIBS) $(COMP_LIBS) $(PQ_LIBS) $(MY_LIBS) \
             $(PROTOBUF_LIBS) $(RDKAFKA_LIBS) $(LMDB_LIBS) $(SQLITE_LIBS) $(HIREDIS_LIBS) $(SYS_LIBS)
 
 SLUICE := $(O)/sluice
@@ -104,8 +106,9 @@ $(O)/%.o: %.c | $(PROTO_GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c $< -o $@
 
-# libpq's headers live in their own folder; only capture/ sees them.
-$(CAPTURE_OBJ): CPPFLAGS += $(PQ_CFLAGS)
+# libpq's and libmariadb's headers live in their own folders; only capture/
+# sees them.
+$(CAPTURE_OBJ): CPPFLAGS += $(PQ_CFLAGS) $(MY_CFLAGS)
 
 $(O)/schemas/%.pb-c.c $(O)/schemas/%.pb-c.h: schemas/%.proto
 	@mkdir -p $(O)/schemas
@@ -184,8 +187,8 @@ FUZZ_LIB_SRC := $(COMMON_SRC) $(LOG_SRC) $(BROKER_SRC) $(SCHEMAS_SRC) $(PROTO_GE
 fuzz: $(FUZZ_BIN)
 $(O)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) | $(PROTO_GEN_H)
 	@mkdir -p $(dir $@)
-	$(FUZZCC) -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PQ_CFLAGS) -MF $@.d \
-	  -o $@ $< $(FUZZ_LIB_SRC) $(EVENT_LIBS) $(INIH_LIBS) $(COMP_LIBS) $(PQ_LIBS) \
+	$(FUZZCC) -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PQ_CFLAGS) $(MY_CFLAGS) -MF $@.d \
+	  -o $@ $< $(FUZZ_LIB_SRC) $(EVENT_LIBS) $(INIH_LIBS) $(COMP_LIBS) $(PQ_LIBS) $(MY_LIBS) \
 	  $(PROTOBUF_LIBS) $(RDKAFKA_LIBS) $(LMDB_LIBS) $(SQLITE_LIBS) $(HIREDIS_LIBS) $(SYS_LIBS)
 
 # ---------------------------------------------------------------- benchmarks

@@ -11,6 +11,7 @@
 #define CAP_H
 
 #include <signal.h>
+#include <stdint.h>
 
 #include "common/sl.h"
 
@@ -54,5 +55,35 @@ struct cap_pg_status {
  */
 int cap_pg_status(const struct sl_config *cfg, const struct sl_conf_section *sec,
     const char *bootstrap_default, struct cap_pg_status *out, struct sl_err *err);
+
+/*
+ * The keys of a [source "NAME"] section with type = mysql (MySQL or
+ * MariaDB binlog capture; docs/capture-mysql.md), NULL terminated.
+ */
+extern const char *const cap_my_conf_keys[];
+
+/* Run the mysql source 'sec' of 'cfg': as cap_pg_run. */
+int cap_my_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
+    const char *bootstrap_default, volatile sig_atomic_t *stop, struct sl_err *err);
+
+/* What `sluice status` shows of a mysql source. */
+struct cap_my_status {
+	char topic_prefix[128];
+	int stored;			/* <prefix>.offsets holds a position */
+	char stored_file[256];
+	uint32_t stored_pos;
+	char gtid[64];			/* of the last stored transaction, or "" */
+	char server_file[256];		/* the server's SHOW MASTER STATUS */
+	uint32_t server_pos;
+};
+
+/*
+ * Read the stored position of mysql source 'sec' (without creating any
+ * topic) and the server's current binlog position.  Returns 0 (also when
+ * nothing is stored: out->stored = 0), SL_ECONFIG, or another code with
+ * 'err' set when the server or the broker cannot be reached.
+ */
+int cap_my_status(const struct sl_config *cfg, const struct sl_conf_section *sec,
+    const char *bootstrap_default, struct cap_my_status *out, struct sl_err *err);
 
 #endif /* CAP_H */

@@ -203,6 +203,58 @@ int cap_pg_repl_status(struct cap_pg_repl *, uint64_t write, uint64_t flush,
 uint64_t cap_pg_repl_flushed(const struct cap_pg_repl *);
 void cap_pg_repl_stop(struct cap_pg_repl *);
 
+/* ------------------------------------------ source configuration (conf.c) */
+
+enum cap_snapshot_mode { CAP_SNAP_INITIAL, CAP_SNAP_NEVER, CAP_SNAP_INITIAL_ONLY };
+
+/* A [source "NAME"] section, parsed with defaults (docs/config.md). */
+struct cap_conf {
+	const char *name;
+	const char *dsn;			/* libpq conninfo, or the mysql dsn */
+	const char *tables;
+	char *slot;			/* postgres */
+	char *publication;		/* postgres */
+	uint32_t server_id;		/* mysql: the replica id capture registers */
+	char *topic_prefix;
+	char *spool_dir;
+	const char *bootstrap;
+	const char *http;		/* /metrics and /health, or NULL */
+	int json;			/* format = json */
+	enum cap_snapshot_mode snapshot;
+	int snapshot_workers;
+	int64_t heartbeat_ms;
+	int64_t status_ms;
+	int topic_partitions;
+	int topic_replication;
+	int topic_compact;
+	int64_t topic_retention_ms;	/* table topics with cleanup.policy=delete */
+	int64_t tx_retention_ms;
+	int64_t hb_retention_ms;
+	int64_t msg_retention_ms;
+	int streaming;			/* streaming 'on' when the server has it */
+	int tombstones;
+	int tx_topic;			/* produce <prefix>.transaction */
+	int hb_topic;
+	int messages_topic;
+	struct cap_kv *producer;	/* producer.* */
+	size_t n_producer;
+};
+
+struct sch_json_opts;
+
+/*
+ * Parse section 'sec' as a source of 'type' ("postgres" or "mysql") that
+ * accepts the NULL-terminated 'keys' (a key ending in '.' takes any key
+ * with that prefix).  Returns 0 or SL_ECONFIG naming the file and line.
+ */
+int cap_conf_parse(const struct sl_config *cfg, const struct sl_conf_section *sec,
+    const char *bootstrap_default, const char *type, const char *const *keys,
+    struct cap_conf *c, struct sch_json_opts *jo, struct sl_err *err);
+void cap_conf_free(struct cap_conf *c);
+/* SL_ECONFIG: "FILE:LINE: [source "NAME"] KEY: WHY" (the key's line). */
+int cap_conf_bad(const struct sl_config *cfg, const struct sl_conf_section *sec,
+    const char *key, const char *why, struct sl_err *err);
+
 /* ------------------------------------------------ catalog (pg_catalog.c) */
 
 /* A captured table as resolved from the 'tables' patterns. */
@@ -311,6 +363,8 @@ struct cap_topic {
 	struct cap_pos *last;		/* per partition: highest stored position */
 	int *has_last;			/* per partition: 'last' is set */
 	int64_t *hi;			/* per partition: end offset when read */
+	struct sl_buf *last_val;	/* per partition: the value of the message
+					   holding 'last' (empty for a tombstone) */
 	void *rkt;			/* rd_kafka_topic_t */
 };
 
@@ -349,6 +403,13 @@ int cap_topic_open(struct cap_producer *, const struct cap_topic_spec *spec,
  * were opened (a killed predecessor's last requests), until none moves.
  */
 int cap_producer_settle(struct cap_producer *, int settle_ms, struct sl_err *err);
+/*
+ * The value of the message with the highest sluice.pos in 'partition' of
+ * topic 'name' into 'value' ('*found' 0 when the topic does not exist or
+ * holds none).  Never creates the topic.  Returns 0 or SL_EPROTO.
+ */
+int cap_topic_peek_last(struct cap_producer *, const char *name, int32_t partition,
+    struct sl_buf *value, int *found, struct sl_err *err);
 /* 1 if 'pos' is at or below what partition 'partition' already holds. */
 int cap_topic_skip(const struct cap_topic *, int32_t partition, const struct cap_pos *pos);
 /* Queue one message (copied); 'value' NULL is a tombstone. */

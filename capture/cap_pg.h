@@ -12,40 +12,6 @@
 #include "capture/cap_int.h"
 #include "schemas/sch.h"
 
-enum cap_snapshot_mode { CAP_SNAP_INITIAL, CAP_SNAP_NEVER, CAP_SNAP_INITIAL_ONLY };
-
-/* The [source "NAME"] section, parsed with defaults (docs/config.md). */
-struct cap_pg_conf {
-	const char *name;
-	const char *dsn;
-	const char *tables;
-	char *slot;
-	char *publication;
-	char *topic_prefix;
-	char *spool_dir;
-	const char *bootstrap;
-	const char *http;		/* /metrics and /health, or NULL */
-	int json;			/* format = json */
-	enum cap_snapshot_mode snapshot;
-	int snapshot_workers;
-	int64_t heartbeat_ms;
-	int64_t status_ms;
-	int topic_partitions;
-	int topic_replication;
-	int topic_compact;
-	int64_t topic_retention_ms;	/* table topics with cleanup.policy=delete */
-	int64_t tx_retention_ms;
-	int64_t hb_retention_ms;
-	int64_t msg_retention_ms;
-	int streaming;			/* streaming 'on' when the server has it */
-	int tombstones;
-	int tx_topic;			/* produce <prefix>.transaction */
-	int hb_topic;
-	int messages_topic;
-	struct cap_kv *producer;	/* producer.* */
-	size_t n_producer;
-};
-
 /* A relation as the latest Relation message described it. */
 struct cap_rel {
 	uint32_t relid;
@@ -82,7 +48,7 @@ struct cap_type {
 };
 
 struct cap_pg {
-	struct cap_pg_conf conf;
+	struct cap_conf conf;
 	struct sch_json_opts json_opts;
 	char dbname[128];
 	struct pg_conn *sql;		/* catalog queries */

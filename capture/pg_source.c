@@ -47,201 +47,6 @@ const char *const cap_pg_conf_keys[] = {
 	"json.decimal_handling", "http", "producer.", NULL
 };
 
-static int
-conf_key_known(const char *key)
-{
-	size_t i, n;
-
-	for (i = 0; cap_pg_conf_keys[i]; i++) {
-		n = strlen(cap_pg_conf_keys[i]);
-		if (cap_pg_conf_keys[i][n - 1] == '.' ?
-		    strncmp(key, cap_pg_conf_keys[i], n) == 0 && key[n] != '\0' :
-		    strcmp(key, cap_pg_conf_keys[i]) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-static int
-conf_bad(const struct sl_config *cfg, const struct sl_conf_section *sec, const char *key,
-    const char *why, struct sl_err *err)
-{
-	const struct sl_conf_entry *e = sl_conf_entry(sec, key);
-
-	return sl_errf(err, SL_ECONFIG, "%s:%d: [source \"%s\"] %s: %s", cfg->path,
-	    e ? e->line : sec->line, sec->name ? sec->name : "", key, why);
-}
-
-/* A name usable as a slot: lower case letters, digits and underscores. */
-static char *
-slot_name_of(const char *name)
-{
-	char *s = sl_asprintf("sluice_%s", name);
-	char *p;
-
-	for (p = s; *p; p++) {
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-		else if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
-			*p = '_';
-	}
-	return s;
-}
-
-static void
-conf_free(struct cap_pg_conf *c)
-{
-	size_t i;
-
-	free(c->slot);
-	free(c->publication);
-	free(c->topic_prefix);
-	free(c->spool_dir);
-	for (i = 0; i < c->n_producer; i++) {
-		free(c->producer[i].key);
-		free(c->producer[i].value);
-	}
-	free(c->producer);
-	memset(c, 0, sizeof(*c));
-}
-
-static int
-conf_parse(const struct sl_config *cfg, const struct sl_conf_section *sec,
-    const char *bootstrap_default, struct cap_pg_conf *c, struct sch_json_opts *jo,
-    struct sl_err *err)
-{
-	const char *v;
-	int64_t i64;
-	size_t i;
-	int rc;
-
-	memset(c, 0, sizeof(*c));
-	memset(jo, 0, sizeof(*jo));
-	for (i = 0; i < sec->n_entries; i++)
-		if (!conf_key_known(sec->entries[i].key))
-			return sl_errf(err, SL_ECONFIG, "%s:%d: [source \"%s\"]: unknown key '%s'",
-			    cfg->path, sec->entries[i].line, sec->name ? sec->name : "",
-			    sec->entries[i].key);
-	c->name = sec->name;
-	if (c->name == NULL || c->name[0] == '\0')
-		return sl_errf(err, SL_ECONFIG, "%s:%d: a [source] needs a name: [source \"app\"]",
-		    cfg->path, sec->line);
-	v = sl_conf_get(sec, "type");
-	if (v == NULL || strcmp(v, "postgres") != 0)
-		return conf_bad(cfg, sec, "type", "expected 'postgres'", err);
-	if ((c->dsn = sl_conf_get(sec, "dsn")) == NULL)
-		return conf_bad(cfg, sec, "dsn", "is required (a libpq conninfo)", err);
-	if ((c->tables = sl_conf_get(sec, "tables")) == NULL)
-		return conf_bad(cfg, sec, "tables", "is required (e.g. public.*)", err);
-	v = sl_conf_get(sec, "slot");
-	c->slot = v ? sl_strdup(v) : slot_name_of(c->name);
-	v = sl_conf_get(sec, "publication");
-	c->publication = v ? sl_strdup(v) : slot_name_of(c->name);
-	v = sl_conf_get(sec, "topic_prefix");
-	c->topic_prefix = sl_strdup(v ? v : c->name);
-	v = sl_conf_get(sec, "spool_dir");
-	c->spool_dir = v ? sl_strdup(v) : sl_asprintf("%s/sluice-spool-%s",
-	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", c->name);
-	v = sl_conf_get(sec, "format");
-	if (v == NULL || strcmp(v, "protobuf") == 0)
-		c->json = 0;
-	else if (strcmp(v, "json") == 0)
-		c->json = 1;
-	else
-		return conf_bad(cfg, sec, "format", "expected protobuf or json", err);
-	v = sl_conf_get(sec, "snapshot");
-	if (v == NULL || strcmp(v, "initial") == 0)
-		c->snapshot = CAP_SNAP_INITIAL;
-	else if (strcmp(v, "never") == 0)
-		c->snapshot = CAP_SNAP_NEVER;
-	else if (strcmp(v, "initial_only") == 0)
-		c->snapshot = CAP_SNAP_INITIAL_ONLY;
-	else
-		return conf_bad(cfg, sec, "snapshot", "expected initial, never or initial_only", err);
-	c->http = sl_conf_get(sec, "http");
-	if (c->http && c->http[0] == '\0')
-		c->http = NULL;
-	c->bootstrap = sl_conf_get(sec, "bootstrap");
-	if (c->bootstrap == NULL)
-		c->bootstrap = bootstrap_default;
-	if (c->bootstrap == NULL)
-		return conf_bad(cfg, sec, "bootstrap", "is required when the file has no [broker]",
-		    err);
-
-	i64 = 2;
-	if ((rc = sl_conf_int64(cfg, sec, "snapshot_workers", &i64, err)) != 0)
-		return rc;
-	if (i64 < 1 || i64 > 64)
-		return conf_bad(cfg, sec, "snapshot_workers", "must be 1..64", err);
-	c->snapshot_workers = (int)i64;
-	c->heartbeat_ms = 10000;
-	if ((rc = sl_conf_duration_ms(cfg, sec, "heartbeat", &c->heartbeat_ms, err)) != 0)
-		return rc;
-	c->status_ms = 10000;
-	if ((rc = sl_conf_duration_ms(cfg, sec, "status_interval", &c->status_ms, err)) != 0)
-		return rc;
-	if (c->status_ms < 10)
-		return conf_bad(cfg, sec, "status_interval", "must be at least 10ms", err);
-	i64 = 6;
-	if ((rc = sl_conf_int64(cfg, sec, "topic.partitions", &i64, err)) != 0)
-		return rc;
-	if (i64 < 1 || i64 > 10000)
-		return conf_bad(cfg, sec, "topic.partitions", "must be 1..10000", err);
-	c->topic_partitions = (int)i64;
-	i64 = -1;
-	if ((rc = sl_conf_int64(cfg, sec, "topic.replication_factor", &i64, err)) != 0)
-		return rc;
-	c->topic_replication = (int)i64;
-	v = sl_conf_get(sec, "topic.cleanup_policy");
-	if (v == NULL || strcmp(v, "compact") == 0)
-		c->topic_compact = 1;
-	else if (strcmp(v, "delete") == 0)
-		c->topic_compact = 0;
-	else
-		return conf_bad(cfg, sec, "topic.cleanup_policy", "expected compact or delete", err);
-	c->topic_retention_ms = 0;
-	if ((rc = sl_conf_duration_ms(cfg, sec, "topic.retention", &c->topic_retention_ms,
-	    err)) != 0)
-		return rc;
-	c->tx_retention_ms = 7 * 86400000LL;
-	c->hb_retention_ms = 86400000LL;
-	c->msg_retention_ms = 7 * 86400000LL;
-	if ((rc = sl_conf_duration_ms(cfg, sec, "transaction.retention", &c->tx_retention_ms,
-	    err)) != 0 ||
-	    (rc = sl_conf_duration_ms(cfg, sec, "heartbeat.retention", &c->hb_retention_ms,
-	    err)) != 0 ||
-	    (rc = sl_conf_duration_ms(cfg, sec, "messages.retention", &c->msg_retention_ms,
-	    err)) != 0)
-		return rc;
-	c->streaming = c->tombstones = c->hb_topic = c->messages_topic = 1;
-	c->tx_topic = 0;		/* Debezium: provide.transaction.metadata=false */
-	if ((rc = sl_conf_bool(cfg, sec, "streaming", &c->streaming, err)) != 0 ||
-	    (rc = sl_conf_bool(cfg, sec, "tombstones", &c->tombstones, err)) != 0 ||
-	    (rc = sl_conf_bool(cfg, sec, "transaction.topic", &c->tx_topic, err)) != 0 ||
-	    (rc = sl_conf_bool(cfg, sec, "heartbeat.topic", &c->hb_topic, err)) != 0 ||
-	    (rc = sl_conf_bool(cfg, sec, "messages.topic", &c->messages_topic, err)) != 0)
-		return rc;
-	v = sl_conf_get(sec, "json.decimal_handling");
-	if (v == NULL || strcmp(v, "precise") == 0)
-		jo->decimal = SCH_DECIMAL_PRECISE;
-	else if (strcmp(v, "string") == 0)
-		jo->decimal = SCH_DECIMAL_STRING;
-	else if (strcmp(v, "double") == 0)
-		jo->decimal = SCH_DECIMAL_DOUBLE;
-	else
-		return conf_bad(cfg, sec, "json.decimal_handling",
-		    "expected precise, string or double", err);
-	for (i = 0; i < sec->n_entries; i++) {
-		if (strncmp(sec->entries[i].key, "producer.", 9) != 0)
-			continue;
-		c->producer = sl_realloc(c->producer, (c->n_producer + 1) * sizeof(*c->producer));
-		c->producer[c->n_producer].key = sl_strdup(sec->entries[i].key + 9);
-		c->producer[c->n_producer].value = sl_strdup(sec->entries[i].value);
-		c->n_producer++;
-	}
-	return 0;
-}
-
 int
 cap_pg_type_info(struct cap_pg *s, uint32_t oid, uint32_t *base, int *is_enum, char *name,
     size_t name_size, struct sl_err *err)
@@ -300,13 +105,13 @@ spool_prepare(const char *dir, struct sl_err *err)
  * last.
  */
 static char *
-clean_stop_path(const struct cap_pg_conf *c)
+clean_stop_path(const struct cap_conf *c)
 {
 	return sl_asprintf("%s/clean-stop.%s", c->spool_dir, c->slot);
 }
 
 static void
-clean_stop_write(const struct cap_pg_conf *c, uint64_t flushed)
+clean_stop_write(const struct cap_conf *c, uint64_t flushed)
 {
 	char *path = clean_stop_path(c), *text, lb[32];
 	int rc;
@@ -325,7 +130,7 @@ clean_stop_write(const struct cap_pg_conf *c, uint64_t flushed)
  * removed, or the removal not made durable.
  */
 static int
-clean_stop_take(const struct cap_pg_conf *c, uint64_t *flushed)
+clean_stop_take(const struct cap_conf *c, uint64_t *flushed)
 {
 	char *path = clean_stop_path(c), *want = sl_asprintf("slot %s flushed ", c->slot);
 	struct sl_buf b = { 0 };
@@ -480,7 +285,8 @@ cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	uint64_t clean_lsn = 0;
 	PGresult *res;
 
-	if ((rc = conf_parse(cfg, sec, bootstrap_default, &s->conf, &s->json_opts, err)) != 0)
+	if ((rc = cap_conf_parse(cfg, sec, bootstrap_default, "postgres",
+	    cap_pg_conf_keys, &s->conf, &s->json_opts, err)) != 0)
 		goto out;
 	sl_log_set_component(s->conf.name);
 	if (s->conf.http && (rc = cap_http_open(s->conf.http, &s->http, err)) != 0)
@@ -630,7 +436,7 @@ out:
 	cap_producer_close(s->prod);
 	cap_pg_sql_close(s->sql);
 	cap_pg_tables_free(tables, n_tables);
-	conf_free(&s->conf);
+	cap_conf_free(&s->conf);
 	free(s);
 	return rc;
 }
@@ -639,7 +445,7 @@ int
 cap_pg_status(const struct sl_config *cfg, const struct sl_conf_section *sec,
     const char *bootstrap_default, struct cap_pg_status *out, struct sl_err *err)
 {
-	struct cap_pg_conf c = { 0 };
+	struct cap_conf c = { 0 };
 	struct sch_json_opts jo;
 	struct cap_pg_slot_info si;
 	struct pg_conn *sql = NULL;
@@ -647,7 +453,8 @@ cap_pg_status(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = conf_parse(cfg, sec, bootstrap_default, &c, &jo, err)) != 0)
+	if ((rc = cap_conf_parse(cfg, sec, bootstrap_default, "postgres",
+	    cap_pg_conf_keys, &c, &jo, err)) != 0)
 		goto out;
 	snprintf(out->slot, sizeof(out->slot), "%s", c.slot);
 	snprintf(out->topic_prefix, sizeof(out->topic_prefix), "%s", c.topic_prefix);
@@ -668,6 +475,6 @@ cap_pg_status(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	PQclear(res);
 out:
 	cap_pg_sql_close(sql);
-	conf_free(&c);
+	cap_conf_free(&c);
 	return rc;
 }

@@ -151,6 +151,22 @@ fail:
 	return rc;
 }
 
+static void
+topic_free(struct cap_topic *t)
+{
+	int32_t i;
+
+	if (t->last_val)
+		for (i = 0; i < t->partitions; i++)
+			sl_buf_free(&t->last_val[i]);
+	free(t->last_val);
+	free(t->name);
+	free(t->last);
+	free(t->has_last);
+	free(t->hi);
+	free(t);
+}
+
 void
 cap_producer_close(struct cap_producer *p)
 {
@@ -163,11 +179,7 @@ cap_producer_close(struct cap_producer *p)
 
 		if (t->rkt)
 			rd_kafka_topic_destroy(t->rkt);
-		free(t->name);
-		free(t->last);
-		free(t->has_last);
-		free(t->hi);
-		free(t);
+		topic_free(t);
 	}
 	free(p->topics);
 	if (p->reader)
@@ -409,6 +421,9 @@ prod_scan_partition(struct cap_producer *p, struct cap_topic *t, void *rkt_v, in
 		    cap_pos_cmp(&pos, &t->last[i]) > 0)) {
 			t->last[i] = pos;
 			t->has_last[i] = 1;
+			sl_buf_reset(&t->last_val[i]);
+			if (m->len > 0)
+				sl_buf_add(&t->last_val[i], m->payload, m->len);
 		}
 		rd_kafka_message_destroy(m);
 	}
@@ -429,6 +444,54 @@ prod_scan(struct cap_producer *p, struct cap_topic *t, struct sl_err *err)
 	for (i = 0; i < t->partitions && rc == 0; i++)
 		rc = prod_scan_partition(p, t, rkt, i, err);
 	rd_kafka_topic_destroy(rkt);
+	return rc;
+}
+
+int
+cap_topic_peek_last(struct cap_producer *p, const char *name, int32_t partition,
+    struct sl_buf *value, int *found, struct sl_err *err)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	struct cap_topic t;
+	rd_kafka_topic_t *rkt;
+	rd_kafka_resp_err_t e;
+	int i, exists = 0, rc;
+
+	*found = 0;
+	sl_buf_reset(value);
+	if ((rc = prod_reader(p, err)) != 0)
+		return rc;
+	/* every topic's metadata: asking for one could create it */
+	e = rd_kafka_metadata(p->reader, 1, NULL, &md, (int)p->timeout_ms);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return sl_errf(err, SL_EPROTO, "kafka: metadata: %s", rd_kafka_err2str(e));
+	for (i = 0; i < md->topic_cnt; i++)
+		if (strcmp(md->topics[i].topic, name) == 0 &&
+		    partition < md->topics[i].partition_cnt)
+			exists = 1;
+	rd_kafka_metadata_destroy(md);
+	if (!exists)
+		return 0;
+	memset(&t, 0, sizeof(t));
+	t.name = (char *)name;
+	t.partitions = partition + 1;
+	t.last = sl_calloc((size_t)t.partitions, sizeof(*t.last));
+	t.has_last = sl_calloc((size_t)t.partitions, sizeof(*t.has_last));
+	t.hi = sl_calloc((size_t)t.partitions, sizeof(*t.hi));
+	t.last_val = sl_calloc((size_t)t.partitions, sizeof(*t.last_val));
+	rkt = rd_kafka_topic_new(p->reader, name, NULL);
+	rc = prod_scan_partition(p, &t, rkt, partition, err);
+	rd_kafka_topic_destroy(rkt);
+	if (rc == 0 && t.has_last[partition]) {
+		*found = 1;
+		sl_buf_add(value, t.last_val[partition].p, t.last_val[partition].len);
+	}
+	for (i = 0; i < t.partitions; i++)
+		sl_buf_free(&t.last_val[i]);
+	free(t.last_val);
+	free(t.last);
+	free(t.has_last);
+	free(t.hi);
 	return rc;
 }
 
@@ -516,12 +579,9 @@ cap_topic_open(struct cap_producer *p, const struct cap_topic_spec *spec,
 	t->last = sl_calloc((size_t)n, sizeof(*t->last));
 	t->has_last = sl_calloc((size_t)n, sizeof(*t->has_last));
 	t->hi = sl_calloc((size_t)n, sizeof(*t->hi));
+	t->last_val = sl_calloc((size_t)n, sizeof(*t->last_val));
 	if ((rc = prod_scan(p, t, err)) != 0) {
-		free(t->name);
-		free(t->last);
-		free(t->has_last);
-		free(t->hi);
-		free(t);
+		topic_free(t);
 		return rc;
 	}
 	t->rkt = rd_kafka_topic_new(p->rk, t->name, NULL);

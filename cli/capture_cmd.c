@@ -88,9 +88,9 @@ cli_capture(int argc, char **argv)
 		goto out;
 	}
 	type = sl_conf_get(sec, "type");
-	if (type == NULL || strcmp(type, "postgres") != 0) {
-		cli_errorf("capture: %s:%d: [source \"%s\"] type = %s is not supported by this "
-		    "build (postgres is)", path, sec->line, sec->name ? sec->name : "",
+	if (type == NULL || (strcmp(type, "postgres") != 0 && strcmp(type, "mysql") != 0)) {
+		cli_errorf("capture: %s:%d: [source \"%s\"] type = %s is not supported (postgres "
+		    "or mysql)", path, sec->line, sec->name ? sec->name : "",
 		    type ? type : "(unset)");
 		status = CLI_EXIT_USAGE;
 		goto out;
@@ -108,7 +108,10 @@ cli_capture(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	rc = cap_pg_run(cfg, sec, bootstrap, &capture_stop, &err);
+	if (strcmp(type, "mysql") == 0)
+		rc = cap_my_run(cfg, sec, bootstrap, &capture_stop, &err);
+	else
+		rc = cap_pg_run(cfg, sec, bootstrap, &capture_stop, &err);
 	if (rc != 0) {
 		cli_errorf("capture: %s", sl_err_msg(&err, rc));
 		status = rc == SL_ECONFIG ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;

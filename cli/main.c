@@ -25,8 +25,10 @@ static const struct cli_command cli_commands[] = {
 	  "[broker] section of FILE.  Stops cleanly on SIGTERM or SIGINT.\n" },
 	{ "capture", cli_capture,
 	  "sluice capture -c FILE [--source NAME]",
-	  "Stream every committed row change of a [source] database into topics\n"
-	  "(see docs/capture-postgres.md).  Stops cleanly on SIGTERM or SIGINT.\n" },
+	  "Stream every committed row change of a [source] database into topics:\n"
+	  "type = postgres (logical replication, docs/capture-postgres.md) or\n"
+	  "type = mysql (MySQL/MariaDB row binlog, docs/capture-mysql.md).  Stops\n"
+	  "cleanly on SIGTERM or SIGINT.\n" },
 	{ "materialize", cli_materialize,
 	  "sluice materialize -c FILE [--view NAME] [--rebuild]",
 	  "Keep the [view] sections of FILE (or only NAME) up to date from their\n"

@@ -129,6 +129,46 @@ status_broker(struct status *st, const struct sl_conf_section *brk)
 }
 
 static void
+status_mysql(struct status *st, const struct sl_config *cfg,
+    const struct sl_conf_section *sec, const char *bootstrap)
+{
+	const char *name = sec->name ? sec->name : "";
+	struct cap_my_status ms;
+	struct sl_err err = { 0 };
+	const char *behind;
+	char bb[32];
+	int rc;
+
+	if ((rc = cap_my_status(cfg, sec, bootstrap, &ms, &err)) != 0) {
+		printf("source  %s: %s\n", name, sl_err_msg(&err, rc));
+		st->trouble = 1;
+		return;
+	}
+	if (!ms.stored) {
+		printf("source  %s: no position stored in %s.offsets: capture has not run (or its "
+		    "snapshot did not finish); the server is at %s:%" PRIu32 "\n", name,
+		    ms.topic_prefix, ms.server_file, ms.server_pos);
+		st->trouble = 1;
+		return;
+	}
+	if (strcmp(ms.stored_file, ms.server_file) == 0) {
+		behind = status_bytes(bb, sizeof(bb), ms.server_pos > ms.stored_pos ?
+		    ms.server_pos - ms.stored_pos : 0);
+	} else {
+		const char *a = strrchr(ms.stored_file, '.'), *b = strrchr(ms.server_file, '.');
+		unsigned long fa = a ? strtoul(a + 1, NULL, 10) : 0;
+		unsigned long fb = b ? strtoul(b + 1, NULL, 10) : 0;
+
+		snprintf(bb, sizeof(bb), "%lu binlog file%s", fb > fa ? fb - fa : 0,
+		    fb - fa == 1 ? "" : "s");
+		behind = bb;
+	}
+	printf("source  %s: binlog stored %s:%" PRIu32 "%s%s, %s behind the server (%s:%" PRIu32
+	    ")\n", name, ms.stored_file, ms.stored_pos, ms.gtid[0] ? ", gtid " : "", ms.gtid, behind,
+	    ms.server_file, ms.server_pos);
+}
+
+static void
 status_source(struct status *st, const struct sl_config *cfg,
     const struct sl_conf_section *sec, const char *bootstrap)
 {
@@ -138,8 +178,12 @@ status_source(struct status *st, const struct sl_config *cfg,
 	char lsn[2][32], bb[32];
 	int rc;
 
+	if (type != NULL && strcmp(type, "mysql") == 0) {
+		status_mysql(st, cfg, sec, bootstrap);
+		return;
+	}
 	if (type == NULL || strcmp(type, "postgres") != 0) {
-		printf("source  %s: type %s is not supported by this build\n", name,
+		printf("source  %s: type %s is not supported (postgres or mysql)\n", name,
 		    type ? type : "(unset)");
 		st->trouble = 1;
 		return;

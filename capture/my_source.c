@@ -1,0 +1,1035 @@
+/*
+ * capture/my_source.c: one [source "NAME"] with type = mysql, from its
+ * configuration to a running binlog stream: parse the section, check the
+ * server's settings and the user's privileges, open the topics, read the
+ * stored position from `<prefix>.offsets`, take the initial snapshot when
+ * there is none, then COM_BINLOG_DUMP and hand over to my_capture.c.
+ *
+ * START POSITION (the cases, in order)
+ *   <prefix>.offsets holds a position  → stream from it; when the server
+ *       no longer has its file (purged), stop with an error that says how
+ *       to re-snapshot: changes are never silently skipped (1).
+ *   snapshot = initial / initial_only → the snapshot below, then stream
+ *       from its position (initial_only: stop there).
+ *   snapshot = never                   → stream from the server's current
+ *       position (SHOW MASTER STATUS).
+ *
+ * SNAPSHOT.  MariaDB: START TRANSACTION WITH CONSISTENT SNAPSHOT, whose
+ * binlog position the server reports in binlog_snapshot_file/position
+ * without any lock.  MySQL: the same under FLUSH TABLES WITH READ LOCK,
+ * released as soon as the transaction and SHOW MASTER STATUS are done.
+ * Rows are read with SELECT * (streamed, not buffered) and emitted as op
+ * 'r'; the position is stored only once every row was acknowledged (2), so
+ * an interrupted snapshot starts over at the next run (its rows are
+ * preceded by a truncate marker on topics that already hold messages).
+ *
+ * INVARIANTS
+ *  (1) A stored position whose binlog file the server no longer lists is
+ *      an error, never a restart from somewhere else.
+ *  (2) The position stored after a snapshot is the snapshot's own, written
+ *      after every snapshot row was acknowledged by the broker.
+ */
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mysql.h>
+
+#include "capture/cap.h"
+#include "capture/cap_mysrc.h"
+
+const char *const cap_my_conf_keys[] = {
+	"type", "dsn", "tables", "server_id", "topic_prefix", "format", "snapshot",
+	"heartbeat", "status_interval", "bootstrap", "tombstones", "topic.partitions",
+	"topic.replication_factor", "topic.cleanup_policy", "topic.retention",
+	"transaction.topic", "transaction.retention", "heartbeat.topic",
+	"heartbeat.retention", "json.decimal_handling", "http", "producer.", NULL
+};
+
+/* ------------------------------------------------------------ tables */
+
+/* One pattern against "db.table"; a pattern without a dot is a table of
+ * the dsn's database. */
+static int
+match_one(const char *pat, size_t n, const char *default_db, const char *db,
+    const char *table)
+{
+	char p[512], full[600];
+
+	if (n == 0 || n >= sizeof(p))
+		return 0;
+	memcpy(p, pat, n);
+	p[n] = '\0';
+	snprintf(full, sizeof(full), "%s.%s", db, table);
+	if (strchr(p, '.') == NULL) {
+		if (default_db == NULL || strcmp(default_db, db) != 0)
+			return 0;
+		return fnmatch(p, table, 0) == 0;
+	}
+	return fnmatch(p, full, 0) == 0;
+}
+
+int
+cap_my_match(const char *patterns, const char *default_db, const char *db, const char *table)
+{
+	const char *p = patterns;
+	int in = 0;
+
+	if (db == NULL || table == NULL)
+		return 0;
+	while (*p) {
+		const char *e;
+		size_t n;
+		int neg = 0;
+
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		e = p;
+		while (*e && *e != ',')
+			e++;
+		n = (size_t)(e - p);
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (*p == '!') {
+			neg = 1;
+			p++;
+			n--;
+		}
+		if (match_one(p, n, default_db, db, table)) {
+			if (neg)
+				return 0;
+			in = 1;
+		}
+		p = e;
+	}
+	return in;
+}
+
+/* ------------------------------------------------------- relations */
+
+static uint64_t
+rel_schema_id(const struct cap_my_rel *r)
+{
+	uint64_t h = 1469598103934665603ull;
+	uint32_t i;
+
+#define MIX(p, n) do { size_t k_; const uint8_t *b_ = (const uint8_t *)(p);	\
+	for (k_ = 0; k_ < (n); k_++) { h ^= b_[k_]; h *= 1099511628211ull; } } while (0)
+	MIX(r->db, strlen(r->db) + 1);
+	MIX(r->name, strlen(r->name) + 1);
+	for (i = 0; i < r->n_cols; i++) {
+		const struct sch_column *c = &r->table.columns[i];
+
+		MIX(c->name, strlen(c->name) + 1);
+		MIX(c->type_name, strlen(c->type_name) + 1);
+		MIX(&c->is_key, sizeof(c->is_key));
+	}
+#undef MIX
+	return h & 0x7fffffffffffffffull;
+}
+
+static void
+cols_free(struct cap_my_column *cols, uint32_t n)
+{
+	uint32_t k, l;
+
+	for (k = 0; k < n; k++) {
+		free((char *)cols[k].name);
+		for (l = 0; l < cols[k].n_labels; l++)
+			free((char *)cols[k].labels[l]);
+		free(cols[k].labels);
+	}
+	free(cols);
+}
+
+static int
+col_same(const struct cap_my_column *a, const struct cap_my_column *b)
+{
+	uint32_t l;
+
+	if (a->type != b->type || a->meta != b->meta || a->max_len != b->max_len ||
+	    a->precision != b->precision || a->scale != b->scale || a->fsp != b->fsp ||
+	    a->pack_len != b->pack_len || a->bits != b->bits || a->nullable != b->nullable ||
+	    a->is_unsigned != b->is_unsigned || a->is_key != b->is_key ||
+	    a->charset != b->charset || a->n_labels != b->n_labels ||
+	    (a->name == NULL) != (b->name == NULL) || (a->name && strcmp(a->name, b->name) != 0))
+		return 0;
+	for (l = 0; l < a->n_labels; l++)
+		if (strcmp(a->labels[l], b->labels[l]) != 0)
+			return 0;
+	return 1;
+}
+
+/* Replace the columns of 'r' with copies of 'cols' and rebuild its table. */
+static void
+rel_set_cols(struct cap_my_rel *r, const struct cap_my_column *cols, uint32_t n, int has_key)
+{
+	uint32_t i, l;
+
+	cols_free(r->cols, r->n_cols);
+	free(r->table.columns);
+	r->cols = sl_calloc(n + 1, sizeof(*r->cols));
+	r->table.columns = sl_calloc(n + 1, sizeof(*r->table.columns));
+	for (i = 0; i < n; i++) {
+		struct cap_my_column *c = &r->cols[i];
+
+		*c = cols[i];
+		c->name = sl_strdup(cols[i].name ? cols[i].name : "");
+		c->labels = cols[i].n_labels ? sl_calloc(cols[i].n_labels, sizeof(char *)) : NULL;
+		for (l = 0; l < cols[i].n_labels; l++)
+			c->labels[l] = sl_strdup(cols[i].labels[l]);
+		r->table.columns[i].name = c->name;
+		r->table.columns[i].type_oid = 0;
+		r->table.columns[i].type_name = cap_my_type_name(c);
+		r->table.columns[i].typmod = -1;
+		r->table.columns[i].is_key = c->is_key;
+		r->table.columns[i].nullable = c->nullable;
+	}
+	r->n_cols = n;
+	r->has_key = has_key;
+	r->table.db = r->db;
+	r->table.schema = NULL;
+	r->table.name = r->name;
+	r->table.n_columns = n;
+	r->table.schema_id = rel_schema_id(r);
+	sl_buf_reset(&r->table_pb);
+	sch_table_encode_pb(&r->table, &r->table_pb);
+}
+
+static struct cap_my_rel *
+rel_find(struct cap_my *s, const char *db, const char *table)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_rels; i++)
+		if (strcmp(s->rels[i]->db, db) == 0 && strcmp(s->rels[i]->name, table) == 0)
+			return s->rels[i];
+	return NULL;
+}
+
+/* A new relation with its topic (created when missing). */
+static int
+rel_new(struct cap_my *s, const char *db, const char *table, int has_key,
+    struct cap_my_rel **out, struct sl_err *err)
+{
+	struct cap_my_rel *r;
+	struct cap_topic_spec spec;
+	char *topic = sl_asprintf("%s.%s.%s", s->conf.topic_prefix, db, table);
+	int rc;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.name = topic;
+	spec.partitions = s->conf.topic_partitions;
+	spec.replication_factor = s->conf.topic_replication;
+	spec.compact = has_key && s->conf.topic_compact;
+	spec.retention_ms = s->conf.topic_retention_ms;
+	r = sl_calloc(1, sizeof(*r));
+	rc = cap_topic_open(s->prod, &spec, &r->topic, err);
+	free(topic);
+	if (rc != 0) {
+		free(r);
+		return rc;
+	}
+	r->db = sl_strdup(db);
+	r->name = sl_strdup(table);
+	r->collection = sl_asprintf("%s.%s", db, table);
+	s->rels = sl_realloc(s->rels, (s->n_rels + 1) * sizeof(*s->rels));
+	s->rels[s->n_rels++] = r;
+	*out = r;
+	return 0;
+}
+
+int
+cap_my_rel_tmap(struct cap_my *s, const struct cap_my_table_map *tm, struct cap_my_rel **out,
+    struct sl_err *err)
+{
+	struct cap_my_rel *r = rel_find(s, tm->db, tm->table);
+	uint32_t i;
+	int rc;
+
+	if (r == NULL && (rc = rel_new(s, tm->db, tm->table, tm->has_key, &r, err)) != 0)
+		return rc;
+	*out = r;
+	if (r->n_cols == tm->n_columns && r->has_key == tm->has_key) {
+		for (i = 0; i < tm->n_columns; i++)
+			if (!col_same(&r->cols[i], &tm->columns[i]))
+				break;
+		if (i == tm->n_columns)
+			return 0;
+	}
+	rel_set_cols(r, tm->columns, tm->n_columns, tm->has_key);
+	return 0;
+}
+
+struct catalog_ctx {
+	struct sl_arena *arena;
+	struct cap_my_column *cols;
+	uint32_t n, cap;
+	int has_key;
+	const char *table;
+};
+
+static int
+catalog_row(void *ctx, const char *const *row, const unsigned long *lens, unsigned n,
+    struct sl_err *err)
+{
+	struct catalog_ctx *c = ctx;
+	int rc;
+
+	(void)lens;
+	if (n < 6)
+		return sl_errf(err, SL_EPROTO, "information_schema.COLUMNS: %u columns", n);
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 16;
+		c->cols = sl_realloc(c->cols, c->cap * sizeof(*c->cols));
+	}
+	if ((rc = cap_my_column_from_catalog(row[0], row[1], row[2], row[3], row[4], row[5],
+	    c->arena, &c->cols[c->n], err)) != 0)
+		return sl_errf(err, rc, "table %s, column %s: %s", c->table, row[0], err->msg);
+	if (c->cols[c->n].is_key)
+		c->has_key = 1;
+	c->n++;
+	return 0;
+}
+
+static char *
+sql_quote(struct st_mysql *m, const char *v)
+{
+	size_t n = strlen(v);
+	char *o = sl_malloc(2 * n + 3);
+	unsigned long k;
+
+	o[0] = '\'';
+	k = mysql_real_escape_string(m, o + 1, v, (unsigned long)n);
+	o[k + 1] = '\'';
+	o[k + 2] = '\0';
+	return o;
+}
+
+/* The columns of "db.table" as the catalog describes them now. */
+static int
+catalog_columns(struct cap_my *s, struct st_mysql *m, const char *db, const char *table,
+    struct sl_arena *arena, struct catalog_ctx *c, struct sl_err *err)
+{
+	char *qd = sql_quote(m, db), *qt = sql_quote(m, table), *sql;
+	int rc;
+
+	(void)s;
+	memset(c, 0, sizeof(*c));
+	c->arena = arena;
+	c->table = table;
+	sql = sl_asprintf("SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_SET_NAME, "
+	    "COLUMN_KEY, IS_NULLABLE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
+	    "AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION", qd, qt);
+	rc = cap_my_query(m, sql, catalog_row, c, err);
+	free(sql);
+	free(qd);
+	free(qt);
+	if (rc == 0 && c->n == 0)
+		rc = sl_errf(err, SL_ENOTFOUND, "table %s.%s has no columns in "
+		    "information_schema (dropped, or no SELECT privilege)", db, table);
+	return rc;
+}
+
+int
+cap_my_rel_catalog(struct cap_my *s, const char *db, const char *table,
+    struct cap_my_rel **out, struct sl_err *err)
+{
+	struct cap_my_rel *r = rel_find(s, db, table);
+	struct sl_arena arena = { 0 };
+	struct catalog_ctx c;
+	int rc;
+
+	if (r != NULL && r->n_cols > 0) {
+		*out = r;
+		return 0;
+	}
+	rc = catalog_columns(s, s->sql, db, table, &arena, &c, err);
+	if (rc == 0 && r == NULL)
+		rc = rel_new(s, db, table, c.has_key, &r, err);
+	if (rc == 0) {
+		rel_set_cols(r, c.cols, c.n, c.has_key);
+		*out = r;
+	}
+	free(c.cols);
+	sl_arena_free(&arena);
+	return rc;
+}
+
+/* ------------------------------------------------------------ checks */
+
+struct grants_ctx {
+	struct sl_buf text;
+};
+
+static int
+grants_row(void *ctx, const char *const *row, const unsigned long *lens, unsigned n,
+    struct sl_err *err)
+{
+	struct grants_ctx *g = ctx;
+
+	(void)err;
+	if (n > 0 && row[0]) {
+		sl_buf_add(&g->text, row[0], lens[0]);
+		sl_buf_add(&g->text, "\n", 1);
+	}
+	return 0;
+}
+
+static int
+server_checks(struct cap_my *s, char *checksum, size_t csize, struct sl_err *err)
+{
+	char v[256];
+	struct grants_ctx g = { { 0 } };
+	int rc;
+
+	if ((rc = cap_my_query_value(s->sql, "SELECT @@log_bin", 0, v, sizeof(v), err)) != 0)
+		return rc;
+	if (strcmp(v, "1") != 0)
+		return sl_errf(err, SL_ESTATE, "%s: the binary log is off: start the server with "
+		    "log_bin (and binlog_format=ROW, binlog_row_image=FULL, "
+		    "binlog_row_metadata=FULL)", s->where);
+	if ((rc = cap_my_query_value(s->sql, "SELECT @@binlog_format", 0, v, sizeof(v),
+	    err)) != 0)
+		return rc;
+	if (strcasecmp(v, "ROW") != 0)
+		return sl_errf(err, SL_ESTATE, "%s: binlog_format is %s; capture needs ROW "
+		    "(SET GLOBAL binlog_format = 'ROW', and binlog_format=ROW in the server's "
+		    "configuration file)", s->where, v);
+	if ((rc = cap_my_query_value(s->sql, "SELECT @@binlog_row_image", 0, v, sizeof(v),
+	    err)) != 0)
+		return rc;
+	if (strcasecmp(v, "FULL") != 0)
+		return sl_errf(err, SL_ESTATE, "%s: binlog_row_image is %s; capture needs FULL "
+		    "(every column in both images; SET GLOBAL binlog_row_image = 'FULL', and in "
+		    "the configuration file)", s->where, v);
+	if (cap_my_query_value(s->sql, "SELECT @@binlog_row_metadata", 0, v, sizeof(v),
+	    err) != 0)
+		return sl_errf(err, SL_EUNSUPPORTED, "%s: the server has no binlog_row_metadata "
+		    "setting (MariaDB 10.5+ or MySQL 8.0.14+ needed: capture reads column names "
+		    "and keys from the binlog with binlog_row_metadata=FULL)", s->where);
+	if (strcasecmp(v, "FULL") != 0)
+		return sl_errf(err, SL_ESTATE, "%s: binlog_row_metadata is %s; capture needs "
+		    "FULL (column names, signedness and primary keys in every Table_map: SET "
+		    "GLOBAL binlog_row_metadata = 'FULL', and in the configuration file)",
+		    s->where, v);
+	if ((rc = cap_my_query_value(s->sql, "SELECT @@binlog_checksum", 0, checksum, csize,
+	    err)) != 0)
+		return rc;
+	if ((rc = cap_my_query_value(s->sql, "SELECT @@server_id", 0, v, sizeof(v), err)) != 0)
+		return rc;
+	s->source_server_id = (uint32_t)strtoul(v, NULL, 10);
+	if (s->source_server_id == s->conf.server_id)
+		return sl_errf(err, SL_ECONFIG, "%s: the server's own server_id is %s; set "
+		    "server_id in [source \"%s\"] to a number no server or replica uses", s->where,
+		    v, s->conf.name);
+	if (cap_my_query(s->sql, "SHOW GRANTS", grants_row, &g, err) == 0) {
+		const char *t = g.text.len ? (const char *)g.text.p : "";
+
+		sl_buf_add(&g.text, "", 1);
+		t = (const char *)g.text.p;
+		if (strstr(t, "ALL PRIVILEGES ON *.*") == NULL &&
+		    strstr(t, "REPLICATION SLAVE") == NULL && strstr(t, "REPLICATION REPLICA") == NULL) {
+			sl_buf_free(&g.text);
+			return sl_errf(err, SL_ESTATE, "%s: user %s lacks REPLICATION SLAVE, which "
+			    "reading the binlog needs: GRANT REPLICATION SLAVE, BINLOG MONITOR, "
+			    "SELECT ON *.* TO '%s'@'...' (MySQL: REPLICATION SLAVE, REPLICATION "
+			    "CLIENT, SELECT, RELOAD)", s->where, s->dsn.user, s->dsn.user);
+		}
+	}
+	sl_buf_free(&g.text);
+	return 0;
+}
+
+/* --------------------------------------------------------- positions */
+
+struct binlogs_ctx {
+	const char *want;
+	int found;
+	char first[256];
+};
+
+static int
+binlogs_row(void *ctx, const char *const *row, const unsigned long *lens, unsigned n,
+    struct sl_err *err)
+{
+	struct binlogs_ctx *b = ctx;
+
+	(void)lens;
+	(void)err;
+	if (n < 1 || row[0] == NULL)
+		return 0;
+	if (b->first[0] == '\0')
+		snprintf(b->first, sizeof(b->first), "%s", row[0]);
+	if (strcmp(row[0], b->want) == 0)
+		b->found = 1;
+	return 0;
+}
+
+static int
+purged_error(struct cap_my *s, const char *oldest, struct sl_err *err)
+{
+	return sl_errf(err, SL_ESTATE, "%s: binlog %s:%" PRIu32 ", where capture stopped (stored "
+	    "in topic %s), was purged from the server (its oldest binlog is %s): the changes "
+	    "since are gone and capture will not skip them; take a new snapshot: delete topic "
+	    "%s (sluice topics delete %s) and start capture again with snapshot = initial",
+	    s->where, s->flushed.file, s->flushed.pos, s->off_topic_name,
+	    oldest && oldest[0] ? oldest : "unknown", s->off_topic_name, s->off_topic_name);
+}
+
+static int
+master_status(struct cap_my *s, struct st_mysql *m, struct cap_my_pos *out, struct sl_err *err)
+{
+	char pos[32];
+	int rc;
+
+	if ((rc = cap_my_query_value(m, "SHOW MASTER STATUS", 0, out->file, sizeof(out->file),
+	    err)) == 0)
+		rc = cap_my_query_value(m, "SHOW MASTER STATUS", 1, pos, sizeof(pos), err);
+	if (rc == SL_ENOTFOUND)
+		return sl_errf(err, SL_ESTATE, "%s: SHOW MASTER STATUS returned nothing: is log_bin "
+		    "on?", s->where);
+	if (rc != 0)
+		return sl_errf(err, rc, "%s: %s (the user needs BINLOG MONITOR on MariaDB, "
+		    "REPLICATION CLIENT on MySQL)", s->where, err->msg);
+	out->pos = (uint32_t)strtoul(pos, NULL, 10);
+	return 0;
+}
+
+/*
+ * Parse a value of <prefix>.offsets (cap_my_store's JSON) into 'pos',
+ * 'gtid' and 'state'.  Returns 0 or SL_ECORRUPT naming 'topic'.
+ */
+static int
+stored_parse(const char *topic, const struct sl_buf *v, struct cap_my_pos *pos, char *gtid,
+    size_t gsize, char *state, size_t ssize, struct sl_err *err)
+{
+	char text[1024], *p, *e;
+	unsigned long long n;
+
+	if (v->len >= sizeof(text))
+		return sl_errf(err, SL_ECORRUPT, "topic %s: a stored position of %zu bytes", topic,
+		    v->len);
+	memcpy(text, v->p, v->len);
+	text[v->len] = '\0';
+	if ((p = strstr(text, "\"file\":\"")) == NULL || (e = strchr(p + 8, '"')) == NULL ||
+	    (size_t)(e - (p + 8)) >= sizeof(pos->file) || e == p + 8)
+		goto bad;
+	memcpy(pos->file, p + 8, (size_t)(e - (p + 8)));
+	pos->file[e - (p + 8)] = '\0';
+	if ((p = strstr(text, "\"pos\":")) == NULL)
+		goto bad;
+	n = strtoull(p + 6, &e, 10);
+	if (e == p + 6 || n < 4 || n > 0xffffffffull)
+		goto bad;
+	pos->pos = (uint32_t)n;
+	gtid[0] = '\0';
+	if ((p = strstr(text, "\"gtid\":\"")) != NULL && (e = strchr(p + 8, '"')) != NULL &&
+	    (size_t)(e - (p + 8)) < gsize) {
+		memcpy(gtid, p + 8, (size_t)(e - (p + 8)));
+		gtid[e - (p + 8)] = '\0';
+	}
+	snprintf(state, ssize, "done");
+	if ((p = strstr(text, "\"snapshot\":\"")) != NULL && (e = strchr(p + 12, '"')) != NULL &&
+	    (size_t)(e - (p + 12)) < ssize) {
+		memcpy(state, p + 12, (size_t)(e - (p + 12)));
+		state[e - (p + 12)] = '\0';
+	}
+	return 0;
+bad:
+	return sl_errf(err, SL_ECORRUPT, "topic %s: the stored position is not what capture "
+	    "writes: %.200s", topic, text);
+}
+
+/* The stored position, from the last message of <prefix>.offsets. */
+static int
+stored_position(struct cap_my *s, int *found, char *state, size_t ssize, struct sl_err *err)
+{
+	int rc;
+
+	*found = 0;
+	if (!s->off_topic->has_last[0] || s->off_topic->last_val[0].len == 0)
+		return 0;
+	rc = stored_parse(s->off_topic_name, &s->off_topic->last_val[0], &s->flushed,
+	    s->flushed_gtid, sizeof(s->flushed_gtid), state, ssize, err);
+	if (rc == 0)
+		*found = 1;
+	return rc;
+}
+
+/* ---------------------------------------------------------- snapshot */
+
+struct tables_ctx {
+	struct cap_my *s;
+	char (*names)[2][256];
+	size_t n, cap;
+};
+
+static int
+tables_row(void *ctx, const char *const *row, const unsigned long *lens, unsigned n,
+    struct sl_err *err)
+{
+	struct tables_ctx *t = ctx;
+
+	(void)lens;
+	(void)err;
+	if (n < 2 || row[0] == NULL || row[1] == NULL)
+		return 0;
+	if (!cap_my_match(t->s->conf.tables, t->s->dsn.database, row[0], row[1]))
+		return 0;
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 16;
+		t->names = sl_realloc(t->names, t->cap * sizeof(*t->names));
+	}
+	snprintf(t->names[t->n][0], 256, "%s", row[0]);
+	snprintf(t->names[t->n][1], 256, "%s", row[1]);
+	t->n++;
+	return 0;
+}
+
+static int
+tables_resolve(struct cap_my *s, struct tables_ctx *t, struct sl_err *err)
+{
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	t->s = s;
+	rc = cap_my_query(s->sql, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES "
+	    "WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN ('mysql', "
+	    "'information_schema', 'performance_schema', 'sys') ORDER BY 1, 2", tables_row, t, err);
+	if (rc == 0 && t->n == 0)
+		rc = sl_errf(err, SL_ENOTFOUND, "%s: no table matches tables = %s", s->where,
+		    s->conf.tables);
+	return rc;
+}
+
+struct snap_ctx {
+	struct cap_my *s;
+	struct cap_my_rel *r;
+	struct sl_arena arena;
+	struct sch_value *after;
+	uint64_t rows;
+	int64_t started_ns, last_progress_ns;
+	int tty;
+	volatile sig_atomic_t *stop;
+	uint64_t estimate;
+};
+
+static int
+snap_row(void *ctx, const char *const *row, const unsigned long *lens, unsigned n,
+    struct sl_err *err)
+{
+	struct snap_ctx *c = ctx;
+	struct cap_my_rel *r = c->r;
+	uint32_t i;
+	int rc;
+
+	if (*c->stop)
+		return SL_ESTATE;
+	if (n != r->n_cols)
+		return sl_errf(err, SL_EPROTO, "snapshot of %s: %u columns, the catalog said %u",
+		    r->collection, n, r->n_cols);
+	sl_arena_reset(&c->arena);
+	for (i = 0; i < n; i++) {
+		if (row[i] == NULL) {
+			c->after[i] = sch_value_null();
+			continue;
+		}
+		if ((rc = cap_my_parse_text(&r->cols[i], row[i], lens[i], &c->arena, &c->after[i],
+		    err)) != 0)
+			return sl_errf(err, rc, "snapshot of %s, row %" PRIu64 ": %s",
+			    r->collection, c->rows + 1, err->msg);
+	}
+	if ((rc = cap_my_emit_row(c->s, NULL, r, SCH_OP_READ, NULL, c->after, NULL, 0, err)) != 0)
+		return rc;
+	c->rows++;
+	c->s->snap_rows++;
+	if ((c->rows & 1023) == 0) {
+		int64_t now = sl_mono_ns();
+
+		cap_producer_poll(c->s->prod, 0);
+		cap_http_serve(c->s->http, cap_my_http_render, c->s);
+		if (c->s->fatal)
+			return sl_errf(err, c->s->fatal, "%s", c->s->fatal_msg);
+		if (now - c->last_progress_ns >= 1000000000LL) {
+			double secs = (double)(now - c->started_ns) / 1e9;
+			double rate = secs > 0 ? (double)c->rows / secs : 0;
+
+			c->last_progress_ns = now;
+			if (c->tty)
+				fprintf(stderr, "\rsnapshot %s: %" PRIu64 " of ~%" PRIu64 " rows, "
+				    "%.0f rows/s, ETA %.0f s   ", r->collection, c->rows,
+				    c->estimate, rate, rate > 0 && c->estimate > c->rows ?
+				    (double)(c->estimate - c->rows) / rate : 0.0);
+		}
+	}
+	return 0;
+}
+
+static int
+snapshot(struct cap_my *s, volatile sig_atomic_t *stop, struct sl_err *err)
+{
+	struct st_mysql *m = NULL;
+	struct tables_ctx tabs;
+	struct cap_my_pos at;
+	char v[256];
+	size_t i;
+	int rc, locked = 0;
+
+	memset(&at, 0, sizeof(at));
+	if ((rc = tables_resolve(s, &tabs, err)) != 0)
+		goto out;
+	if ((rc = cap_my_sql_open(&s->dsn, &m, err)) != 0)
+		goto out;
+	if ((rc = cap_my_exec(m, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+	    err)) != 0)
+		goto out;
+	if (!s->mariadb) {
+		if ((rc = cap_my_exec(m, "FLUSH TABLES WITH READ LOCK", err)) != 0) {
+			rc = sl_errf(err, rc, "%s: %s (the snapshot of MySQL needs RELOAD)", s->where,
+			    err->msg);
+			goto out;
+		}
+		locked = 1;
+	}
+	if ((rc = cap_my_exec(m, "START TRANSACTION WITH CONSISTENT SNAPSHOT", err)) != 0)
+		goto out;
+	if (s->mariadb && cap_my_query_value(m, "SHOW STATUS LIKE 'binlog_snapshot_file'", 1,
+	    at.file, sizeof(at.file), err) == 0 && at.file[0] &&
+	    cap_my_query_value(m, "SHOW STATUS LIKE 'binlog_snapshot_position'", 1, v, sizeof(v),
+	    err) == 0) {
+		at.pos = (uint32_t)strtoul(v, NULL, 10);
+	} else if ((rc = master_status(s, m, &at, err)) != 0) {
+		goto out;
+	}
+	if (locked) {
+		if ((rc = cap_my_exec(m, "UNLOCK TABLES", err)) != 0)
+			goto out;
+		locked = 0;
+	}
+	s->at = at;
+	sl_info("snapshot of %zu tables at binlog %s:%" PRIu32, tabs.n, at.file, at.pos);
+	for (i = 0; i < tabs.n && !*stop; i++) {
+		struct snap_ctx c;
+		char *qd, *qt, *sql, est[32];
+		struct cap_my_rel *r;
+
+		if ((rc = cap_my_rel_catalog(s, tabs.names[i][0], tabs.names[i][1], &r, err)) != 0)
+			goto out;
+		if (r->topic->hi != NULL) {
+			int32_t p;
+
+			for (p = 0; p < r->topic->partitions; p++)
+				if (r->topic->hi[p] > 0)
+					break;
+			if (p < r->topic->partitions) {
+				sl_info("%s already holds messages (an earlier snapshot was "
+				    "interrupted): a truncate marker goes first", r->topic->name);
+				if ((rc = cap_my_emit_truncate(s, NULL, r, &at, err)) != 0)
+					goto out;
+			}
+		}
+		memset(&c, 0, sizeof(c));
+		c.s = s;
+		c.r = r;
+		c.stop = stop;
+		c.tty = isatty(2);
+		c.started_ns = c.last_progress_ns = sl_mono_ns();
+		c.after = sl_calloc(r->n_cols + 1, sizeof(*c.after));
+		qd = sql_quote(m, r->db);
+		qt = sql_quote(m, r->name);
+		sql = sl_asprintf("SELECT TABLE_ROWS FROM information_schema.TABLES WHERE "
+		    "TABLE_SCHEMA = %s AND TABLE_NAME = %s", qd, qt);
+		if (cap_my_query_value(m, sql, 0, est, sizeof(est), err) == 0)
+			c.estimate = strtoull(est, NULL, 10);
+		free(sql);
+		free(qd);
+		free(qt);
+		{
+			char *bd = sl_malloc(2 * strlen(r->db) + 1), *bt = sl_malloc(2 * strlen(r->name) + 1);
+			const char *p;
+			char *o;
+
+			/* `db`.`table` with backticks doubled */
+			for (p = r->db, o = bd; *p; p++) {
+				if (*p == '`')
+					*o++ = '`';
+				*o++ = *p;
+			}
+			*o = '\0';
+			for (p = r->name, o = bt; *p; p++) {
+				if (*p == '`')
+					*o++ = '`';
+				*o++ = *p;
+			}
+			*o = '\0';
+			sql = sl_asprintf("SELECT * FROM `%s`.`%s`", bd, bt);
+			free(bd);
+			free(bt);
+		}
+		rc = cap_my_query(m, sql, snap_row, &c, err);
+		free(sql);
+		free(c.after);
+		sl_arena_free(&c.arena);
+		if (c.tty)
+			fprintf(stderr, "\n");
+		if (rc == SL_ESTATE && *stop) {
+			rc = 0;
+			break;
+		}
+		if (rc != 0)
+			goto out;
+		sl_info("snapshot of %s: %" PRIu64 " rows", r->collection, c.rows);
+	}
+	if (*stop)
+		goto out;
+	/* (2) every row acknowledged, then the position */
+	while (cap_producer_outstanding(s->prod) > 0 && !s->fatal && !*stop)
+		cap_producer_poll(s->prod, 100);
+	if (s->fatal) {
+		rc = sl_errf(err, s->fatal, "%s", s->fatal_msg);
+		goto out;
+	}
+	if (*stop)
+		goto out;
+	s->flushed = at;
+	s->at = at;
+	if ((rc = cap_my_store(s, "done", err)) != 0)
+		goto out;
+	rc = cap_producer_flush(s->prod, 30000);
+	if (rc != 0)
+		rc = sl_errf(err, rc, "kafka: the snapshot's position was not acknowledged");
+	else
+		sl_info("snapshot done: %" PRIu64 " rows", s->snap_rows);
+out:
+	if (m && locked)
+		(void)cap_my_exec(m, "UNLOCK TABLES", NULL);
+	cap_my_sql_close(m);
+	free(tabs.names);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- run */
+
+static int
+aux_topic(struct cap_my *s, const char *suffix, int compact, int64_t retention_ms,
+    struct cap_topic **out, struct sl_err *err)
+{
+	struct cap_topic_spec spec;
+	char *name = sl_asprintf("%s.%s", s->conf.topic_prefix, suffix);
+	int rc;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.name = name;
+	spec.partitions = 1;
+	spec.replication_factor = s->conf.topic_replication;
+	spec.compact = compact;
+	spec.retention_ms = retention_ms;
+	rc = cap_topic_open(s->prod, &spec, out, err);
+	free(name);
+	return rc;
+}
+
+int
+cap_my_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
+    const char *bootstrap_default, volatile sig_atomic_t *stop, struct sl_err *err)
+{
+	struct cap_my *s = sl_calloc(1, sizeof(*s));
+	struct cap_my_dump_opts o;
+	struct binlogs_ctx bl;
+	char checksum[32], state[32], version[128];
+	int rc, found;
+
+	if ((rc = cap_conf_parse(cfg, sec, bootstrap_default, "mysql", cap_my_conf_keys,
+	    &s->conf, &s->json_opts, err)) != 0)
+		goto out;
+	if ((rc = cap_my_dsn_parse(s->conf.dsn, &s->dsn, err)) != 0) {
+		rc = sl_errf(err, SL_ECONFIG, "%s: [source \"%s\"] %s", cfg->path, s->conf.name,
+		    err->msg);
+		goto out;
+	}
+	cap_my_dsn_where(&s->dsn, s->where, sizeof(s->where));
+	sl_log_set_component(s->conf.name);
+	if (s->conf.http && (rc = cap_http_open(s->conf.http, &s->http, err)) != 0)
+		goto out;
+	if ((rc = cap_my_sql_open(&s->dsn, &s->sql, err)) != 0)
+		goto out;
+	if ((rc = cap_my_query_value(s->sql, "SELECT VERSION()", 0, version, sizeof(version),
+	    err)) != 0)
+		goto out;
+	s->mariadb = strstr(version, "MariaDB") != NULL;
+	if ((rc = server_checks(s, checksum, sizeof(checksum), err)) != 0)
+		goto out;
+	{
+		struct tables_ctx t;
+
+		if ((rc = tables_resolve(s, &t, err)) != 0) {
+			free(t.names);
+			goto out;
+		}
+		free(t.names);
+	}
+	if ((rc = cap_producer_open(s->conf.bootstrap, s->conf.producer, s->conf.n_producer,
+	    cap_my_delivered, s, &s->prod, err)) != 0)
+		goto out;
+	cap_producer_set_stop(s->prod, stop);
+	s->off_topic_name = sl_asprintf("%s.offsets", s->conf.topic_prefix);
+	if ((rc = aux_topic(s, "offsets", 1, 0, &s->off_topic, err)) != 0 ||
+	    (s->conf.tx_topic && (rc = aux_topic(s, "transaction", 0, s->conf.tx_retention_ms,
+	    &s->tx_topic, err)) != 0) ||
+	    (s->conf.hb_topic && (rc = aux_topic(s, "heartbeat", 0, s->conf.hb_retention_ms,
+	    &s->hb_topic, err)) != 0))
+		goto out;
+	/* the table topics before the settle, so late requests are seen in all */
+	{
+		struct tables_ctx t;
+		size_t i;
+
+		if ((rc = tables_resolve(s, &t, err)) == 0)
+			for (i = 0; i < t.n && rc == 0; i++) {
+				struct cap_my_rel *r;
+
+				rc = cap_my_rel_catalog(s, t.names[i][0], t.names[i][1], &r, err);
+			}
+		free(t.names);
+		if (rc != 0)
+			goto out;
+	}
+	if ((rc = cap_producer_settle(s->prod, 300, err)) != 0)
+		goto out;
+	state[0] = '\0';
+	if ((rc = stored_position(s, &found, state, sizeof(state), err)) != 0)
+		goto out;
+	if (!found || strcmp(state, "done") != 0) {
+		if (s->conf.snapshot == CAP_SNAP_NEVER) {
+			if ((rc = master_status(s, s->sql, &s->flushed, err)) != 0)
+				goto out;
+			sl_info("no stored position and snapshot = never: streaming from the "
+			    "server's current position");
+			if ((rc = cap_my_store(s, "done", err)) != 0)
+				goto out;
+		} else {
+			if ((rc = snapshot(s, stop, err)) != 0 || *stop)
+				goto out;
+		}
+	} else if (s->conf.snapshot == CAP_SNAP_INITIAL_ONLY) {
+		sl_info("snapshot = initial_only and the snapshot was taken already: nothing "
+		    "to do");
+		goto out;
+	}
+	if (s->conf.snapshot == CAP_SNAP_INITIAL_ONLY)
+		goto out;
+	s->stored = s->flushed;
+	s->have_stored = 1;
+	s->at = s->flushed;
+	/* (1) the file must still be there */
+	memset(&bl, 0, sizeof(bl));
+	bl.want = s->flushed.file;
+	if ((rc = cap_my_query(s->sql, "SHOW BINARY LOGS", binlogs_row, &bl, err)) != 0)
+		goto out;
+	if (!bl.found) {
+		rc = purged_error(s, bl.first, err);
+		goto out;
+	}
+	cap_my_decoder_init(&s->dec, strcasecmp(checksum, "NONE") != 0);
+	memset(&o, 0, sizeof(o));
+	o.file = s->flushed.file;
+	o.pos = s->flushed.pos;
+	o.server_id = s->conf.server_id;
+	o.heartbeat_ms = s->conf.heartbeat_ms > 0 && s->conf.heartbeat_ms < 5000 ?
+	    s->conf.heartbeat_ms : 5000;
+	if ((rc = cap_my_dump_open(&s->dsn, &o, &s->dump, err)) != 0)
+		goto out;
+	sl_info("streaming from binlog %s:%" PRIu32 " (%s, server_id %" PRIu32 ", as replica %"
+	    PRIu32 ")", s->flushed.file, s->flushed.pos, version, s->source_server_id,
+	    s->conf.server_id);
+	rc = cap_my_stream(s, stop, err);
+	if (rc == SL_ERANGE)
+		rc = purged_error(s, NULL, err);
+	/* a stop: store what the broker acknowledged, nothing more */
+	{
+		int64_t end = sl_mono_ns() + 10 * INT64_C(1000000000);
+		struct sl_err e2 = { 0 };
+
+		while (cap_producer_outstanding(s->prod) > 0 && sl_mono_ns() < end && !s->fatal)
+			cap_producer_poll(s->prod, 100);
+		cap_producer_poll(s->prod, 0);
+		if (rc == 0 && !s->fatal) {
+			cap_my_txq_advance(s);
+			if (cap_my_store(s, "done", &e2) == 0)
+				(void)cap_producer_flush(s->prod, 5000);
+		}
+	}
+	sl_info("stopped at binlog %s:%" PRIu32 ": %" PRIu64 " messages produced, %" PRIu64
+	    " skipped as already stored", s->flushed.file, s->flushed.pos, s->produced,
+	    s->skipped);
+out:
+	cap_my_dump_close(s->dump);
+	cap_producer_close(s->prod);
+	cap_my_sql_close(s->sql);
+	cap_http_close(s->http);
+	cap_my_state_free(s);
+	cap_my_dsn_free(&s->dsn);
+	cap_conf_free(&s->conf);
+	free(s);
+	return rc;
+}
+
+int
+cap_my_status(const struct sl_config *cfg, const struct sl_conf_section *sec,
+    const char *bootstrap_default, struct cap_my_status *out, struct sl_err *err)
+{
+	struct cap_conf c = { 0 };
+	struct sch_json_opts jo;
+	struct cap_my_dsn d;
+	struct cap_my s;
+	struct cap_producer *prod = NULL;
+	struct sl_buf v = { 0 };
+	char *topic = NULL, state[32];
+	struct cap_my_pos pos;
+	int rc, found = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(&d, 0, sizeof(d));
+	memset(&s, 0, sizeof(s));
+	if ((rc = cap_conf_parse(cfg, sec, bootstrap_default, "mysql", cap_my_conf_keys, &c, &jo,
+	    err)) != 0)
+		goto out;
+	if ((rc = cap_my_dsn_parse(c.dsn, &d, err)) != 0) {
+		rc = sl_errf(err, SL_ECONFIG, "%s: [source \"%s\"] %s", cfg->path, c.name, err->msg);
+		goto out;
+	}
+	snprintf(out->topic_prefix, sizeof(out->topic_prefix), "%s", c.topic_prefix);
+	cap_my_dsn_where(&d, s.where, sizeof(s.where));
+	if ((rc = cap_my_sql_open(&d, &s.sql, err)) != 0 ||
+	    (rc = master_status(&s, s.sql, &pos, err)) != 0)
+		goto out;
+	snprintf(out->server_file, sizeof(out->server_file), "%s", pos.file);
+	out->server_pos = pos.pos;
+	topic = sl_asprintf("%s.offsets", c.topic_prefix);
+	if ((rc = cap_producer_open(c.bootstrap, c.producer, c.n_producer, NULL, NULL, &prod,
+	    err)) != 0 ||
+	    (rc = cap_topic_peek_last(prod, topic, 0, &v, &found, err)) != 0)
+		goto out;
+	if (found && v.len > 0) {
+		if ((rc = stored_parse(topic, &v, &pos, out->gtid, sizeof(out->gtid), state,
+		    sizeof(state), err)) != 0)
+			goto out;
+		out->stored = strcmp(state, "done") == 0;
+		snprintf(out->stored_file, sizeof(out->stored_file), "%s", pos.file);
+		out->stored_pos = pos.pos;
+	}
+out:
+	cap_producer_close(prod);
+	cap_my_sql_close(s.sql);
+	sl_buf_free(&v);
+	free(topic);
+	cap_my_dsn_free(&d);
+	cap_conf_free(&c);
+	return rc;
+}
