@@ -156,8 +156,11 @@ int cap_my_emit_row(struct cap_my *, struct cap_my_txn *, struct cap_my_rel *, e
     uint32_t row, struct sl_err *err);
 int cap_my_emit_truncate(struct cap_my *, struct cap_my_txn *, struct cap_my_rel *,
     const struct cap_my_pos *at, struct sl_err *err);
-/* Store 'flushed' in <prefix>.offsets now (also when it did not move). */
-int cap_my_store(struct cap_my *, const char *snapshot_state, struct sl_err *err);
+/*
+ * Store 'flushed' in <prefix>.offsets now (also when it did not move);
+ * 'clean' marks the store of a stop with nothing in flight (my_source.c).
+ */
+int cap_my_store(struct cap_my *, const char *snapshot_state, int clean, struct sl_err *err);
 void cap_my_delivered(void *opaque, int error, const char *errstr, void *ctx);
 int cap_my_http_render(void *ctx, const char *path, struct sl_buf *body);
 void cap_my_state_free(struct cap_my *);

@@ -736,7 +736,7 @@ handle(struct cap_my *s, const uint8_t *p, size_t len, struct sl_err *err)
 /* ------------------------------------------------------ stored position */
 
 int
-cap_my_store(struct cap_my *s, const char *snapshot_state, struct sl_err *err)
+cap_my_store(struct cap_my *s, const char *snapshot_state, int clean, struct sl_err *err)
 {
 	struct sl_buf key = { 0 };
 	struct cap_pos pos;
@@ -749,8 +749,8 @@ cap_my_store(struct cap_my *s, const char *snapshot_state, struct sl_err *err)
 		sl_buf_printf(&s->val, "\"%s\"", s->flushed_gtid);
 	else
 		sl_buf_printf(&s->val, "null");
-	sl_buf_printf(&s->val, ",\"snapshot\":\"%s\",\"server_id\":%" PRIu32 "}", snapshot_state,
-	    s->source_server_id);
+	sl_buf_printf(&s->val, ",\"snapshot\":\"%s\",\"server_id\":%" PRIu32 "%s}",
+	    snapshot_state, s->source_server_id, clean ? ",\"stop\":\"clean\"" : "");
 	sl_buf_add(&key, s->conf.name, strlen(s->conf.name));
 	pos.lsn = cap_my_pack(&s->flushed);
 	pos.seq = 0;
@@ -811,7 +811,7 @@ upkeep(struct cap_my *s, struct sl_err *err)
 	if ((!s->have_stored || strcmp(s->stored.file, s->flushed.file) != 0 ||
 	    s->stored.pos != s->flushed.pos) &&
 	    now - s->last_store_ns >= s->conf.status_ms * 1000000LL &&
-	    (rc = cap_my_store(s, "done", err)) != 0)
+	    (rc = cap_my_store(s, "done", 0, err)) != 0)
 		return rc;
 	if (s->conf.heartbeat_ms > 0 && now - s->last_hb_ns >= s->conf.heartbeat_ms * 1000000LL &&
 	    (rc = heartbeat(s, err)) != 0)

@@ -28,6 +28,11 @@
  *      an error, never a restart from somewhere else.
  *  (2) The position stored after a snapshot is the snapshot's own, written
  *      after every snapshot row was acknowledged by the broker.
+ *  (3) The start waits for a killed predecessor's last produce requests to
+ *      land (cap_producer_settle) unless the last stored record says its
+ *      writer stopped cleanly with nothing in flight; that record is then
+ *      superseded by one without the mark, acknowledged, before anything
+ *      else is produced, so a crash of this run never leaves it last.
  */
 #include <fnmatch.h>
 #include <inttypes.h>
@@ -507,7 +512,7 @@ master_status(struct cap_my *s, struct st_mysql *m, struct cap_my_pos *out, stru
  */
 static int
 stored_parse(const char *topic, const struct sl_buf *v, struct cap_my_pos *pos, char *gtid,
-    size_t gsize, char *state, size_t ssize, struct sl_err *err)
+    size_t gsize, char *state, size_t ssize, int *clean, struct sl_err *err)
 {
 	char text[1024], *p, *e;
 	unsigned long long n;
@@ -540,6 +545,7 @@ stored_parse(const char *topic, const struct sl_buf *v, struct cap_my_pos *pos, 
 		memcpy(state, p + 12, (size_t)(e - (p + 12)));
 		state[e - (p + 12)] = '\0';
 	}
+	*clean = strstr(text, "\"stop\":\"clean\"") != NULL;
 	return 0;
 bad:
 	return sl_errf(err, SL_ECORRUPT, "topic %s: the stored position is not what capture "
@@ -548,7 +554,8 @@ bad:
 
 /* The stored position, from the last message of <prefix>.offsets. */
 static int
-stored_position(struct cap_my *s, int *found, char *state, size_t ssize, struct sl_err *err)
+stored_position(struct cap_my *s, int *found, char *state, size_t ssize, int *clean,
+    struct sl_err *err)
 {
 	int rc;
 
@@ -556,7 +563,7 @@ stored_position(struct cap_my *s, int *found, char *state, size_t ssize, struct 
 	if (!s->off_topic->has_last[0] || s->off_topic->last_val[0].len == 0)
 		return 0;
 	rc = stored_parse(s->off_topic_name, &s->off_topic->last_val[0], &s->flushed,
-	    s->flushed_gtid, sizeof(s->flushed_gtid), state, ssize, err);
+	    s->flushed_gtid, sizeof(s->flushed_gtid), state, ssize, clean, err);
 	if (rc == 0)
 		*found = 1;
 	return rc;
@@ -799,7 +806,7 @@ snapshot(struct cap_my *s, volatile sig_atomic_t *stop, struct sl_err *err)
 		goto out;
 	s->flushed = at;
 	s->at = at;
-	if ((rc = cap_my_store(s, "done", err)) != 0)
+	if ((rc = cap_my_store(s, "done", 0, err)) != 0)
 		goto out;
 	rc = cap_producer_flush(s->prod, 30000);
 	if (rc != 0)
@@ -843,7 +850,7 @@ cap_my_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	struct cap_my_dump_opts o;
 	struct binlogs_ctx bl;
 	char checksum[32], state[32], version[128];
-	int rc, found;
+	int rc, found, clean = 0;
 
 	if ((rc = cap_conf_parse(cfg, sec, bootstrap_default, "mysql", cap_my_conf_keys,
 	    &s->conf, &s->json_opts, err)) != 0)
@@ -900,18 +907,33 @@ cap_my_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 		if (rc != 0)
 			goto out;
 	}
-	if ((rc = cap_producer_settle(s->prod, 300, err)) != 0)
-		goto out;
 	state[0] = '\0';
-	if ((rc = stored_position(s, &found, state, sizeof(state), err)) != 0)
+	if ((rc = stored_position(s, &found, state, sizeof(state), &clean, err)) != 0)
 		goto out;
+	if (found && clean) {
+		/*
+		 * (3) nothing was in flight when the last run stopped: no late
+		 * requests to wait for.  The mark goes first, acknowledged, so a
+		 * crash of this run never leaves it as the last record.
+		 */
+		sl_info("the last run stopped cleanly at %s:%" PRIu32 ": no late produce "
+		    "requests to wait for", s->flushed.file, s->flushed.pos);
+		if ((rc = cap_my_store(s, state, 0, err)) != 0 ||
+		    (rc = cap_producer_flush(s->prod, 30000)) != 0) {
+			rc = sl_errf(err, rc ? rc : SL_EPROTO, "kafka: storing the position in %s: %s",
+			    s->off_topic_name, err->msg[0] ? err->msg : "not acknowledged");
+			goto out;
+		}
+	} else if ((rc = cap_producer_settle(s->prod, 300, err)) != 0) {
+		goto out;
+	}
 	if (!found || strcmp(state, "done") != 0) {
 		if (s->conf.snapshot == CAP_SNAP_NEVER) {
 			if ((rc = master_status(s, s->sql, &s->flushed, err)) != 0)
 				goto out;
 			sl_info("no stored position and snapshot = never: streaming from the "
 			    "server's current position");
-			if ((rc = cap_my_store(s, "done", err)) != 0)
+			if ((rc = cap_my_store(s, "done", 0, err)) != 0)
 				goto out;
 		} else {
 			if ((rc = snapshot(s, stop, err)) != 0 || *stop)
@@ -961,7 +983,9 @@ cap_my_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 		cap_producer_poll(s->prod, 0);
 		if (rc == 0 && !s->fatal) {
 			cap_my_txq_advance(s);
-			if (cap_my_store(s, "done", &e2) == 0)
+			/* (3) clean: everything acknowledged, no transaction open */
+			if (cap_my_store(s, "done", *stop && s->txq_head == NULL && s->cur == NULL &&
+			    cap_producer_outstanding(s->prod) == 0, &e2) == 0)
 				(void)cap_producer_flush(s->prod, 5000);
 		}
 	}
@@ -1017,8 +1041,10 @@ cap_my_status(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	    (rc = cap_topic_peek_last(prod, topic, 0, &v, &found, err)) != 0)
 		goto out;
 	if (found && v.len > 0) {
+		int clean;
+
 		if ((rc = stored_parse(topic, &v, &pos, out->gtid, sizeof(out->gtid), state,
-		    sizeof(state), err)) != 0)
+		    sizeof(state), &clean, err)) != 0)
 			goto out;
 		out->stored = strcmp(state, "done") == 0;
 		snprintf(out->stored_file, sizeof(out->stored_file), "%s", pos.file);
