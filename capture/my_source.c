@@ -170,6 +170,29 @@ col_same(const struct cap_my_column *a, const struct cap_my_column *b)
 	return 1;
 }
 
+/*
+ * The typmod the encoders read, in PostgreSQL's sense, so Debezium's
+ * encodings follow the column as its MySQL connector does: DECIMAL(p,s)
+ * has a fixed scale ((p << 16 | s) + 4: `precise` is plain base64), BIT(1)
+ * is a boolean and BIT(n) bytes, DATETIME(0..3) milliseconds and (4..6)
+ * microseconds, TIMESTAMP prints its fraction digits.  TIME stays
+ * microseconds at every precision (Debezium's adaptive_time_microseconds).
+ */
+static int32_t
+col_typmod(const struct cap_my_column *c)
+{
+	switch (c->type) {
+	case CAP_MYT_NEWDECIMAL:
+		return ((int32_t)c->precision << 16 | c->scale) + 4;
+	case CAP_MYT_BIT:
+		return c->bits;
+	case CAP_MYT_DATETIME2: case CAP_MYT_TIMESTAMP2:
+		return c->fsp;
+	default:
+		return -1;
+	}
+}
+
 /* Replace the columns of 'r' with copies of 'cols' and rebuild its table. */
 static void
 rel_set_cols(struct cap_my_rel *r, const struct cap_my_column *cols, uint32_t n, int has_key)
@@ -191,7 +214,7 @@ rel_set_cols(struct cap_my_rel *r, const struct cap_my_column *cols, uint32_t n,
 		r->table.columns[i].name = c->name;
 		r->table.columns[i].type_oid = 0;
 		r->table.columns[i].type_name = cap_my_type_name(c);
-		r->table.columns[i].typmod = -1;
+		r->table.columns[i].typmod = col_typmod(c);
 		r->table.columns[i].is_key = c->is_key;
 		r->table.columns[i].nullable = c->nullable;
 	}
@@ -678,6 +701,56 @@ snap_row(void *ctx, const char *const *row, const unsigned long *lens, unsigned 
 	return 0;
 }
 
+/* `name` with backticks doubled, appended to 'b'. */
+static void
+add_ident(struct sl_buf *b, const char *name)
+{
+	const char *p;
+
+	sl_buf_add_u8(b, '`');
+	for (p = name; *p; p++) {
+		if (*p == '`')
+			sl_buf_add_u8(b, '`');
+		sl_buf_add_u8(b, (uint8_t)*p);
+	}
+	sl_buf_add_u8(b, '`');
+}
+
+/*
+ * The snapshot's SELECT of 'r': its columns in order, a FLOAT as
+ * CAST(col AS DOUBLE), because SELECT prints a FLOAT with 6 significant
+ * digits and the binlog has all of its bits (cap_my_parse_text narrows the
+ * exact text back to the same float).
+ */
+static char *
+snapshot_select(const struct cap_my_rel *r)
+{
+	struct sl_buf b = { 0 };
+	uint32_t i;
+	char *out;
+
+	sl_buf_printf(&b, "SELECT ");
+	for (i = 0; i < r->n_cols; i++) {
+		if (i > 0)
+			sl_buf_add(&b, ", ", 2);
+		if (r->cols[i].type == CAP_MYT_FLOAT) {
+			sl_buf_printf(&b, "CAST(");
+			add_ident(&b, r->cols[i].name);
+			sl_buf_printf(&b, " AS DOUBLE)");
+		} else {
+			add_ident(&b, r->cols[i].name);
+		}
+	}
+	sl_buf_printf(&b, " FROM ");
+	add_ident(&b, r->db);
+	sl_buf_add_u8(&b, '.');
+	add_ident(&b, r->name);
+	sl_buf_add_u8(&b, 0);
+	out = sl_strdup((const char *)b.p);
+	sl_buf_free(&b);
+	return out;
+}
+
 static int
 snapshot(struct cap_my *s, volatile sig_atomic_t *stop, struct sl_err *err)
 {
@@ -757,28 +830,7 @@ snapshot(struct cap_my *s, volatile sig_atomic_t *stop, struct sl_err *err)
 		free(sql);
 		free(qd);
 		free(qt);
-		{
-			char *bd = sl_malloc(2 * strlen(r->db) + 1), *bt = sl_malloc(2 * strlen(r->name) + 1);
-			const char *p;
-			char *o;
-
-			/* `db`.`table` with backticks doubled */
-			for (p = r->db, o = bd; *p; p++) {
-				if (*p == '`')
-					*o++ = '`';
-				*o++ = *p;
-			}
-			*o = '\0';
-			for (p = r->name, o = bt; *p; p++) {
-				if (*p == '`')
-					*o++ = '`';
-				*o++ = *p;
-			}
-			*o = '\0';
-			sql = sl_asprintf("SELECT * FROM `%s`.`%s`", bd, bt);
-			free(bd);
-			free(bt);
-		}
+		sql = snapshot_select(r);
 		rc = cap_my_query(m, sql, snap_row, &c, err);
 		free(sql);
 		free(c.after);
