@@ -21,7 +21,9 @@
 #   bench my_capture: N events/s (mariadb-binlog: M rows/s, ratio R; median of 3 runs, ratios A B C)
 # usage: SLUICE=build/sluice sh bench/my_capture.sh
 # FORMAT=json for the Debezium envelope; EXTRA='producer.linger.ms = 5'
-# adds a line to the source sections.
+# adds a line to the source sections; ON_START='...' is a shell command run
+# (with CAP_PID and BROKER_PID set) right after each capture run starts,
+# e.g. ON_START='(sleep 1; perf record -g -p $CAP_PID -o /tmp/my.perf -- sleep 2) &'.
 set -eu
 here=$(cd "$(dirname "$0")/../tests/integration" && pwd)
 . "$here/lib.sh"
@@ -101,6 +103,9 @@ for r in $(seq "$RUNS"); do
 	pid=$!
 	echo "$pid" >"$IT_DIR/cap-app_$r.pid"
 	it_track "$pid"
+	if [ -n "${ON_START:-}" ]; then
+		CAP_PID=$pid BROKER_PID=$(it_broker_pid b) sh -c "$ON_START"
+	fi
 	while :; do
 		f=$(curl -s "http://127.0.0.1:$port/metrics" 2>/dev/null |
 		    sed -n 's/^sluice_capture_binlog_position{.*kind="flushed"} //p')

@@ -424,6 +424,28 @@ int cap_producer_flush(struct cap_producer *, int timeout_ms);
 /* While '*stop' is set, cap_produce gives up waiting for queue room. */
 void cap_producer_set_stop(struct cap_producer *, volatile sig_atomic_t *stop);
 
+/* ------------------------------------------------- events (event.c) */
+
+struct sch_event;
+struct sch_json_opts;
+struct sch_tx_count;
+
+/* murmur2(key) % partitions, as Kafka's default partitioner; 0 for no key. */
+int32_t cap_key_partition(const struct cap_topic *topic, const struct sl_buf *key);
+/*
+ * The Kafka key and value of 'ev' in the source's format ('json': the
+ * Debezium envelope with 'jo'; else protobuf, copying 'table_pb', the
+ * encoded table of ev->table).  A table without a key gives an empty
+ * 'key'.  Returns 0 or the encoder's code with 'err' naming the table.
+ */
+int cap_event_encode(int json, const struct sch_json_opts *jo, const struct sch_event *ev,
+    struct sl_slice table_pb, struct sl_buf *key, struct sl_buf *val, struct sl_err *err);
+/* FNV-1a 64 of 'n' bytes at 'p' continuing 'h' (start: CAP_FNV_INIT). */
+#define CAP_FNV_INIT 1469598103934665603ull
+uint64_t cap_fnv1a(uint64_t h, const void *p, size_t n);
+/* Count one event of 'collection' in a transaction's per-table counts. */
+uint64_t cap_tx_count(struct sch_tx_count **counts, uint32_t *n, const char *collection);
+
 /* -------------------------------------------------- HTTP (http.c) */
 
 struct cap_http;

@@ -132,27 +132,11 @@ emit(struct cap_my *s, struct cap_my_txn *t, struct cap_topic *topic, int32_t pa
 
 static int txn_started(struct cap_my *, struct cap_my_txn *, struct sl_err *);
 
-static int32_t
-partition_of(const struct cap_topic *topic, const struct sl_buf *key)
-{
-	if (key == NULL || key->len == 0 || topic->partitions <= 1)
-		return 0;
-	return sl_murmur2_partition(key->p, key->len, topic->partitions);
-}
-
 static uint64_t
 txn_count(struct cap_my_txn *t, const char *collection)
 {
-	uint32_t i;
-
 	t->events++;
-	for (i = 0; i < t->n_counts; i++)
-		if (t->counts[i].data_collection == collection)
-			return ++t->counts[i].event_count;
-	t->counts = sl_realloc(t->counts, (t->n_counts + 1) * sizeof(*t->counts));
-	t->counts[t->n_counts].data_collection = collection;
-	t->counts[t->n_counts].event_count = 1;
-	return t->counts[t->n_counts++].event_count;
+	return cap_tx_count(&t->counts, &t->n_counts, collection);
 }
 
 static void
@@ -183,35 +167,8 @@ static int
 encode(struct cap_my *s, const struct sch_event *ev, const struct cap_my_rel *r,
     struct sl_err *err)
 {
-	int rc;
-
-	sl_buf_reset(&s->key);
-	sl_buf_reset(&s->val);
-	if (s->conf.json) {
-		rc = sch_key_encode_json(ev, &s->json_opts, &s->key);
-		if (rc == SL_ENOTFOUND) {
-			sl_buf_reset(&s->key);
-			rc = 0;
-		}
-		if (rc == 0)
-			rc = sch_event_encode_json(ev, &s->json_opts, &s->val);
-	} else {
-		rc = sch_key_encode_pb(ev, &s->key);
-		if (rc == SL_ENOTFOUND) {
-			sl_buf_reset(&s->key);
-			rc = 0;
-		}
-		if (rc == 0)
-			rc = sch_event_encode_pb_table(ev, sl_buf_slice(&r->table_pb), &s->val);
-	}
-	if (rc != 0) {
-		struct sl_err e2 = { 0 };
-
-		(void)sch_event_check_(ev, &e2);
-		return sl_errf(err, rc, "encoding a %c event of %s: %s", (char)ev->op,
-		    r->collection, e2.msg[0] ? e2.msg : sl_strerror(rc));
-	}
-	return 0;
+	return cap_event_encode(s->conf.json, &s->json_opts, ev, sl_buf_slice(&r->table_pb),
+	    &s->key, &s->val, err);
 }
 
 static int
@@ -223,7 +180,7 @@ emit_event(struct cap_my *s, struct cap_my_txn *t, struct cap_my_rel *r,
 
 	if ((rc = encode(s, ev, r, err)) != 0)
 		return rc;
-	part = partition_of(r->topic, &s->key);
+	part = cap_key_partition(r->topic, &s->key);
 	if ((rc = emit(s, t, r->topic, part, s->key.len || r->has_key ? &s->key : NULL,
 	    s->val.p, s->val.len, err)) != 0)
 		return rc;
@@ -315,7 +272,7 @@ emit_txevent(struct cap_my *s, struct cap_my_txn *t, enum sch_tx_status status,
 	if (rc != 0)
 		return sl_errf(err, rc, "encoding a transaction event: %s", sl_strerror(rc));
 	sl_buf_add(&key, t->id, strlen(t->id));
-	rc = emit(s, t, s->tx_topic, partition_of(s->tx_topic, &key), &key, s->val.p,
+	rc = emit(s, t, s->tx_topic, cap_key_partition(s->tx_topic, &key), &key, s->val.p,
 	    s->val.len, err);
 	sl_buf_free(&key);
 	return rc;
@@ -790,7 +747,7 @@ heartbeat(struct cap_my *s, struct sl_err *err)
 	sl_buf_add(&key, s->conf.name, strlen(s->conf.name));
 	pos.lsn = cap_my_pack(&s->flushed);
 	pos.seq = 0;
-	rc = cap_produce(s->prod, s->hb_topic, partition_of(s->hb_topic, &key), key.p, key.len,
+	rc = cap_produce(s->prod, s->hb_topic, cap_key_partition(s->hb_topic, &key), key.p, key.len,
 	    s->val.p, s->val.len, &pos, NULL, err);
 	sl_buf_free(&key);
 	s->last_hb_ns = sl_mono_ns();

@@ -120,21 +120,19 @@ cap_my_match(const char *patterns, const char *default_db, const char *db, const
 static uint64_t
 rel_schema_id(const struct cap_my_rel *r)
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = CAP_FNV_INIT;
 	uint32_t i;
 
-#define MIX(p, n) do { size_t k_; const uint8_t *b_ = (const uint8_t *)(p);	\
-	for (k_ = 0; k_ < (n); k_++) { h ^= b_[k_]; h *= 1099511628211ull; } } while (0)
-	MIX(r->db, strlen(r->db) + 1);
-	MIX(r->name, strlen(r->name) + 1);
+	h = cap_fnv1a(h, r->db, strlen(r->db) + 1);
+	h = cap_fnv1a(h, r->name, strlen(r->name) + 1);
 	for (i = 0; i < r->n_cols; i++) {
 		const struct sch_column *c = &r->table.columns[i];
 
-		MIX(c->name, strlen(c->name) + 1);
-		MIX(c->type_name, strlen(c->type_name) + 1);
-		MIX(&c->is_key, sizeof(c->is_key));
+		h = cap_fnv1a(h, c->name, strlen(c->name) + 1);
+		h = cap_fnv1a(h, c->type_name, strlen(c->type_name) + 1);
+		h = cap_fnv1a(h, &c->typmod, sizeof(c->typmod));
+		h = cap_fnv1a(h, &c->is_key, sizeof(c->is_key));
 	}
-#undef MIX
 	return h & 0x7fffffffffffffffull;
 }
 

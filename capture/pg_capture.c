@@ -125,65 +125,21 @@ cap_pg_emit(struct cap_pg *s, struct cap_txn *t, struct cap_topic *topic, int32_
 	return 0;
 }
 
-static int32_t
-cap_partition(const struct cap_topic *topic, const struct sl_buf *key)
-{
-	if (key == NULL || key->len == 0 || topic->partitions <= 1)
-		return 0;
-	return sl_murmur2_partition(key->p, key->len, topic->partitions);
-}
-
 /* 'r': the relation of 'ev', whose encoded table the protobuf value copies */
 static int
 cap_encode(struct cap_pg *s, const struct sch_event *ev, const struct cap_rel *r,
     struct sl_buf *key, struct sl_buf *val, struct sl_err *err)
 {
-	int rc;
-
-	sl_buf_reset(key);
-	sl_buf_reset(val);
-	if (s->conf.json) {
-		rc = sch_key_encode_json(ev, &s->json_opts, key);
-		if (rc == SL_ENOTFOUND) {
-			sl_buf_reset(key);
-			rc = 0;
-		}
-		if (rc == 0)
-			rc = sch_event_encode_json(ev, &s->json_opts, val);
-	} else {
-		rc = sch_key_encode_pb(ev, key);
-		if (rc == SL_ENOTFOUND) {
-			sl_buf_reset(key);
-			rc = 0;
-		}
-		if (rc == 0)
-			rc = sch_event_encode_pb_table(ev, sl_buf_slice(&r->table_pb), val);
-	}
-	if (rc != 0) {
-		struct sl_err e2 = { 0 };
-
-		(void)sch_event_check_(ev, &e2);
-		return sl_errf(err, rc, "encoding a %c event of %s.%s: %s", (char)ev->op,
-		    ev->source.schema ? ev->source.schema : "", ev->source.table ?
-		    ev->source.table : "", e2.msg[0] ? e2.msg : sl_strerror(rc));
-	}
-	return 0;
+	return cap_event_encode(s->conf.json, &s->json_opts, ev, sl_buf_slice(&r->table_pb), key,
+	    val, err);
 }
 
 /* Count an event of 'rel' in the transaction's per-table counters. */
 static uint64_t
 cap_txn_count(struct cap_txn *t, const char *collection)
 {
-	uint32_t i;
-
 	t->events++;
-	for (i = 0; i < t->n_counts; i++)
-		if (t->counts[i].data_collection == collection)
-			return ++t->counts[i].event_count;
-	t->counts = sl_realloc(t->counts, (t->n_counts + 1) * sizeof(*t->counts));
-	t->counts[t->n_counts].data_collection = collection;
-	t->counts[t->n_counts].event_count = 1;
-	return t->counts[t->n_counts++].event_count;
+	return cap_tx_count(&t->counts, &t->n_counts, collection);
 }
 
 static void
@@ -239,7 +195,7 @@ cap_emit_txevent(struct cap_pg *s, struct cap_txn *t, enum sch_tx_status status,
 	if (rc != 0)
 		return sl_errf(err, rc, "encoding a transaction event: %s", sl_strerror(rc));
 	sl_buf_add(&key, t->txid_str, strlen(t->txid_str));
-	rc = cap_pg_emit(s, t, s->tx_topic, cap_partition(s->tx_topic, &key), &key,
+	rc = cap_pg_emit(s, t, s->tx_topic, cap_key_partition(s->tx_topic, &key), &key,
 	    s->val.p, s->val.len, 0, err);
 	sl_buf_free(&key);
 	return rc;
@@ -295,22 +251,19 @@ cap_pg_rels_free(struct cap_pg *s)
 static uint64_t
 rel_schema_id(const struct cap_rel *r)
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = CAP_FNV_INIT;
 	uint32_t i;
 
-#define MIX(p, n) do { size_t k_; const uint8_t *b_ = (const uint8_t *)(p);	\
-	for (k_ = 0; k_ < (n); k_++) { h ^= b_[k_]; h *= 1099511628211ull; } } while (0)
-	MIX(r->table.schema, strlen(r->table.schema) + 1);
-	MIX(r->table.name, strlen(r->table.name) + 1);
+	h = cap_fnv1a(h, r->table.schema, strlen(r->table.schema) + 1);
+	h = cap_fnv1a(h, r->table.name, strlen(r->table.name) + 1);
 	for (i = 0; i < r->table.n_columns; i++) {
 		const struct sch_column *c = &r->table.columns[i];
 
-		MIX(c->name, strlen(c->name) + 1);
-		MIX(&c->type_oid, sizeof(c->type_oid));
-		MIX(&c->typmod, sizeof(c->typmod));
-		MIX(&c->is_key, sizeof(c->is_key));
+		h = cap_fnv1a(h, c->name, strlen(c->name) + 1);
+		h = cap_fnv1a(h, &c->type_oid, sizeof(c->type_oid));
+		h = cap_fnv1a(h, &c->typmod, sizeof(c->typmod));
+		h = cap_fnv1a(h, &c->is_key, sizeof(c->is_key));
 	}
-#undef MIX
 	return h & 0x7fffffffffffffffull;
 }
 
@@ -525,7 +478,7 @@ cap_pg_emit_row(struct cap_pg *s, struct cap_txn *t, struct cap_rel *r, enum sch
 	}
 	if ((rc = cap_encode(s, &ev, r, &s->key, &s->val, err)) != 0)
 		return rc;
-	part = cap_partition(r->topic, &s->key);
+	part = cap_key_partition(r->topic, &s->key);
 	if ((rc = cap_pg_emit(s, t, r->topic, part, s->key.len ? &s->key : NULL, s->val.p,
 	    s->val.len, snapshot, err)) != 0)
 		return rc;
@@ -692,7 +645,7 @@ cap_on_message(struct cap_pg *s, struct cap_txn *t, const struct cap_pgo_msg *m,
 	    sch_event_encode_pb(&ev, &s->val);
 	if (rc == 0) {
 		sl_buf_add(&key, msg.prefix, strlen(msg.prefix));
-		rc = cap_pg_emit(s, t, s->msg_topic, cap_partition(s->msg_topic, &key), &key,
+		rc = cap_pg_emit(s, t, s->msg_topic, cap_key_partition(s->msg_topic, &key), &key,
 		    s->val.p, s->val.len, 0, err);
 	} else {
 		rc = sl_errf(err, rc, "encoding a logical message (prefix %s)", msg.prefix);
@@ -947,7 +900,7 @@ cap_pg_heartbeat(struct cap_pg *s, struct sl_err *err)
 	sl_buf_add(&key, s->conf.name, strlen(s->conf.name));
 	pos.lsn = s->flush_lsn;
 	pos.seq = 0;
-	rc = cap_produce(s->prod, s->hb_topic, cap_partition(s->hb_topic, &key), key.p, key.len,
+	rc = cap_produce(s->prod, s->hb_topic, cap_key_partition(s->hb_topic, &key), key.p, key.len,
 	    s->val.p, s->val.len, &pos, NULL, err);
 	if (rc == 0)
 		s->produced++;
