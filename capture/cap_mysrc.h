@@ -64,6 +64,8 @@ int cap_my_dump_open(const struct cap_my_dsn *d, const struct cap_my_dump_opts *
 int cap_my_dump_next(struct cap_my_dump *, int timeout_ms, const uint8_t **ev, size_t *len,
     struct sl_err *err);
 void cap_my_dump_close(struct cap_my_dump *);
+/* A reader of the packets arriving on 'fd' (not closed by it): for tests. */
+struct cap_my_dump *cap_my_dump_fd(int fd);
 
 /* ------------------------------------------------------------ state */
 

@@ -357,6 +357,18 @@ cap_my_dump_open(const struct cap_my_dsn *d, const struct cap_my_dump_opts *o,
 	return 0;
 }
 
+struct cap_my_dump *
+cap_my_dump_fd(int fd)
+{
+	struct cap_my_dump *dp = sl_calloc(1, sizeof(*dp));
+
+	dp->fd = fd;
+	snprintf(dp->where, sizeof(dp->where), "fd %d", fd);
+	dp->rcap = 256 << 10;
+	dp->rbuf = sl_malloc(dp->rcap);
+	return dp;
+}
+
 void
 cap_my_dump_close(struct cap_my_dump *dp)
 {
