@@ -168,6 +168,13 @@ int cap_my_http_render(void *ctx, const char *path, struct sl_buf *body);
 void cap_my_state_free(struct cap_my *);
 
 /* my_source.c */
+/*
+ * Parse a value of <prefix>.offsets (cap_my_store's JSON) into 'pos',
+ * 'gtid', 'state' ("done") and 'clean'.  Returns 0 or SL_ECORRUPT naming
+ * 'topic'.
+ */
+int cap_my_stored_parse(const char *topic, const struct sl_buf *v, struct cap_my_pos *pos,
+    char *gtid, size_t gsize, char *state, size_t ssize, int *clean, struct sl_err *err);
 int cap_my_match(const char *patterns, const char *default_db, const char *db,
     const char *table);
 /* The captured table "db.table" at its catalog shape, created when new. */

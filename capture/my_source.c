@@ -527,13 +527,10 @@ master_status(struct cap_my *s, struct st_mysql *m, struct cap_my_pos *out, stru
 	return 0;
 }
 
-/*
- * Parse a value of <prefix>.offsets (cap_my_store's JSON) into 'pos',
- * 'gtid' and 'state'.  Returns 0 or SL_ECORRUPT naming 'topic'.
- */
-static int
-stored_parse(const char *topic, const struct sl_buf *v, struct cap_my_pos *pos, char *gtid,
-    size_t gsize, char *state, size_t ssize, int *clean, struct sl_err *err)
+/* The stored position's JSON (cap_mysrc.h). */
+int
+cap_my_stored_parse(const char *topic, const struct sl_buf *v, struct cap_my_pos *pos,
+    char *gtid, size_t gsize, char *state, size_t ssize, int *clean, struct sl_err *err)
 {
 	char text[1024], *p, *e;
 	unsigned long long n;
@@ -583,7 +580,7 @@ stored_position(struct cap_my *s, int *found, char *state, size_t ssize, int *cl
 	*found = 0;
 	if (!s->off_topic->has_last[0] || s->off_topic->last_val[0].len == 0)
 		return 0;
-	rc = stored_parse(s->off_topic_name, &s->off_topic->last_val[0], &s->flushed,
+	rc = cap_my_stored_parse(s->off_topic_name, &s->off_topic->last_val[0], &s->flushed,
 	    s->flushed_gtid, sizeof(s->flushed_gtid), state, ssize, clean, err);
 	if (rc == 0)
 		*found = 1;
@@ -1093,7 +1090,7 @@ cap_my_status(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	if (found && v.len > 0) {
 		int clean;
 
-		if ((rc = stored_parse(topic, &v, &pos, out->gtid, sizeof(out->gtid), state,
+		if ((rc = cap_my_stored_parse(topic, &v, &pos, out->gtid, sizeof(out->gtid), state,
 		    sizeof(state), &clean, err)) != 0)
 			goto out;
 		out->stored = strcmp(state, "done") == 0;

@@ -29,7 +29,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int sv[2], rounds = 0;
 	size_t off = 0;
 
-	if (size > 60000 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+	if (size > 60000)
+		return 0;
+	{
+		struct sl_buf v = { 0 };
+		struct sl_err err = { 0 };
+		struct cap_my_pos pos;
+		char gtid[64], state[32];
+		int clean;
+
+		sl_buf_add(&v, data, size);
+		if (cap_my_stored_parse("t.offsets", &v, &pos, gtid, sizeof(gtid), state,
+		    sizeof(state), &clean, &err) != 0 && err.msg[0] == '\0')
+			abort();
+		sl_buf_free(&v);
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
 		return 0;
 	while (off < size) {
 		ssize_t w = write(sv[1], data + off, size - off);
