@@ -761,8 +761,13 @@ snapshot(struct cap_my *s, volatile sig_atomic_t *stop, struct sl_err *err)
 		goto out;
 	if ((rc = cap_my_sql_open(&s->dsn, &m, err)) != 0)
 		goto out;
+	/*
+	 * A streamed SELECT waits while the producer's queue is full (a slow
+	 * broker): the server must not give up on writing to us after its
+	 * default 60 s.
+	 */
 	if ((rc = cap_my_exec(m, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-	    err)) != 0)
+	    err)) != 0 || (rc = cap_my_exec(m, "SET SESSION net_write_timeout = 3600", err)) != 0)
 		goto out;
 	if (!s->mariadb) {
 		if ((rc = cap_my_exec(m, "FLUSH TABLES WITH READ LOCK", err)) != 0) {
