@@ -132,6 +132,7 @@ rel_schema_id(const struct cap_my_rel *r)
 		h = cap_fnv1a(h, c->type_name, strlen(c->type_name) + 1);
 		h = cap_fnv1a(h, &c->typmod, sizeof(c->typmod));
 		h = cap_fnv1a(h, &c->is_key, sizeof(c->is_key));
+		h = cap_fnv1a(h, &c->nullable, sizeof(c->nullable));
 	}
 	return h & 0x7fffffffffffffffull;
 }

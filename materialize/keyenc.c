@@ -152,6 +152,16 @@ mat_key_encode_value(const struct sch_value *v, struct sl_buf *out)
 	return key_encode(v, out, 0);
 }
 
+static int
+parse_as(const struct mat_column *col, uint32_t oid, const char *text, size_t len,
+    struct sl_arena *a, struct sch_value *out, struct sl_err *err)
+{
+	if (sch_pg_parse(oid, -1, text, len, a, out, err) != 0)
+		return sl_errf(err, SL_EINVAL, "key column %s: '%s' is not a %s", col->name, text,
+		    sch_kind_name((enum sch_kind)col->kind));
+	return 0;
+}
+
 int
 mat_key_parse_text(const struct mat_column *col, const char *text,
     struct sl_arena *a, struct sch_value *out, struct sl_err *err)
@@ -191,12 +201,31 @@ mat_key_parse_text(const struct mat_column *col, const char *text,
 			return sl_errf(err, SL_EINVAL, "key column %s: '%s' is not a boolean",
 			    col->name, text);
 		return 0;
+	case SCH_UINT64: {
+		unsigned long long u;
+
+		errno = 0;
+		u = strtoull(text, &end, 10);
+		if (errno != 0 || end == text || *end != '\0' || text[0] < '0' || text[0] > '9')
+			return sl_errf(err, SL_EINVAL, "key column %s: '%s' is not an unsigned "
+			    "integer", col->name, text);
+		*out = sch_value_null();
+		out->kind = SCH_UINT64;
+		out->u.u64 = u;
+		return 0;
+	}
+	/* a MySQL column (no oid): PostgreSQL's text forms of these kinds */
+	case SCH_DATE: return parse_as(col, SCH_OID_DATE, text, len, a, out, err);
+	case SCH_TIME: return parse_as(col, SCH_OID_TIME, text, len, a, out, err);
+	case SCH_TIMESTAMP: return parse_as(col, SCH_OID_TIMESTAMP, text, len, a, out, err);
+	case SCH_TIMESTAMPTZ: return parse_as(col, SCH_OID_TIMESTAMPTZ, text, len, a, out, err);
+	case SCH_BYTES: return parse_as(col, SCH_OID_BYTEA, text, len, a, out, err);
 	default:
 		copy = sl_arena_alloc(a, len + 1);
 		memcpy(copy, text, len + 1);
 		*out = sch_value_text(copy, len);
-		if (col->kind == SCH_JSON)
-			out->kind = SCH_JSON;
+		if (sch_kind_is_text((enum sch_kind)col->kind))
+			out->kind = (enum sch_kind)col->kind;	/* JSON, NUMERIC, ENUM... */
 		return 0;
 	}
 }

@@ -534,6 +534,21 @@ value_json(const struct sch_value *v, uint32_t type_oid, struct sl_buf *out, int
 		sl_buf_free(&t);
 		return;
 	}
+	sl_buf_reset(&t);
+	/*
+	 * No PostgreSQL type (a MySQL column): dates and times as PostgreSQL
+	 * prints the same kind (ISO 8601, as MySQL prints them too), a MySQL
+	 * TIME beyond 24:00 as its micros.
+	 */
+	if (type_oid == 0 && (v->kind == SCH_DATE || v->kind == SCH_TIME ||
+	    v->kind == SCH_TIMESTAMP || v->kind == SCH_TIMESTAMPTZ) &&
+	    sch_value_to_pg_text(v, v->kind == SCH_DATE ? SCH_OID_DATE : v->kind == SCH_TIME ?
+	    SCH_OID_TIME : v->kind == SCH_TIMESTAMP ? SCH_OID_TIMESTAMP : SCH_OID_TIMESTAMPTZ,
+	    &t) == 0) {
+		mat_json_string(out, (const char *)t.p, t.len);
+		sl_buf_free(&t);
+		return;
+	}
 	sl_buf_free(&t);
 	/* no PostgreSQL type: the kind decides */
 	if (sch_kind_is_text(v->kind)) {
@@ -657,8 +672,10 @@ mat_schema_from_event(const struct sch_table *t, struct sl_arena *a, struct mat_
 		c->name = nm;
 		c->type_oid = t->columns[i].type_oid;
 		c->typmod = t->columns[i].typmod;
+		/* PostgreSQL: the oid; a JSON view: the kind's name; MySQL: its SQL name */
 		c->kind = (uint8_t)(c->type_oid ? sch_pg_type_kind(c->type_oid) :
-		    kind_by_name(t->columns[i].type_name));
+		    (t->schema_id & MAT_SCHEMA_ID_JSON) ? kind_by_name(t->columns[i].type_name) :
+		    sch_my_type_kind(t->columns[i].type_name));
 		c->is_key = t->columns[i].is_key ? 1 : 0;
 	}
 }

@@ -38,7 +38,7 @@
  *  - a field absent: 0, or NULL for the strings sch.h allows NULL ("" for
  *    table and column names and a message prefix);
  *  - strings stop at their first NUL (protobuf-c NUL-terminates them and
- *    the conversion uses C strings);
+ *    the conversion uses C strings), except the text of a Value (below);
  *  - Value.kind, a oneof: the last member given wins and replaces an
  *    earlier one, submessage or not, without merging (protobuf-c clears
  *    the old member first); a Value with no member is invalid;
@@ -62,7 +62,10 @@
  *  - a varint of more than 64 bits (a 10th byte above 1) is an error;
  *    protobuf-c drops the excess bits;
  *  - arrays nested deeper than SCH_MAX_ARRAY_DEPTH are an error.
- * DIFFERENCE from the reference: the reference fails with "needs more than
+ * DIFFERENCES from the reference: the text of a Value keeps every byte,
+ * an embedded NUL included (MySQL text can hold one, and the direct
+ * encoder writes it whole), where the reference stops at the first NUL;
+ * and the reference fails with "needs more than
  * N bytes of memory" on some inputs of many tiny fields that this decoder
  * accepts, because protobuf-c allocates more per input byte (a 32-byte
  * scan record per field, copies of unknown fields); the reverse cannot
@@ -328,6 +331,20 @@ pd_str(struct pd *d, const struct pd_field *f, size_t *lenp)
 	return s;
 }
 
+/* A Value's text: all 'f->len' bytes, NUL-terminated after them. */
+static char *
+pd_text(struct pd *d, const struct pd_field *f, size_t *lenp)
+{
+	char *s;
+
+	if ((s = pd_copy_room(d, f->len + 1, f->at)) == NULL)
+		return NULL;
+	memcpy(s, f->p, f->len);
+	s[f->len] = '\0';
+	*lenp = f->len;
+	return s;
+}
+
 /* A string field into '*out', keeping the last one given. */
 static int
 pd_cstr(struct pd *d, const struct pd_field *f, const char **out)
@@ -538,9 +555,9 @@ pd_value(struct pd *d, const uint8_t *p, const uint8_t *end, int depth,
 			if (pd_array(d, &f, depth, v, bad) < 0)
 				return -1;
 			break;
-		default:			/* the text-held kinds */
+		default:			/* the text-held kinds, every byte */
 			PD_WANT(d, &f, WT_LEN);
-			if ((v->u.s.p = pd_str(d, &f, &v->u.s.len)) == NULL)
+			if ((v->u.s.p = pd_text(d, &f, &v->u.s.len)) == NULL)
 				return -1;
 			break;
 		}

@@ -627,7 +627,12 @@ pd_value(struct sl_buf *b, const struct sch_value *v, int depth)
 	case SCH_NUMERIC: case SCH_TEXT: case SCH_JSON: case SCH_INET:
 	case SCH_MACADDR: case SCH_BITS: case SCH_MONEY: case SCH_XML:
 	case SCH_ENUM: case SCH_OTHER:
-		pd_ostr(b, (uint32_t)v->kind, &v->u.s);
+		/*
+		 * Every byte, an embedded NUL included (MySQL text may hold
+		 * one; protobuf allows it).  Names still stop at a NUL, as
+		 * protobuf-c's C strings do.
+		 */
+		pd_bytes(b, (uint32_t)v->kind, v->u.s.p, v->u.s.len, 1);
 		break;
 	case SCH_BYTES: pd_bytes(b, SCH_BYTES, v->u.bytes.p, v->u.bytes.len, 1); break;
 	case SCH_UUID: pd_bytes(b, SCH_UUID, v->u.uuid, 16, 1); break;

@@ -418,6 +418,16 @@ int sch_pg_parse_enum(const char *text, size_t len, struct sl_arena *a,
 int sch_value_to_pg_text(const struct sch_value *v, uint32_t type_oid,
     struct sl_buf *out);
 
+/* ---------------------------------------------------- MySQL / MariaDB */
+
+/*
+ * The kind capture gives a MySQL column whose sch_column.type_name is
+ * 'type_name' ("int", "bigint unsigned", "datetime", "varbinary"...: the
+ * names of docs/types.md's MySQL table); SCH_TEXT for a name it does not
+ * know.  For readers of events from a mysql source (type_oid 0).
+ */
+enum sch_kind sch_my_type_kind(const char *type_name);
+
 /* ------------------------------------------------------------- protobuf */
 
 /* Largest serialized message sch_*_decode_pb accepts (64 MiB). */
@@ -489,7 +499,7 @@ int sch_key_encode_pb_ref(const struct sch_event *ev, struct sl_buf *out);
  * conversion of its tree: slower, same conventions and results, kept as
  * the reference the direct decoders must agree with on every input
  * (tests/check_pbdirect.c and the fuzz_pg_types target, which run both).
- * The one known difference is listed at the top of schemas/decode_pb.c.
+ * The known differences are listed at the top of schemas/decode_pb.c.
  */
 int sch_event_decode_pb_ref(struct sl_slice in, struct sl_arena *a,
     struct sch_event *out, struct sl_err *err);

@@ -156,6 +156,13 @@ rnd_value(uint64_t *s, struct sl_arena *a, int depth, int allow_unchanged,
 		break;
 	default:			/* the text-held kinds */
 		v->u.s = rnd_str(s, a);
+		/*
+		 * Without a NUL: the direct encoder writes a text whole, protobuf-c
+		 * stops at a NUL (text_values_keep_an_embedded_nul tests that).
+		 */
+		for (i = 0; i < v->u.s.len; i++)
+			if (v->u.s.p[i] == '\0')
+				((char *)v->u.s.p)[i] = 'z';
 		break;
 	}
 }
@@ -384,6 +391,48 @@ START_TEST(direct_event_and_key_bytes_and_decodes_equal_protobuf_c_on_random_eve
 	sl_buf_free(&ref);
 	sl_buf_free(&got);
 	sl_buf_free(&tab);
+}
+END_TEST
+
+/*
+ * A text value may hold a NUL (MySQL's can; PostgreSQL's cannot): the
+ * direct encoder writes every byte and the direct decoder gives them all
+ * back, NUL-terminated after them; JSON escapes it.  The reference
+ * (protobuf-c's C strings) stops at the NUL.
+ */
+START_TEST(text_values_keep_an_embedded_nul)
+{
+	static const char text[] = "before\0after";
+	struct sch_column col = { "v", 0, "text", -1, 1, 1 };
+	struct sch_table t = { 7, "app", NULL, "t", &col, 1 };
+	struct sch_value after[1];
+	struct sch_event ev, back, rback;
+	struct sl_arena a = { 0 }, ra = { 0 };
+	struct sl_buf pb = { 0 }, js = { 0 };
+	struct sl_err err = { 0 };
+
+	memset(&ev, 0, sizeof(ev));
+	ev.op = SCH_OP_CREATE;
+	ev.table = &t;
+	ev.after = after;
+	ev.source.connector = "mysql";
+	ev.source.name = "app";
+	after[0] = sch_value_text(text, sizeof(text) - 1);
+	ck_assert_int_eq(sch_event_encode_pb(&ev, &pb), 0);
+	ck_assert_int_eq(sch_event_decode_pb(sl_buf_slice(&pb), &a, &back, &err), 0);
+	ck_assert_uint_eq(back.after[0].u.s.len, sizeof(text) - 1);
+	ck_assert(memcmp(back.after[0].u.s.p, text, sizeof(text)) == 0);
+	/* the reference stops at the NUL, and the comparison knows it */
+	ck_assert_int_eq(sch_event_decode_pb_ref(sl_buf_slice(&pb), &ra, &rback, &err), 0);
+	ck_assert_uint_eq(rback.after[0].u.s.len, 6);
+	ck_assert_ptr_null(sc_event_diff(&back, &rback));
+	ck_assert_int_eq(sch_event_encode_json(&ev, NULL, &js), 0);
+	sl_buf_add_u8(&js, 0);
+	ck_assert_ptr_nonnull(strstr((const char *)js.p, "\"v\":\"before\\u0000after\""));
+	sl_arena_free(&a);
+	sl_arena_free(&ra);
+	sl_buf_free(&pb);
+	sl_buf_free(&js);
 }
 END_TEST
 
@@ -1004,6 +1053,7 @@ pbdirect_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, direct_event_and_key_bytes_and_decodes_equal_protobuf_c_on_random_events, 0, 8);
+	tcase_add_test(tc, text_values_keep_an_embedded_nul);
 	tcase_add_test(tc, direct_encoder_appends_after_existing_bytes);
 	tcase_add_test(tc, every_truncation_decodes_alike);
 	tcase_add_loop_test(tc, random_mutations_decode_alike, 0, 4);

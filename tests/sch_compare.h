@@ -22,13 +22,21 @@ sc_cstr_eq(const char *x, const char *y)
 	return strcmp(x, y) == 0;
 }
 
-/* A decoded text value: equal bytes, NUL-terminated (sch.h (2)). */
+/*
+ * A decoded text value: equal bytes, NUL-terminated (sch.h (2)).  'x' is
+ * the direct decoder's, 'y' the reference's: a text with an embedded NUL
+ * is whole in 'x' and cut at the NUL in 'y' (schemas/decode_pb.c).
+ */
 static inline int
 sc_sstr_eq(const struct sch_str *x, const struct sch_str *y)
 {
-	return x->len == y->len && x->p != NULL && y->p != NULL &&
-	    x->p[x->len] == '\0' && y->p[y->len] == '\0' &&
-	    memcmp(x->p, y->p, x->len) == 0;
+	const char *nul;
+
+	if (x->p == NULL || y->p == NULL || x->p[x->len] != '\0' || y->p[y->len] != '\0')
+		return 0;
+	if (x->len != y->len && (nul = memchr(x->p, '\0', x->len)) != NULL)
+		return (size_t)(nul - x->p) == y->len && memcmp(x->p, y->p, y->len) == 0;
+	return x->len == y->len && memcmp(x->p, y->p, x->len) == 0;
 }
 
 static inline int
