@@ -324,9 +324,9 @@ txn_started(struct cap_my *s, struct cap_my_txn *t, struct sl_err *err)
 	return rc;
 }
 
-/* Close the open transaction at the current position (after its commit). */
+/* Close the open transaction; a restart resumes at 'end_pos' of this file. */
 static int
-txn_commit(struct cap_my *s, struct sl_err *err)
+txn_commit_at(struct cap_my *s, uint32_t end_pos, struct sl_err *err)
 {
 	struct cap_my_txn *t = s->cur;
 	int rc = 0;
@@ -336,10 +336,18 @@ txn_commit(struct cap_my *s, struct sl_err *err)
 	if (t->begun)
 		rc = emit_txevent(s, t, SCH_TX_END, err);
 	t->end = s->at;
+	t->end.pos = end_pos;
 	t->closed = 1;
 	s->cur = NULL;
 	s->txns++;
 	return rc;
+}
+
+/* Close the open transaction at the current position (after its commit). */
+static int
+txn_commit(struct cap_my *s, struct sl_err *err)
+{
+	return txn_commit_at(s, s->at.pos, err);
 }
 
 /* ------------------------------------------------------- table maps */
@@ -642,9 +650,17 @@ handle(struct cap_my *s, const uint8_t *p, size_t len, struct sl_err *err)
 	case CAP_MY_GTID:
 		snprintf(gtid, sizeof(gtid), "%" PRIu32 "-%" PRIu32 "-%" PRIu64, ev.u.gtid.domain,
 		    ev.server_id, ev.u.gtid.seq);
-		if (s->cur != NULL)
-			return sl_errf(err, SL_ECORRUPT, "binlog %s:%" PRIu32 ": GTID %s inside an "
-			    "open transaction", s->at.file, start, gtid);
+		if (s->cur != NULL) {
+			/*
+			 * Every group we know ends with XID, COMMIT or its one
+			 * statement; one that did not is closed here, where the
+			 * next group starts, rather than stopping capture.
+			 */
+			sl_warn("binlog %s:%" PRIu32 ": GTID %s starts while transaction %s is "
+			    "open: closing it here", s->at.file, start, gtid, s->cur->id);
+			if ((rc = txn_commit_at(s, start, err)) != 0)
+				return rc;
+		}
 		rc = txn_begin(s, start, ev.timestamp, gtid, (ev.u.gtid.flags & 1) != 0, err);
 		if (rc != 0)
 			return rc;
