@@ -1024,8 +1024,22 @@ cap_my_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	    PRIu32 ")", s->flushed.file, s->flushed.pos, version, s->source_server_id,
 	    s->conf.server_id);
 	rc = cap_my_stream(s, stop, err);
-	if (rc == SL_ERANGE)
-		rc = purged_error(s, NULL, err);
+	if (rc == SL_ERANGE) {
+		/*
+		 * The server's error 1236 also means other things (another
+		 * replica with our server_id, a damaged binlog): "purged" only
+		 * when the file is gone; else the server's own words stand.
+		 */
+		struct sl_err e2 = { 0 };
+
+		memset(&bl, 0, sizeof(bl));
+		bl.want = s->at.file;
+		if (cap_my_query(s->sql, "SHOW BINARY LOGS", binlogs_row, &bl, &e2) == 0 &&
+		    !bl.found)
+			rc = purged_error(s, bl.first, err);
+		else
+			rc = SL_EPROTO;
+	}
 	/* a stop: store what the broker acknowledged, nothing more */
 	{
 		int64_t end = sl_mono_ns() + 10 * INT64_C(1000000000);
