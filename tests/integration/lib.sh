@@ -260,3 +260,19 @@ it_topic_partitions() {
 	kcat -L -b "$1" -t "$2" -m 5 2>/dev/null |
 		awk -v t="\"$2\"" '$1 == "topic" && $2 == t { print $4; exit }'
 }
+
+# ------------------------------------------- capture processes (any source)
+
+# cap_pid NAME: the pid of `sluice capture` on $IT_DIR/cap-NAME.ini, as
+# pg_lib.sh's cap_start and my_lib.sh's mycap_start record it.
+cap_pid() {
+	cat "$IT_DIR/cap-$1.pid"
+}
+
+# cap_kill NAME: SIGKILL, as a crash, and reap.
+cap_kill() {
+	pid=$(cap_pid "$1")
+	kill -KILL "$pid" 2>/dev/null || true
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+	wait "$pid" 2>/dev/null || true
+}

@@ -3,7 +3,7 @@
 #
 # Sourced after lib.sh (IT_DIR, it_fail, it_wait, it_track, it_free_port);
 # when lib.sh was not sourced it defines minimal stand-ins, so a script can
-# use it alone.  my_start installs a fresh data directory under $IT_DIR/my
+# use the server helpers alone (the mycap_* ones need lib.sh).  my_start installs a fresh data directory under $IT_DIR/my
 # and starts a throwaway mariadbd on it: TCP only on 127.0.0.1 at a free
 # port (never 3306), its socket in /tmp/sluice-my-XXXXXX.sock, a ROW binlog
 # with FULL row image and metadata.  my_stop stops it by the PID in its pid
@@ -216,16 +216,13 @@ mycap_start() {
 	    grep -o 'streaming from binlog.*' | head -n 1)"
 }
 
+# mycap_pid and mycap_kill NAME: lib.sh's cap_pid and cap_kill.
 mycap_pid() {
-	cat "$IT_DIR/cap-$1.pid"
+	cap_pid "$1"
 }
 
-# mycap_kill NAME: SIGKILL, as a crash, and reap.
 mycap_kill() {
-	pid=$(mycap_pid "$1")
-	kill -KILL "$pid" 2>/dev/null || true
-	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
-	wait "$pid" 2>/dev/null || true
+	cap_kill "$1"
 }
 
 # mycap_stop NAME: SIGTERM and wait; fails if it takes more than 20 s or

@@ -101,17 +101,7 @@ cap_start() {
 	it_log "capture $n streaming (pid $pid)"
 }
 
-cap_pid() {
-	cat "$IT_DIR/cap-$1.pid"
-}
-
-# cap_kill NAME: SIGKILL, as a crash.
-cap_kill() {
-	pid=$(cap_pid "$1")
-	kill -KILL "$pid" 2>/dev/null || true
-	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
-	wait "$pid" 2>/dev/null || true
-}
+# cap_pid and cap_kill NAME are in lib.sh (shared with my_lib.sh).
 
 # cap_stop NAME: SIGTERM and wait; fails if it takes more than 20 s.
 cap_stop() {
