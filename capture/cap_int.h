@@ -215,6 +215,7 @@ struct cap_conf {
 	char *slot;			/* postgres */
 	char *publication;		/* postgres */
 	uint32_t server_id;		/* mysql: the replica id capture registers */
+	int position_gtid;		/* mysql: position = gtid (MariaDB) */
 	char *topic_prefix;
 	char *spool_dir;
 	const char *bootstrap;

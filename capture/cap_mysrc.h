@@ -50,6 +50,8 @@ int cap_my_query_value(struct st_mysql *, const char *sql, unsigned col, char *b
 struct cap_my_dump_opts {
 	const char *file;
 	uint32_t pos;
+	const char *gtid;		/* MariaDB: resume after this GTID position
+					   ("0-1-57"), 'file' and 'pos' unused */
 	uint32_t server_id;
 	int64_t heartbeat_ms;		/* the server's heartbeat while idle */
 };
@@ -142,6 +144,8 @@ struct cap_my {
 	int snapshot_running;
 	uint32_t source_server_id;	/* the server's @@server_id */
 	int mariadb;
+	int have_domain;		/* position = gtid: the one domain seen */
+	uint32_t gtid_domain;
 	struct cap_http *http;
 	int fatal;
 	char fatal_msg[256];
@@ -170,11 +174,12 @@ void cap_my_state_free(struct cap_my *);
 /* my_source.c */
 /*
  * Parse a value of <prefix>.offsets (cap_my_store's JSON) into 'pos',
- * 'gtid', 'state' ("done") and 'clean'.  Returns 0 or SL_ECORRUPT naming
- * 'topic'.
+ * 'gtid', 'state' ("done"), 'clean' and 'gtid_mode' (position = gtid).
+ * Returns 0 or SL_ECORRUPT naming 'topic'.
  */
 int cap_my_stored_parse(const char *topic, const struct sl_buf *v, struct cap_my_pos *pos,
-    char *gtid, size_t gsize, char *state, size_t ssize, int *clean, struct sl_err *err);
+    char *gtid, size_t gsize, char *state, size_t ssize, int *clean, int *gtid_mode,
+    struct sl_err *err);
 int cap_my_match(const char *patterns, const char *default_db, const char *db,
     const char *table);
 /* The captured table "db.table" at its catalog shape, created when new. */

@@ -120,6 +120,13 @@ cap_conf_parse(const struct sl_config *cfg, const struct sl_conf_section *sec,
 			return cap_conf_bad(cfg, sec, "server_id", "must be 1..4294967295, "
 			    "and differ from every server's and replica's server_id", err);
 		c->server_id = (uint32_t)i64;
+		v = sl_conf_get(sec, "position");
+		if (v == NULL || strcmp(v, "file") == 0)
+			c->position_gtid = 0;
+		else if (strcmp(v, "gtid") == 0)
+			c->position_gtid = 1;
+		else
+			return cap_conf_bad(cfg, sec, "position", "expected file or gtid", err);
 	}
 	v = sl_conf_get(sec, "topic_prefix");
 	c->topic_prefix = sl_strdup(v ? v : c->name);

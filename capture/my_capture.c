@@ -280,15 +280,25 @@ emit_txevent(struct cap_my *s, struct cap_my_txn *t, enum sch_tx_status status,
 
 /* ------------------------------------------------------ transactions */
 
+/*
+ * Open a transaction at 'event_start' of the current file.  Its position
+ * (every message's sluice.pos) is the packed file position, or with
+ * position = gtid its GTID's sequence number 'gtid_seq', comparable on
+ * every server of the replication topology.
+ */
 static int
 txn_begin(struct cap_my *s, uint32_t event_start, uint32_t ts, const char *gtid,
-    int standalone, struct sl_err *err)
+    uint64_t gtid_seq, int standalone, struct sl_err *err)
 {
-	struct cap_my_txn *t = txq_push(s);
+	struct cap_my_txn *t;
 	struct cap_my_pos p = s->at;
 
 	p.pos = event_start;
-	t->start = cap_my_pack(&p);
+	if (s->conf.position_gtid && gtid == NULL)
+		return sl_errf(err, SL_EUNSUPPORTED, "binlog %s:%" PRIu32 ": a transaction "
+		    "without a GTID, which position = gtid needs", p.file, p.pos);
+	t = txq_push(s);
+	t->start = s->conf.position_gtid ? gtid_seq : cap_my_pack(&p);
 	t->ts_ms = (int64_t)ts * 1000;
 	t->standalone = standalone;
 	t->seq = 1;
@@ -409,7 +419,7 @@ on_rows(struct cap_my *s, const struct cap_my_event *ev, uint32_t start,
 		    cap_my_type_label(ev->type), ev->u.rows.table_id);
 	if ((r = m->rel) == NULL)
 		return 0;
-	if (s->cur == NULL && (rc = txn_begin(s, start, ev->timestamp, NULL, 0, err)) != 0)
+	if (s->cur == NULL && (rc = txn_begin(s, start, ev->timestamp, NULL, 0, 0, err)) != 0)
 		return rc;
 	switch (ev->type) {
 	case CAP_MY_WRITE_ROWS_V1: case CAP_MY_WRITE_ROWS_V2: op = SCH_OP_CREATE; break;
@@ -589,7 +599,7 @@ on_query(struct cap_my *s, const struct cap_my_event *ev, uint32_t start, struct
 
 	if (word_is(q, "BEGIN")) {
 		if (s->cur == NULL)
-			return txn_begin(s, start, ev->timestamp, NULL, 0, err);
+			return txn_begin(s, start, ev->timestamp, NULL, 0, 0, err);
 		return 0;
 	}
 	if (word_is(q, "COMMIT") || word_is(q, "ROLLBACK"))
@@ -603,7 +613,7 @@ on_query(struct cap_my *s, const struct cap_my_event *ev, uint32_t start, struct
 
 		if ((rc = cap_my_rel_catalog(s, db, table, &r, err)) != 0)
 			return rc;
-		if (implicit && (rc = txn_begin(s, start, ev->timestamp, NULL, 0, err)) != 0)
+		if (implicit && (rc = txn_begin(s, start, ev->timestamp, NULL, 0, 0, err)) != 0)
 			return rc;
 		at.pos = start;
 		if ((rc = cap_my_emit_truncate(s, s->cur, r, &at, err)) != 0)
@@ -661,7 +671,17 @@ handle(struct cap_my *s, const uint8_t *p, size_t len, struct sl_err *err)
 			if ((rc = txn_commit_at(s, start, err)) != 0)
 				return rc;
 		}
-		rc = txn_begin(s, start, ev.timestamp, gtid, (ev.u.gtid.flags & 1) != 0, err);
+		if (s->conf.position_gtid) {
+			if (s->have_domain && ev.u.gtid.domain != s->gtid_domain)
+				return sl_errf(err, SL_EUNSUPPORTED, "binlog %s:%" PRIu32 ": GTID %s "
+				    "is of domain %" PRIu32 " after domain %" PRIu32 ": position = gtid "
+				    "needs a single GTID domain (use position = file)", s->at.file,
+				    start, gtid, ev.u.gtid.domain, s->gtid_domain);
+			s->have_domain = 1;
+			s->gtid_domain = ev.u.gtid.domain;
+		}
+		rc = txn_begin(s, start, ev.timestamp, gtid, ev.u.gtid.seq,
+		    (ev.u.gtid.flags & 1) != 0, err);
 		if (rc != 0)
 			return rc;
 		break;
@@ -677,7 +697,8 @@ handle(struct cap_my *s, const uint8_t *p, size_t len, struct sl_err *err)
 			*o++ = hex[ev.u.gtid.sid[i] & 15];
 		}
 		snprintf(o, sizeof(gtid) - (size_t)(o - gtid), ":%" PRIu64, ev.u.gtid.seq);
-		if (s->cur == NULL && (rc = txn_begin(s, start, ev.timestamp, gtid, 0, err)) != 0)
+		if (s->cur == NULL && (rc = txn_begin(s, start, ev.timestamp, gtid, ev.u.gtid.seq,
+		    0, err)) != 0)
 			return rc;
 		break;
 	}
@@ -722,8 +743,9 @@ cap_my_store(struct cap_my *s, const char *snapshot_state, int clean, struct sl_
 		sl_buf_printf(&s->val, "\"%s\"", s->flushed_gtid);
 	else
 		sl_buf_printf(&s->val, "null");
-	sl_buf_printf(&s->val, ",\"snapshot\":\"%s\",\"server_id\":%" PRIu32 "%s}",
-	    snapshot_state, s->source_server_id, clean ? ",\"stop\":\"clean\"" : "");
+	sl_buf_printf(&s->val, ",\"snapshot\":\"%s\",\"server_id\":%" PRIu32
+	    ",\"position\":\"%s\"%s}", snapshot_state, s->source_server_id,
+	    s->conf.position_gtid ? "gtid" : "file", clean ? ",\"stop\":\"clean\"" : "");
 	sl_buf_add(&key, s->conf.name, strlen(s->conf.name));
 	pos.lsn = cap_my_pack(&s->flushed);
 	pos.seq = 0;

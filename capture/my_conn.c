@@ -288,8 +288,8 @@ cap_my_dump_open(const struct cap_my_dsn *d, const struct cap_my_dump_opts *o,
 {
 	struct cap_my_dump *dp;
 	struct sl_buf pkt = { 0 };
-	char sql[256];
-	size_t flen = strlen(o->file), off;
+	char sql[512];
+	size_t flen = o->file ? strlen(o->file) : 0, off;
 	int rc;
 
 	*out = NULL;
@@ -313,6 +313,21 @@ cap_my_dump_open(const struct cap_my_dsn *d, const struct cap_my_dump_opts *o,
 		cap_my_dump_close(dp);
 		return rc;
 	}
+	if (o->gtid != NULL) {
+		/* MariaDB: the server finds the position after this GTID itself */
+		if (o->gtid[0] == '\0' || strlen(o->gtid) > 200 ||
+		    strspn(o->gtid, "0123456789-,") != strlen(o->gtid)) {
+			cap_my_dump_close(dp);
+			return sl_errf(err, SL_EINVAL, "not a GTID position: '%.64s'", o->gtid);
+		}
+		snprintf(sql, sizeof(sql), "SET @slave_connect_state = '%s', "
+		    "@slave_gtid_strict_mode = 1, @slave_gtid_ignore_duplicates = 0", o->gtid);
+		if ((rc = cap_my_exec(dp->m, sql, err)) != 0) {
+			cap_my_dump_close(dp);
+			return rc;
+		}
+		flen = 0;
+	}
 	if (flen > 512) {
 		cap_my_dump_close(dp);
 		return sl_errf(err, SL_EINVAL, "binlog file name too long");
@@ -330,7 +345,8 @@ cap_my_dump_open(const struct cap_my_dsn *d, const struct cap_my_dump_opts *o,
 	sl_buf_add_u8(&pkt, (uint8_t)((o->server_id >> 8) & 0xff));
 	sl_buf_add_u8(&pkt, (uint8_t)((o->server_id >> 16) & 0xff));
 	sl_buf_add_u8(&pkt, (uint8_t)((o->server_id >> 24) & 0xff));
-	sl_buf_add(&pkt, o->file, flen);
+	if (flen > 0)
+		sl_buf_add(&pkt, o->file, flen);
 	pkt.p[0] = (uint8_t)((pkt.len - 4) & 0xff);
 	pkt.p[1] = (uint8_t)(((pkt.len - 4) >> 8) & 0xff);
 	pkt.p[2] = 0;

@@ -47,7 +47,7 @@
 #include "capture/cap_mysrc.h"
 
 const char *const cap_my_conf_keys[] = {
-	"type", "dsn", "tables", "server_id", "topic_prefix", "format", "snapshot",
+	"type", "dsn", "tables", "server_id", "position", "topic_prefix", "format", "snapshot",
 	"heartbeat", "status_interval", "bootstrap", "tombstones", "topic.partitions",
 	"topic.replication_factor", "topic.cleanup_policy", "topic.retention",
 	"transaction.topic", "transaction.retention", "heartbeat.topic",
@@ -531,7 +531,8 @@ master_status(struct cap_my *s, struct st_mysql *m, struct cap_my_pos *out, stru
 /* The stored position's JSON (cap_mysrc.h). */
 int
 cap_my_stored_parse(const char *topic, const struct sl_buf *v, struct cap_my_pos *pos,
-    char *gtid, size_t gsize, char *state, size_t ssize, int *clean, struct sl_err *err)
+    char *gtid, size_t gsize, char *state, size_t ssize, int *clean, int *gtid_mode,
+    struct sl_err *err)
 {
 	char text[1024], *p, *e;
 	unsigned long long n;
@@ -565,6 +566,7 @@ cap_my_stored_parse(const char *topic, const struct sl_buf *v, struct cap_my_pos
 		state[e - (p + 12)] = '\0';
 	}
 	*clean = strstr(text, "\"stop\":\"clean\"") != NULL;
+	*gtid_mode = strstr(text, "\"position\":\"gtid\"") != NULL;
 	return 0;
 bad:
 	return sl_errf(err, SL_ECORRUPT, "topic %s: the stored position is not what capture "
@@ -574,7 +576,7 @@ bad:
 /* The stored position, from the last message of <prefix>.offsets. */
 static int
 stored_position(struct cap_my *s, int *found, char *state, size_t ssize, int *clean,
-    struct sl_err *err)
+    int *gtid_mode, struct sl_err *err)
 {
 	int rc;
 
@@ -582,10 +584,53 @@ stored_position(struct cap_my *s, int *found, char *state, size_t ssize, int *cl
 	if (!s->off_topic->has_last[0] || s->off_topic->last_val[0].len == 0)
 		return 0;
 	rc = cap_my_stored_parse(s->off_topic_name, &s->off_topic->last_val[0], &s->flushed,
-	    s->flushed_gtid, sizeof(s->flushed_gtid), state, ssize, clean, err);
+	    s->flushed_gtid, sizeof(s->flushed_gtid), state, ssize, clean, gtid_mode, err);
 	if (rc == 0)
 		*found = 1;
 	return rc;
+}
+
+/* The one domain of s->flushed_gtid ("0-1-57"), or an error for several. */
+static int
+gtid_domain_of(struct cap_my *s, struct sl_err *err)
+{
+	if (!s->conf.position_gtid || s->flushed_gtid[0] == '\0')
+		return 0;
+	if (strchr(s->flushed_gtid, ',') != NULL)
+		return sl_errf(err, SL_EUNSUPPORTED, "%s: the GTID position %s has several "
+		    "domains: position = gtid needs a single GTID domain (use position = file)",
+		    s->where, s->flushed_gtid);
+	s->gtid_domain = (uint32_t)strtoul(s->flushed_gtid, NULL, 10);
+	s->have_domain = 1;
+	return 0;
+}
+
+/*
+ * position = gtid: the GTID position of binlog position 'at'
+ * (BINLOG_GTID_POS), into s->flushed_gtid; one domain at most.  Nothing
+ * with position = file.
+ */
+static int
+gtid_at(struct cap_my *s, struct st_mysql *m, const struct cap_my_pos *at,
+    struct sl_err *err)
+{
+	char *q, *sql;
+	int rc;
+
+	if (!s->conf.position_gtid)
+		return 0;
+	q = sql_quote(m, at->file);
+	sql = sl_asprintf("SELECT BINLOG_GTID_POS(%s, %" PRIu32 ")", q, at->pos);
+	rc = cap_my_query_value(m, sql, 0, s->flushed_gtid, sizeof(s->flushed_gtid), err);
+	free(sql);
+	free(q);
+	if (rc == SL_ENOTFOUND) {
+		s->flushed_gtid[0] = '\0';
+		rc = 0;
+	}
+	if (rc != 0)
+		return rc;
+	return gtid_domain_of(s, err);
 }
 
 /* ---------------------------------------------------------- snapshot */
@@ -793,6 +838,8 @@ snapshot(struct cap_my *s, volatile sig_atomic_t *stop, struct sl_err *err)
 			goto out;
 		locked = 0;
 	}
+	if ((rc = gtid_at(s, m, &at, err)) != 0)
+		goto out;
 	s->at = at;
 	sl_info("snapshot of %zu tables at binlog %s:%" PRIu32, tabs.n, at.file, at.pos);
 	for (i = 0; i < tabs.n && !*stop; i++) {
@@ -903,7 +950,7 @@ cap_my_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	struct cap_my_dump_opts o;
 	struct binlogs_ctx bl;
 	char checksum[32], state[32], version[128];
-	int rc, found, clean = 0;
+	int rc, found, clean = 0, gtid_mode = 0;
 
 	if ((rc = cap_conf_parse(cfg, sec, bootstrap_default, "mysql", cap_my_conf_keys,
 	    &s->conf, &s->json_opts, err)) != 0)
@@ -923,6 +970,11 @@ cap_my_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	    err)) != 0)
 		goto out;
 	s->mariadb = strstr(version, "MariaDB") != NULL;
+	if (s->conf.position_gtid && !s->mariadb) {
+		rc = cap_conf_bad(cfg, sec, "position", "gtid is for MariaDB servers (this is "
+		    "MySQL: use position = file)", err);
+		goto out;
+	}
 	if ((rc = server_checks(s, checksum, sizeof(checksum), err)) != 0)
 		goto out;
 	{
@@ -961,7 +1013,17 @@ cap_my_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 			goto out;
 	}
 	state[0] = '\0';
-	if ((rc = stored_position(s, &found, state, sizeof(state), &clean, err)) != 0)
+	if ((rc = stored_position(s, &found, state, sizeof(state), &clean, &gtid_mode,
+	    err)) != 0)
+		goto out;
+	if (found && gtid_mode != s->conf.position_gtid) {
+		/* positions of one kind do not compare with the other's */
+		rc = cap_conf_bad(cfg, sec, "position", gtid_mode ? "the topics were written with "
+		    "position = gtid; keep it, or use a new topic_prefix" : "the topics were written "
+		    "with position = file; keep it, or use a new topic_prefix", err);
+		goto out;
+	}
+	if (found && (rc = gtid_domain_of(s, err)) != 0)
 		goto out;
 	if (found && clean) {
 		/*
@@ -982,7 +1044,8 @@ cap_my_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	}
 	if (!found || strcmp(state, "done") != 0) {
 		if (s->conf.snapshot == CAP_SNAP_NEVER) {
-			if ((rc = master_status(s, s->sql, &s->flushed, err)) != 0)
+			if ((rc = master_status(s, s->sql, &s->flushed, err)) != 0 ||
+			    (rc = gtid_at(s, s->sql, &s->flushed, err)) != 0)
 				goto out;
 			sl_info("no stored position and snapshot = never: streaming from the "
 			    "server's current position");
@@ -1002,27 +1065,37 @@ cap_my_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	s->stored = s->flushed;
 	s->have_stored = 1;
 	s->at = s->flushed;
-	/* (1) the file must still be there */
-	memset(&bl, 0, sizeof(bl));
-	bl.want = s->flushed.file;
-	if ((rc = cap_my_query(s->sql, "SHOW BINARY LOGS", binlogs_row, &bl, err)) != 0)
-		goto out;
-	if (!bl.found) {
-		rc = purged_error(s, bl.first, err);
-		goto out;
+	memset(&o, 0, sizeof(o));
+	if (s->conf.position_gtid && s->flushed_gtid[0]) {
+		/* the server finds the GTID in its own binlogs: any server of the topology */
+		o.gtid = s->flushed_gtid;
+	} else {
+		/* (1) the file must still be there */
+		memset(&bl, 0, sizeof(bl));
+		bl.want = s->flushed.file;
+		if ((rc = cap_my_query(s->sql, "SHOW BINARY LOGS", binlogs_row, &bl, err)) != 0)
+			goto out;
+		if (!bl.found) {
+			rc = purged_error(s, bl.first, err);
+			goto out;
+		}
+		o.file = s->flushed.file;
+		o.pos = s->flushed.pos;
 	}
 	cap_my_decoder_init(&s->dec, strcasecmp(checksum, "NONE") != 0);
-	memset(&o, 0, sizeof(o));
-	o.file = s->flushed.file;
-	o.pos = s->flushed.pos;
 	o.server_id = s->conf.server_id;
 	o.heartbeat_ms = s->conf.heartbeat_ms > 0 && s->conf.heartbeat_ms < 5000 ?
 	    s->conf.heartbeat_ms : 5000;
 	if ((rc = cap_my_dump_open(&s->dsn, &o, &s->dump, err)) != 0)
 		goto out;
-	sl_info("streaming from binlog %s:%" PRIu32 " (%s, server_id %" PRIu32 ", as replica %"
-	    PRIu32 ")", s->flushed.file, s->flushed.pos, version, s->source_server_id,
-	    s->conf.server_id);
+	if (o.gtid)
+		sl_info("streaming from binlog after GTID %s (%s, server_id %" PRIu32 ", as "
+		    "replica %" PRIu32 ")", o.gtid, version, s->source_server_id,
+		    s->conf.server_id);
+	else
+		sl_info("streaming from binlog %s:%" PRIu32 " (%s, server_id %" PRIu32 ", as "
+		    "replica %" PRIu32 ")", s->flushed.file, s->flushed.pos, version,
+		    s->source_server_id, s->conf.server_id);
 	rc = cap_my_stream(s, stop, err);
 	if (rc == SL_ERANGE) {
 		/*
@@ -1034,7 +1107,14 @@ cap_my_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 
 		memset(&bl, 0, sizeof(bl));
 		bl.want = s->at.file;
-		if (cap_my_query(s->sql, "SHOW BINARY LOGS", binlogs_row, &bl, &e2) == 0 &&
+		if (o.gtid && strstr(err->msg, "GTID") != NULL)
+			rc = sl_errf(err, SL_ESTATE, "%s: GTID %s, where capture stopped (stored in "
+			    "topic %s), is in none of the server's binlogs (purged, or the server "
+			    "is not of the same replication topology): capture will not skip "
+			    "ahead; take a new snapshot: delete topic %s and start capture again "
+			    "with snapshot = initial (the server said: %.200s)", s->where, o.gtid,
+			    s->off_topic_name, s->off_topic_name, err->msg);
+		else if (cap_my_query(s->sql, "SHOW BINARY LOGS", binlogs_row, &bl, &e2) == 0 &&
 		    !bl.found)
 			rc = purged_error(s, bl.first, err);
 		else
@@ -1108,10 +1188,10 @@ cap_my_status(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	    (rc = cap_topic_peek_last(prod, topic, 0, &v, &found, err)) != 0)
 		goto out;
 	if (found && v.len > 0) {
-		int clean;
+		int clean, gtid_mode;
 
 		if ((rc = cap_my_stored_parse(topic, &v, &pos, out->gtid, sizeof(out->gtid), state,
-		    sizeof(state), &clean, err)) != 0)
+		    sizeof(state), &clean, &gtid_mode, err)) != 0)
 			goto out;
 		out->stored = strcmp(state, "done") == 0;
 		snprintf(out->stored_file, sizeof(out->stored_file), "%s", pos.file);

@@ -36,11 +36,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct sl_err err = { 0 };
 		struct cap_my_pos pos;
 		char gtid[64], state[32];
-		int clean;
+		int clean, gtid_mode;
 
 		sl_buf_add(&v, data, size);
 		if (cap_my_stored_parse("t.offsets", &v, &pos, gtid, sizeof(gtid), state,
-		    sizeof(state), &clean, &err) != 0 && err.msg[0] == '\0')
+		    sizeof(state), &clean, &gtid_mode, &err) != 0 && err.msg[0] == '\0')
 			abort();
 		sl_buf_free(&v);
 	}
