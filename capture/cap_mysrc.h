@@ -143,6 +143,7 @@ struct cap_my {
 	uint64_t snap_seq;
 	int snapshot_running;
 	uint32_t source_server_id;	/* the server's @@server_id */
+	uint32_t stored_server_id;	/* the one the stored position names */
 	int mariadb;
 	int have_domain;		/* position = gtid: the one domain seen */
 	uint32_t gtid_domain;

@@ -501,6 +501,15 @@ binlogs_row(void *ctx, const char *const *row, const unsigned long *lens, unsign
 static int
 purged_error(struct cap_my *s, const char *oldest, struct sl_err *err)
 {
+	if (s->stored_server_id != 0 && s->stored_server_id != s->source_server_id)
+		return sl_errf(err, SL_ESTATE, "%s: binlog %s:%" PRIu32 ", where capture stopped "
+		    "(stored in topic %s), is a position on the server with server_id %" PRIu32
+		    ", and this is server_id %" PRIu32 ": a binlog file and offset do not carry "
+		    "over to another server; with MariaDB use position = gtid (on new topics), "
+		    "or take a new snapshot: delete topic %s and start capture again with "
+		    "snapshot = initial", s->where, s->flushed.file, s->flushed.pos,
+		    s->off_topic_name, s->stored_server_id, s->source_server_id,
+		    s->off_topic_name);
 	return sl_errf(err, SL_ESTATE, "%s: binlog %s:%" PRIu32 ", where capture stopped (stored "
 	    "in topic %s), was purged from the server (its oldest binlog is %s): the changes "
 	    "since are gone and capture will not skip them; take a new snapshot: delete topic "
@@ -585,8 +594,16 @@ stored_position(struct cap_my *s, int *found, char *state, size_t ssize, int *cl
 		return 0;
 	rc = cap_my_stored_parse(s->off_topic_name, &s->off_topic->last_val[0], &s->flushed,
 	    s->flushed_gtid, sizeof(s->flushed_gtid), state, ssize, clean, gtid_mode, err);
-	if (rc == 0)
+	if (rc == 0) {
+		const struct sl_buf *v = &s->off_topic->last_val[0];
+		char text[1024], *p;
+
 		*found = 1;
+		memcpy(text, v->p, v->len);	/* < sizeof(text): checked by the parse */
+		text[v->len] = '\0';
+		if ((p = strstr(text, "\"server_id\":")) != NULL)
+			s->stored_server_id = (uint32_t)strtoul(p + 12, NULL, 10);
+	}
 	return rc;
 }
 
@@ -1070,12 +1087,13 @@ cap_my_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 		/* the server finds the GTID in its own binlogs: any server of the topology */
 		o.gtid = s->flushed_gtid;
 	} else {
-		/* (1) the file must still be there */
+		/* (1) the file must still be there, on the server that wrote it */
 		memset(&bl, 0, sizeof(bl));
 		bl.want = s->flushed.file;
 		if ((rc = cap_my_query(s->sql, "SHOW BINARY LOGS", binlogs_row, &bl, err)) != 0)
 			goto out;
-		if (!bl.found) {
+		if (!bl.found || (s->stored_server_id != 0 &&
+		    s->stored_server_id != s->source_server_id)) {
 			rc = purged_error(s, bl.first, err);
 			goto out;
 		}
@@ -1104,16 +1122,18 @@ cap_my_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 		 * when the file is gone; else the server's own words stand.
 		 */
 		struct sl_err e2 = { 0 };
+		char said[sizeof(err->msg)];
 
 		memset(&bl, 0, sizeof(bl));
 		bl.want = s->at.file;
-		if (o.gtid && strstr(err->msg, "GTID") != NULL)
+		snprintf(said, sizeof(said), "%s", err->msg);
+		if (o.gtid && strstr(said, "GTID") != NULL)
 			rc = sl_errf(err, SL_ESTATE, "%s: GTID %s, where capture stopped (stored in "
 			    "topic %s), is in none of the server's binlogs (purged, or the server "
 			    "is not of the same replication topology): capture will not skip "
 			    "ahead; take a new snapshot: delete topic %s and start capture again "
 			    "with snapshot = initial (the server said: %.200s)", s->where, o.gtid,
-			    s->off_topic_name, s->off_topic_name, err->msg);
+			    s->off_topic_name, s->off_topic_name, said);
 		else if (cap_my_query(s->sql, "SHOW BINARY LOGS", binlogs_row, &bl, &e2) == 0 &&
 		    !bl.found)
 			rc = purged_error(s, bl.first, err);
