@@ -53,31 +53,9 @@ kc() {
 	timeout 30 kcat -C -b "$b_ADDR" -o beginning -e -q -X fetch.wait.max.ms=10 "$@" 2>/dev/null
 }
 
-# dump TOPIC FILE: as mycap_dump, for my_replay.py.  The read must reach
-# each partition's end offset (kcat -Q, asked first); once a kcat read
-# stopped at the end of one partition without anything of the other, so a
-# short read is logged and read again.
+# dump TOPIC FILE: my_lib.sh's mycap_dump on this test's broker.
 dump() {
-	q=""
-	p=0
-	while [ "$p" -lt "$(it_topic_partitions "$b_ADDR" "$1")" ]; do
-		q="$q -t $1:$p:-1"
-		p=$((p + 1))
-	done
-	[ -n "$q" ] || it_fail "topic $1 has no partitions"
-	n=0
-	while :; do
-		# shellcheck disable=SC2086
-		ends=$(kcat -Q -b "$b_ADDR" $q 2>/dev/null | sed -n 's/.* \[\([0-9]*\)\] offset \([0-9]*\)$/\1 \2/p')
-		kc -t "$1" -Z -f '%p\t%o\t%k\t%s\t%h\n' >"$2" || it_fail "kcat could not read $1"
-		short=$(printf '%s\n' "$ends" | awk -F '\t' -v f="$2" '
-		    BEGIN { while ((getline l < f) > 0) { split(l, a, "\t"); if (!(a[1] in m) || a[2] + 0 > m[a[1]]) m[a[1]] = a[2] + 0 } }
-		    { split($0, e, " "); if (e[2] > 0 && (!(e[1] in m) || m[e[1]] + 1 < e[2])) printf " %s:%s<%s", e[1], (e[1] in m) ? m[e[1]] + 1 : 0, e[2] }')
-		[ -n "$ends" ] && [ -z "$short" ] && return 0
-		n=$((n + 1))
-		[ "$n" -lt 3 ] || it_fail "kcat read of $1 stopped short 3 times (partition:read<end$short; ends '$ends')"
-		it_log "kcat read of $1 stopped short (partition:read<end$short): reading again"
-	done
+	mycap_dump "$b_ADDR" "$1" "$2"
 }
 
 # ------------------------------------------------------------------
