@@ -350,6 +350,12 @@ txn_commit_at(struct cap_my *s, uint32_t end_pos, struct sl_err *err)
 	t->closed = 1;
 	s->cur = NULL;
 	s->txns++;
+	/*
+	 * A Table_map serves the rows events of its own statement only, and
+	 * the server numbers table ids afresh as tables are reopened: forget
+	 * them here, or the list grows for as long as capture runs.
+	 */
+	s->n_tmaps = 0;
 	return rc;
 }
 
