@@ -344,3 +344,26 @@ my_want() {
 	q=$("$IT_PY" "$(dirname "$0")/my_replay.py" --select "$2.cols" "$1")
 	my_sql "SET time_zone = '+00:00'; $q" >"$2.rows" || it_fail "reading table app.$1 failed"
 }
+
+# my_replay_tables ADDR TABLE...: for each TABLE of database app, dump the
+# topic app.app.TABLE to $IT_DIR/TABLE.dump, read the table to
+# $IT_DIR/TABLE.want and replay the one against the other with
+# my_replay.py --no-dups (no source position twice in a partition).  Sets
+# MY_REPLAY_FAILS to the tables that did not replay to their table (their
+# differences on stderr), "" when all did.
+my_replay_tables() {
+	addr=$1
+	shift
+	MY_REPLAY_FAILS=""
+	for t in "$@"; do
+		mycap_dump "$addr" "app.app.$t" "$IT_DIR/$t.dump"
+		my_want "$t" "$IT_DIR/$t.want"
+		if ! "$IT_PY" "$(dirname "$0")/my_replay.py" "$IT_DIR/$t.dump" "$IT_DIR/$t.want" \
+		    --no-dups >"$IT_DIR/$t.replay" 2>&1; then
+			MY_REPLAY_FAILS="$MY_REPLAY_FAILS $t"
+			sed "s/^/    $t: /" "$IT_DIR/$t.replay" | head -n 60 >&2
+		else
+			it_log "$t: $(head -n 1 "$IT_DIR/$t.replay")"
+		fi
+	done
+}

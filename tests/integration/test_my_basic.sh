@@ -276,18 +276,8 @@ it_log "workload done: $(grep -c ';' "$IT_DIR/work.sql") statements; binlog at $
 mycap_wait_caught_up app 60
 kill -0 "$(mycap_pid app)" || it_fail "capture stopped: $(tail -n 3 "$IT_DIR/cap-app.log")"
 
-fails=""
-for t in ty ck nk w; do
-	mycap_dump "$b_ADDR" "app.app.$t" "$IT_DIR/$t.dump"
-	my_want "$t" "$IT_DIR/$t.want"
-	if ! $IT_PY "$(dirname "$0")/my_replay.py" "$IT_DIR/$t.dump" "$IT_DIR/$t.want" --no-dups \
-	    >"$IT_DIR/$t.replay" 2>&1; then
-		fails="$fails $t"
-		sed "s/^/    $t: /" "$IT_DIR/$t.replay" | head -n 60 >&2
-	else
-		it_log "$t: $(head -n 1 "$IT_DIR/$t.replay")"
-	fi
-done
+my_replay_tables "$b_ADDR" ty ck nk w
+fails=$MY_REPLAY_FAILS
 
 # the comparison catches one corrupted value
 $IT_PY - "$IT_DIR/ty.dump" "$IT_DIR/bad.dump" <<'EOF' || it_fail "could not corrupt the dump"

@@ -26,7 +26,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/my_lib.sh"
 
-HERE=$(cd "$(dirname "$0")" && pwd)
 KILLS=${KILLS:-3}
 SEED=${SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 it_log "SEED=$SEED KILLS=$KILLS (rerun with SEED=$SEED)"
@@ -230,11 +229,6 @@ delivered() {
 	    while read -r x y; do echo $(( (0x$x << 32) | 0x$y )); done | sort -n | tail -n 1
 }
 
-# dump TOPIC FILE: my_lib.sh's mycap_dump on this test's broker.
-dump() {
-	mycap_dump "$b_ADDR" "$1" "$2"
-}
-
 # ------------------------------------------------- capture on A, killed
 snap_gtid=$(my_sql "SELECT @@gtid_binlog_pos")
 mycap_config app "$b_ADDR" "tables = app.k, app.j, app.c" "format = json" \
@@ -312,18 +306,8 @@ mycap_stop app
 it_log "capture stored B's GTID $final"
 
 # ------------------------------------------------------------- checks
-fails=""
-for t in k j c; do
-	dump "app.app.$t" "$IT_DIR/$t.dump"
-	my_want "$t" "$IT_DIR/$t.want"
-	if ! $IT_PY "$HERE/my_replay.py" "$IT_DIR/$t.dump" "$IT_DIR/$t.want" --no-dups \
-	    >"$IT_DIR/$t.replay" 2>&1; then
-		fails="$fails $t"
-		sed "s/^/    $t: /" "$IT_DIR/$t.replay" | head -n 40 >&2
-	else
-		it_log "$t: $(head -n 1 "$IT_DIR/$t.replay")"
-	fi
-done
+my_replay_tables "$b_ADDR" k j c
+fails=$MY_REPLAY_FAILS
 [ -z "$fails" ] ||
 	it_fail "app.app.{$fails } after the failover: lost, duplicated or wrong changes (SEED=$SEED)"
 grep -q "rolled back" "$IT_DIR/k.dump" "$IT_DIR/j.dump" "$IT_DIR/c.dump" &&

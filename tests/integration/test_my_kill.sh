@@ -98,18 +98,8 @@ wait "$work" || { cat "$IT_DIR/work.log" >&2; it_fail "the workload failed (SEED
 it_log "workload: $(cat "$IT_DIR/gen.log"), binlog at $(my_master_status), $(my_sql "SHOW BINARY LOGS" | wc -l) files"
 mycap_wait_caught_up app 120
 
-fails=""
-for t in k j nk; do
-	mycap_dump "$b_ADDR" "app.app.$t" "$IT_DIR/$t.dump"
-	my_want "$t" "$IT_DIR/$t.want"
-	if ! $IT_PY "$(dirname "$0")/my_replay.py" "$IT_DIR/$t.dump" "$IT_DIR/$t.want" --no-dups \
-	    >"$IT_DIR/$t.replay" 2>&1; then
-		fails="$fails $t"
-		sed "s/^/    $t: /" "$IT_DIR/$t.replay" | head -n 40 >&2
-	else
-		it_log "$t: $(head -n 1 "$IT_DIR/$t.replay")"
-	fi
-done
+my_replay_tables "$b_ADDR" k j nk
+fails=$MY_REPLAY_FAILS
 [ -z "$fails" ] ||
 	it_fail "app.app.{$fails } after $KILLS kills: lost, duplicated or wrong changes (SEED=$SEED)"
 grep -q "rolled back" "$IT_DIR/k.dump" "$IT_DIR/j.dump" "$IT_DIR/nk.dump" &&
