@@ -16,7 +16,8 @@ PKG_CONFIG ?= pkg-config
 # Install dependencies first when a required tool or library is missing.
 # This runs while the Makefile is read, before the pkg-config lines below,
 # so that a fresh machine gets the right flags in the same `make` run.
-DEPS_OK ?= $(shell $(PKG_CONFIG) --exists libevent rdkafka inih zlib liblz4 libzstd check snappy lmdb libpq libprotobuf-c jemalloc sqlite3 hiredis libmariadb && command -v mariadbd >/dev/null && command -v redis-server >/dev/null && command -v kcat >/dev/null && command -v protoc-c >/dev/null && echo yes)
+PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
+DEPS_OK ?= $(shell test -f "$$($(PG_CONFIG) --includedir-server 2>/dev/null)/postgres.h" && $(PKG_CONFIG) --exists libevent rdkafka inih zlib liblz4 libzstd check snappy lmdb libpq libprotobuf-c jemalloc sqlite3 hiredis libmariadb && command -v mariadbd >/dev/null && command -v redis-server >/dev/null && command -v kcat >/dev/null && command -v protoc-c >/dev/null && echo yes)
 ifneq ($(DEPS_OK),yes)
 $(info sluice: a dependency is missing; running scripts/deps.sh)
 DEPS_RC := $(shell sh scripts/deps.sh >&2; echo $$?)
@@ -96,8 +97,21 @@ ALL_LIBS := $(MOD_LIBS) $(EVENT_LIBS) $(INIH_LIBS) $(COMP_LIBS) $(PQ_LIBS) $(MY_
 
 SLUICE := $(O)/sluice
 
+# contrib/pg_sluice, the logical decoding output plugin, is a shared library
+# that the PostgreSQL server loads: built here against the server's headers
+# with its own flags (contrib/pg_sluice/Makefile is the PGXS build that
+# `make install`s it for a real server).  The tests point a cluster's
+# dynamic_library_path at $(O)/contrib.
+PLUGIN := $(O)/contrib/pg_sluice.so
+PG_SERVER_INC := $(shell $(PG_CONFIG) --includedir-server 2>/dev/null)
+$(PLUGIN): contrib/pg_sluice/pg_sluice.c
+	@mkdir -p $(dir $@)
+	$(CC) -fPIC -shared -O2 -g -Wall -Wmissing-prototypes -Wpointer-arith \
+	    -Wno-unused-parameter $(if $(filter 1,$(WERROR)),-Werror) \
+	    -I$(PG_SERVER_INC) -o $@ $<
+
 .PHONY: all check unit integration fuzz bench demo clean deps
-all: $(SLUICE)
+all: $(SLUICE) $(PLUGIN)
 
 deps:
 	sh scripts/deps.sh
@@ -177,7 +191,7 @@ endif
 unit: $(CHECK_BIN) $(SLUICE)
 	$(CHECK_ENV) CK_DEFAULT_TIMEOUT=300 SLUICE=$(abspath $(SLUICE)) $(CHECK_BIN)
 
-integration: $(SLUICE) $(TESTPROG_BIN)
+integration: $(SLUICE) $(PLUGIN) $(TESTPROG_BIN)
 	SLUICE=$(abspath $(SLUICE)) BUILD=$(abspath $(O)) sh tests/integration/run.sh
 
 # ---------------------------------------------------------------- fuzzing

@@ -142,6 +142,17 @@ int cap_pgo_decode(struct cap_pgo_decoder *, uint64_t lsn, const uint8_t *p,
     size_t len, struct sl_arena *arena, struct cap_pgo_msg *msg,
     struct sl_err *err);
 
+/*
+ * The next message of a pg_sluice batch (contrib/pg_sluice/pg_sluice.c):
+ * the payload of one XLogData is messages of cap_pgo_decode's kind, each
+ * after its length (4 bytes, network order, > 0).  From '*off' (0 at
+ * first) in 'p'/'len': returns 1 with '*msg'/'*msg_len' set and '*off'
+ * past it, 0 at the batch's end, or SL_ECORRUPT naming 'lsn' and the byte
+ * when a length is 0 or runs past the batch.
+ */
+int cap_pgs_next(const uint8_t *p, size_t len, size_t *off, uint64_t lsn,
+    const uint8_t **msg, size_t *msg_len, struct sl_err *err);
+
 /* "16/B374D848": the text form of an LSN, into 'buf' (>= 18 bytes). */
 char *cap_lsn_fmt(uint64_t lsn, char *buf, size_t size);
 /* Parse "X/Y"; 0 or SL_EINVAL. */
@@ -187,14 +198,15 @@ int cap_pg_repl_server_version(const struct cap_pg_repl *);
 int cap_pg_repl_identify(struct cap_pg_repl *, struct cap_pg_sysinfo *out,
     struct sl_err *err);
 /*
- * CREATE_REPLICATION_SLOT 'slot' LOGICAL pgoutput; '*snapshot_name' (when
- * 'export_snapshot') is the exported snapshot, valid until the next command
- * on this connection; the caller frees it.
+ * CREATE_REPLICATION_SLOT 'slot' LOGICAL 'plugin' (pgoutput or pg_sluice);
+ * '*snapshot_name' (when 'export_snapshot') is the exported snapshot, valid
+ * until the next command on this connection; the caller frees it.
  */
-int cap_pg_slot_create(struct cap_pg_repl *, const char *slot, int export_snapshot,
-    uint64_t *consistent, char **snapshot_name, struct sl_err *err);
+int cap_pg_slot_create(struct cap_pg_repl *, const char *slot, const char *plugin,
+    int export_snapshot, uint64_t *consistent, char **snapshot_name, struct sl_err *err);
+/* START_REPLICATION; 'sluice': the slot's plugin is pg_sluice (no streaming). */
 int cap_pg_repl_start(struct cap_pg_repl *, const char *slot, const char *publication,
-    uint64_t start, int proto, int streaming, int messages, struct sl_err *err);
+    uint64_t start, int proto, int streaming, int messages, int sluice, struct sl_err *err);
 int cap_pg_repl_next(struct cap_pg_repl *, int timeout_ms, struct cap_pg_xlog *out,
     struct sl_err *err);
 /* Send a standby status update; 'flush' is clamped never to go backwards. */
@@ -214,6 +226,7 @@ struct cap_conf {
 	const char *tables;
 	char *slot;			/* postgres */
 	char *publication;		/* postgres */
+	int plugin_sluice;		/* postgres: plugin = pg_sluice (contrib/) */
 	uint32_t server_id;		/* mysql: the replica id capture registers */
 	int position_gtid;		/* mysql: position = gtid (MariaDB) */
 	char *topic_prefix;
@@ -252,6 +265,12 @@ int cap_conf_parse(const struct sl_config *cfg, const struct sl_conf_section *se
     const char *bootstrap_default, const char *type, const char *const *keys,
     struct cap_conf *c, struct sch_json_opts *jo, struct sl_err *err);
 void cap_conf_free(struct cap_conf *c);
+/* The output plugin a postgres source's slot uses. */
+static inline const char *
+cap_pg_plugin(const struct cap_conf *c)
+{
+	return c->plugin_sluice ? "pg_sluice" : "pgoutput";
+}
 /* SL_ECONFIG: "FILE:LINE: [source "NAME"] KEY: WHY" (the key's line). */
 int cap_conf_bad(const struct sl_config *cfg, const struct sl_conf_section *sec,
     const char *key, const char *why, struct sl_err *err);

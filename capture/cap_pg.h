@@ -85,11 +85,19 @@ struct cap_pg {
 	int fatal;			/* set by a failed delivery */
 	char fatal_msg[256];
 	uint64_t produced, acked, skipped, txns, stream_aborts;
+	uint64_t xlog_msgs;		/* XLogData payloads received */
+	uint64_t decoded_msgs;		/* protocol messages in them (pg_sluice: many) */
 };
 
 extern cap_delivery_fn *const cap_pg_delivered;
 
 /* pg_capture.c */
+/*
+ * Handle one pg_sluice batch received at 'lsn': every message in turn, as
+ * cap_pg_handle.  '*n' counts the messages handled.
+ */
+int cap_pg_handle_batch(struct cap_pg *, uint64_t lsn, const uint8_t *p, size_t len,
+    unsigned *n, struct sl_err *err);
 int cap_pg_handle(struct cap_pg *, uint64_t lsn, const uint8_t *p, size_t len,
     struct sl_err *err);
 int cap_pg_stream(struct cap_pg *, volatile sig_atomic_t *stop, struct sl_err *err);

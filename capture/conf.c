@@ -106,6 +106,13 @@ cap_conf_parse(const struct sl_config *cfg, const struct sl_conf_section *sec,
 		c->slot = v ? sl_strdup(v) : slot_name_of(c->name);
 		v = sl_conf_get(sec, "publication");
 		c->publication = v ? sl_strdup(v) : slot_name_of(c->name);
+		v = sl_conf_get(sec, "plugin");
+		if (v == NULL || strcmp(v, "pgoutput") == 0)
+			c->plugin_sluice = 0;
+		else if (strcmp(v, "pg_sluice") == 0)
+			c->plugin_sluice = 1;
+		else
+			return cap_conf_bad(cfg, sec, "plugin", "expected pgoutput or pg_sluice", err);
 	} else {
 		/* the replica id: stable per source name, clear of small ids */
 		uint32_t h = 2166136261u;

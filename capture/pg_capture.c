@@ -875,6 +875,22 @@ cap_pg_handle(struct cap_pg *s, uint64_t lsn, const uint8_t *p, size_t len, stru
 	}
 }
 
+int
+cap_pg_handle_batch(struct cap_pg *s, uint64_t lsn, const uint8_t *p, size_t len,
+    unsigned *n, struct sl_err *err)
+{
+	const uint8_t *m;
+	size_t off = 0, mlen;
+	int rc;
+
+	while ((rc = cap_pgs_next(p, len, &off, lsn, &m, &mlen, err)) == 1) {
+		if ((rc = cap_pg_handle(s, lsn, m, mlen, err)) != 0)
+			return rc;
+		++*n;
+	}
+	return rc;
+}
+
 /* ---------------------------------------------------------- heartbeats */
 
 int
@@ -935,6 +951,11 @@ cap_pg_http_render(void *ctx, const char *path, struct sl_buf *b)
 	sl_buf_printf(b, "# TYPE sluice_capture_producer_queue_full_waits_total counter\n"
 	    "sluice_capture_producer_queue_full_waits_total{source=\"%s\"} %" PRIu64 "\n", n,
 	    s->prod ? cap_producer_full_waits(s->prod) : 0);
+	sl_buf_printf(b, "# TYPE sluice_capture_xlog_messages_total counter\n"
+	    "sluice_capture_xlog_messages_total{source=\"%s\"} %" PRIu64 "\n", n, s->xlog_msgs);
+	sl_buf_printf(b, "# TYPE sluice_capture_decoded_messages_total counter\n"
+	    "sluice_capture_decoded_messages_total{source=\"%s\"} %" PRIu64 "\n", n,
+	    s->decoded_msgs);
 	sl_buf_printf(b, "# TYPE sluice_capture_transactions_total counter\n"
 	    "sluice_capture_transactions_total{source=\"%s\"} %" PRIu64 "\n", n, s->txns);
 	sl_buf_printf(b, "# TYPE sluice_capture_stream_aborts_total counter\n"
@@ -987,7 +1008,19 @@ cap_pg_stream(struct cap_pg *s, volatile sig_atomic_t *stop, struct sl_err *err)
 		if (rc == CAP_PG_XLOG) {
 			if (x.start_lsn > s->write_lsn)
 				s->write_lsn = x.start_lsn;
-			if ((rc = cap_pg_handle(s, x.start_lsn, x.data, x.len, err)) != 0)
+			if (s->conf.plugin_sluice) {
+				unsigned n = 0;
+
+				rc = cap_pg_handle_batch(s, x.start_lsn, x.data, x.len, &n, err);
+				burst += n;
+				s->decoded_msgs += n;
+			} else {
+				rc = cap_pg_handle(s, x.start_lsn, x.data, x.len, err);
+				burst++;
+				s->decoded_msgs++;
+			}
+			s->xlog_msgs++;
+			if (rc != 0)
 				break;
 			/*
 			 * The upkeep below (delivery reports, /metrics, status,
@@ -996,8 +1029,9 @@ cap_pg_stream(struct cap_pg *s, volatile sig_atomic_t *stop, struct sl_err *err)
 			 * syscall or two each time.  A full producer queue still
 			 * serves reports at once (cap_produce).
 			 */
-			if (++burst % CAP_PG_UPKEEP_EVERY != 0)
+			if (burst < CAP_PG_UPKEEP_EVERY)
 				continue;
+			burst = 0;
 		} else if (rc == CAP_PG_KEEPALIVE) {
 			if (x.wal_end > s->write_lsn)
 				s->write_lsn = x.wal_end;

@@ -337,6 +337,31 @@ pgo_change(struct pgo_cur *c, struct sl_arena *arena, struct cap_pgo_msg *m)
 	return pgo_tuple(c, arena, &m->u.change.new_tuple);
 }
 
+int
+cap_pgs_next(const uint8_t *p, size_t len, size_t *off, uint64_t lsn,
+    const uint8_t **msg, size_t *msg_len, struct sl_err *err)
+{
+	size_t o = *off, left;
+	uint32_t n;
+	char lb[32];
+
+	if (o >= len)
+		return 0;
+	left = len - o;
+	if (left < 4)
+		return SL_CORRUPT(err, "pg_sluice batch at LSN %s: %zu bytes at byte %zu of %zu, "
+		    "not a 4-byte length", cap_lsn_fmt(lsn, lb, sizeof(lb)), left, o, len);
+	n = (uint32_t)p[o] << 24 | (uint32_t)p[o + 1] << 16 | (uint32_t)p[o + 2] << 8 | p[o + 3];
+	if (n == 0 || n > left - 4)
+		return SL_CORRUPT(err, "pg_sluice batch at LSN %s: a message of %" PRIu32
+		    " bytes at byte %zu of %zu (%zu left)", cap_lsn_fmt(lsn, lb, sizeof(lb)), n,
+		    o, len, left - 4);
+	*msg = p + o + 4;
+	*msg_len = n;
+	*off = o + 4 + n;
+	return 1;
+}
+
 void
 cap_pgo_decoder_init(struct cap_pgo_decoder *d, int proto)
 {

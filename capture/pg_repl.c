@@ -480,8 +480,8 @@ cap_pg_repl_identify(struct cap_pg_repl *r, struct cap_pg_sysinfo *out, struct s
 }
 
 int
-cap_pg_slot_create(struct cap_pg_repl *r, const char *slot, int export_snapshot,
-    uint64_t *consistent, char **snapshot_name, struct sl_err *err)
+cap_pg_slot_create(struct cap_pg_repl *r, const char *slot, const char *plugin,
+    int export_snapshot, uint64_t *consistent, char **snapshot_name, struct sl_err *err)
 {
 	PGresult *res;
 	char *sql, *ident;
@@ -494,11 +494,11 @@ cap_pg_slot_create(struct cap_pg_repl *r, const char *slot, int export_snapshot,
 	if (ident == NULL)
 		return pg_conn_error(r->conn, "escape slot name", err);
 	if (r->server_version >= 150000)
-		sql = sl_asprintf("CREATE_REPLICATION_SLOT %s LOGICAL pgoutput (SNAPSHOT '%s')",
-		    ident, export_snapshot ? "export" : "nothing");
+		sql = sl_asprintf("CREATE_REPLICATION_SLOT %s LOGICAL %s (SNAPSHOT '%s')",
+		    ident, plugin, export_snapshot ? "export" : "nothing");
 	else
-		sql = sl_asprintf("CREATE_REPLICATION_SLOT %s LOGICAL pgoutput %s",
-		    ident, export_snapshot ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT");
+		sql = sl_asprintf("CREATE_REPLICATION_SLOT %s LOGICAL %s %s",
+		    ident, plugin, export_snapshot ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT");
 	PQfreemem(ident);
 	rc = repl_simple(r, sql, &res, err);
 	free(sql);
@@ -518,7 +518,7 @@ cap_pg_slot_create(struct cap_pg_repl *r, const char *slot, int export_snapshot,
 
 int
 cap_pg_repl_start(struct cap_pg_repl *r, const char *slot, const char *publication,
-    uint64_t start, int proto, int streaming, int messages, struct sl_err *err)
+    uint64_t start, int proto, int streaming, int messages, int sluice, struct sl_err *err)
 {
 	PGresult *res;
 	char *sql, *ident, *pub, *pubid, lb[32];
@@ -535,9 +535,11 @@ cap_pg_repl_start(struct cap_pg_repl *r, const char *slot, const char *publicati
 		PQfreemem(pub);
 		return pg_conn_error(r->conn, "escape", err);
 	}
+	/* pg_sluice takes the same options but never streams (contrib/pg_sluice) */
 	sql = sl_asprintf("START_REPLICATION SLOT %s LOGICAL %s (proto_version '%d', "
 	    "publication_names %s%s%s)", ident, cap_lsn_fmt(start, lb, sizeof(lb)), proto,
-	    pub, streaming ? ", streaming 'on'" : "", messages ? ", messages 'true'" : "");
+	    pub, streaming && !sluice ? ", streaming 'on'" : "",
+	    messages || sluice ? ", messages 'true'" : "");
 	PQfreemem(ident);
 	PQfreemem(pub);
 	res = PQexec(r->conn, sql);

@@ -38,7 +38,7 @@
 #include "capture/cap_pg.h"
 
 const char *const cap_pg_conf_keys[] = {
-	"type", "dsn", "tables", "slot", "publication", "topic_prefix", "format",
+	"type", "dsn", "tables", "slot", "publication", "plugin", "topic_prefix", "format",
 	"snapshot", "snapshot_workers", "heartbeat", "status_interval", "bootstrap",
 	"streaming", "tombstones", "spool_dir", "topic.partitions",
 	"topic.replication_factor", "topic.cleanup_policy", "topic.retention",
@@ -207,7 +207,7 @@ source_snapshot(struct cap_pg *s, const struct cap_pg_table *tables, size_t n,
 	}
 	if ((rc = cap_pg_repl_open(s->conf.dsn, &r, err)) != 0)
 		goto out;
-	if ((rc = cap_pg_slot_create(r, tmp, 1, &consistent, &snapname, err)) != 0)
+	if ((rc = cap_pg_slot_create(r, tmp, cap_pg_plugin(&s->conf), 1, &consistent, &snapname, err)) != 0)
 		goto out;
 	s->snap_lsn = consistent;
 	s->snap_ts_ms = sl_now_ms();
@@ -350,9 +350,10 @@ cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 		rc = lost_slot_error(s->conf.slot, err);	/* (2) */
 		goto out;
 	}
-	if (si.exists && strcmp(si.plugin, "pgoutput") != 0) {
-		rc = sl_errf(err, SL_ECONFIG, "postgres: slot %s uses plugin %s, not pgoutput",
-		    s->conf.slot, si.plugin);
+	if (si.exists && strcmp(si.plugin, cap_pg_plugin(&s->conf)) != 0) {
+		rc = sl_errf(err, SL_ECONFIG, "postgres: slot %s uses plugin %s, not %s (the "
+		    "source's plugin); drop the slot to change plugins, or set plugin = %s",
+		    s->conf.slot, si.plugin, cap_pg_plugin(&s->conf), si.plugin);
 		goto out;
 	}
 	if (s->conf.snapshot == CAP_SNAP_INITIAL_ONLY) {
@@ -369,7 +370,7 @@ cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 
 			if ((rc = cap_pg_repl_open(s->conf.dsn, &r, err)) != 0)
 				goto out;
-			rc = cap_pg_slot_create(r, s->conf.slot, 0, &cp, NULL, err);
+			rc = cap_pg_slot_create(r, s->conf.slot, cap_pg_plugin(&s->conf), 0, &cp, NULL, err);
 			cap_pg_repl_close(r);
 			if (rc != 0)
 				goto out;
@@ -389,7 +390,7 @@ cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	proto = ver >= 140000 ? 2 : 1;
 	cap_pgo_decoder_init(&s->dec, proto);
 	rc = cap_pg_repl_start(s->repl, s->conf.slot, s->conf.publication, 0, proto,
-	    proto >= 2 && s->conf.streaming, ver >= 140000, err);
+	    proto >= 2 && s->conf.streaming, ver >= 140000, s->conf.plugin_sluice, err);
 	if (rc != 0) {
 		if (err && strstr(err->msg, "can no longer get changes") != NULL)
 			rc = lost_slot_error(s->conf.slot, err);
@@ -399,8 +400,9 @@ cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	{
 		char lb[32];
 
-		sl_info("streaming from slot %s at %s (pgoutput proto %d, system %s, db %s)",
-		    s->conf.slot, cap_lsn_fmt(si.confirmed_flush, lb, sizeof(lb)), proto,
+		sl_info("streaming from slot %s at %s (%s proto %d, system %s, db %s)",
+		    s->conf.slot, cap_lsn_fmt(si.confirmed_flush, lb, sizeof(lb)),
+		    cap_pg_plugin(&s->conf), proto,
 		    sys.sysid, sys.dbname);
 	}
 	rc = cap_pg_stream(s, stop, err);

@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential pkg-config check liblmdb-dev lmdb-utils libprotobuf-c-dev
 protobuf-c-compiler libevent-dev libpq-dev libmariadb-dev librdkafka-dev
 libinih-dev libsqlite3-dev libhiredis-dev libjemalloc-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev clang-14
-libclang-rt-14-dev llvm-14 kcat python3-kafka postgresql-15 postgresql-contrib mariadb-server mariadb-client redis-server
+libclang-rt-14-dev llvm-14 kcat python3-kafka postgresql-15 postgresql-server-dev-15 postgresql-contrib mariadb-server mariadb-client redis-server
 strace procps util-linux iproute2 curl nodejs systemd"
 
 missing=""

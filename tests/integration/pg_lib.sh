@@ -37,6 +37,19 @@ pg_start() {
 	chown postgres "$PG_DATA" "$PG_SOCK"
 	runuser -u postgres -- "$PG_BIN/initdb" -D "$PG_DATA" -A trust -U postgres >"$IT_DIR/initdb.log" 2>&1 ||
 		it_fail "initdb failed (see $IT_DIR/initdb.log)"
+	# contrib/pg_sluice, when built, is loadable from a folder of this test's
+	# own (the server runs as postgres, which may not read the build tree)
+	if [ -n "${BUILD:-}" ] && [ -f "$BUILD/contrib/pg_sluice.so" ]; then
+		mkdir -p "$IT_DIR/pglib"
+		cp "$BUILD/contrib/pg_sluice.so" "$IT_DIR/pglib/"
+		chmod -R a+rX "$IT_DIR/pglib"
+		echo "dynamic_library_path = '$IT_DIR/pglib:\$libdir'" >>"$PG_DATA/postgresql.conf"
+		# recent minor releases load only the output plugins named here
+		if grep -q output_plugin_libraries "$PG_DATA/postgresql.conf"; then
+			echo "output_plugin_libraries = 'pgoutput, test_decoding, pg_sluice'" \
+			    >>"$PG_DATA/postgresql.conf"
+		fi
+	fi
 	PG_PORT=$(it_free_port)
 	touch "$IT_DIR/pg.log"; chown postgres "$IT_DIR/pg.log"
 	trap pg_cleanup EXIT
@@ -63,6 +76,9 @@ pg_sql_as() {
 
 # cap_config NAME BROKER_ADDR [INI_LINE...]: write $IT_DIR/cap-NAME.ini with a
 # [source "NAME"] on the test database (format json, short intervals).
+# CAP_PLUGIN=pg_sluice in the environment adds "plugin = pg_sluice"
+# (test_pg_sluice.sh runs other tests so), and cap_start then checks that
+# capture streams with that plugin.
 cap_config() {
 	n=$1
 	addr=$2
@@ -75,6 +91,7 @@ cap_config() {
 		echo "heartbeat = 1s"
 		echo "status_interval = 200ms"
 		echo "spool_dir = $IT_DIR/spool-$n"
+		[ -n "${CAP_PLUGIN:-}" ] && echo "plugin = $CAP_PLUGIN"
 		for line in "$@"; do echo "$line"; done
 	} >"$IT_DIR/cap-$n.ini"
 }
@@ -98,6 +115,10 @@ cap_start() {
 		[ "$(date +%s)" -lt "$end" ] || it_fail "capture $n did not start streaming in 60s"
 		sleep 0.1
 	done
+	if [ -n "${CAP_PLUGIN:-}" ] && grep -q "^plugin = $CAP_PLUGIN\$" "$IT_DIR/cap-$n.ini"; then
+		tail -n +"$((lines + 1))" "$IT_DIR/cap-$n.log" | grep "streaming from slot" |
+		    grep -q "($CAP_PLUGIN proto" || it_fail "capture $n does not stream with $CAP_PLUGIN"
+	fi
 	it_log "capture $n streaming (pid $pid)"
 }
 

@@ -1,0 +1,77 @@
+#!/bin/sh
+# test_pg_sluice.sh: capture through contrib/pg_sluice, sluice's own output
+# plugin (many pgoutput messages per CopyData message), passes the
+# PostgreSQL capture tests written for pgoutput: the mixed workload with a
+# rollback, a savepoint, a primary-key change, a truncate and a logical
+# message (test_pg_basic), every type and a schema change (test_pg_types),
+# SIGKILLs of capture and of the broker during a workload (test_pg_kill),
+# the unchanged TOAST marker and the slot moving while idle
+# (test_pg_toast_idle), and the snapshot under writes (test_pg_snapshot).
+# Each runs with CAP_PLUGIN=pg_sluice: cap_config adds "plugin = pg_sluice"
+# and cap_start fails unless capture says it streams with pg_sluice.
+# Then what only pg_sluice does: a publication with a row filter is refused
+# with an error naming the table and publication, a slot made by the other
+# plugin is refused with an error naming both plugins, and the batches do
+# hold many messages (/metrics: CopyData messages against the protocol
+# messages in them).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pg_lib.sh"
+
+here=$(cd "$(dirname "$0")" && pwd)
+[ -f "$BUILD/contrib/pg_sluice.so" ] || it_fail "$BUILD/contrib/pg_sluice.so is not built"
+for t in test_pg_basic test_pg_types test_pg_kill test_pg_toast_idle test_pg_snapshot; do
+	it_log "running $t with plugin = pg_sluice"
+	CAP_PLUGIN=pg_sluice sh "$here/$t.sh" >"$IT_DIR/$t.log" 2>&1 || {
+		tail -n 30 "$IT_DIR/$t.log" >&2
+		it_fail "$t fails with plugin = pg_sluice"
+	}
+done
+
+pg_start
+it_broker_start b
+pg_sql "CREATE TABLE a (id int PRIMARY KEY, v text);
+        CREATE PUBLICATION filtered FOR TABLE a WHERE (id > 10);"
+
+# a row filter: pg_sluice cannot honour it and says so
+cap_config f "$b_ADDR" "tables = public.a" "publication = filtered" "plugin = pg_sluice" \
+    "snapshot = never"
+"$SLUICE" capture -c "$IT_DIR/cap-f.ini" >"$IT_DIR/cap-f.log" 2>&1 &
+pid=$!
+it_track "$pid"
+sleep 1
+pg_sql "INSERT INTO a VALUES (42, 'x')"
+n=0
+while kill -0 "$pid" 2>/dev/null; do
+	n=$((n + 1))
+	[ $n -lt 300 ] || it_fail "capture kept running on a publication with a row filter"
+	sleep 0.1
+done
+grep -q 'publication "filtered" has a row filter for table "a"' "$IT_DIR/cap-f.log" ||
+	it_fail "no error naming the row filter: $(tail -n 5 "$IT_DIR/cap-f.log")"
+
+# a slot made with pgoutput, a source that says pg_sluice
+pg_sql "CREATE PUBLICATION plain FOR TABLE a"
+pg_sql "SELECT pg_create_logical_replication_slot('sluice_other', 'pgoutput')" >/dev/null
+cap_config other "$b_ADDR" "tables = public.a" "publication = plain" "plugin = pg_sluice"
+if "$SLUICE" capture -c "$IT_DIR/cap-other.ini" >"$IT_DIR/cap-other.log" 2>&1; then
+	it_fail "capture started on a pgoutput slot with plugin = pg_sluice"
+fi
+grep -q "slot sluice_other uses plugin pgoutput, not pg_sluice" "$IT_DIR/cap-other.log" ||
+	it_fail "no error naming both plugins: $(tail -n 3 "$IT_DIR/cap-other.log")"
+
+# batching: 5,000 rows in one transaction come in far fewer CopyData messages
+HTTP=$(it_free_port)
+cap_config ok "$b_ADDR" "tables = public.a" "publication = plain" "plugin = pg_sluice" \
+    "snapshot = never" "http = 127.0.0.1:$HTTP"
+cap_start ok
+pg_sql "INSERT INTO a SELECT i, repeat('v', 50) FROM generate_series(100, 5099) i"
+cap_wait_caught_up sluice_ok 60
+curl -sf "http://127.0.0.1:$HTTP/metrics" >"$IT_DIR/metrics.txt" || it_fail "/metrics failed"
+frames=$(awk '/^sluice_capture_xlog_messages_total/ { print $2 }' "$IT_DIR/metrics.txt")
+events=$(awk '/^sluice_capture_decoded_messages_total/ { print $2 }' "$IT_DIR/metrics.txt")
+[ -n "$frames" ] && [ -n "$events" ] || it_fail "/metrics lacks the frame or event count"
+it_log "$events protocol messages in $frames CopyData messages"
+[ "$events" -ge 5002 ] && [ "$frames" -gt 0 ] && [ $((frames * 20)) -lt "$events" ] ||
+	it_fail "$events protocol messages came in $frames CopyData messages: not batched"
+cap_stop ok
+it_log "ok"
