@@ -20,7 +20,10 @@
 # times, alternating, each on slots of its own over the same WAL, and the
 # summary line gives the run with the median ratio and all N ratios (the
 # machine's speed drifts: only runs side by side compare).  FORMAT=json
-# selects the JSON envelope;
+# selects the JSON envelope; PLUGIN=pg_sluice makes capture read through
+# contrib/pg_sluice (BUILD must hold contrib/pg_sluice.so) and times
+# pg_recvlogical twice per run, with pgoutput (the ratio) and with
+# pg_sluice (printed beside it: the same decoder on both sides);
 # EXTRA='producer.linger.ms = 20' adds one line to the source sections,
 # BROKER_EXTRA='commit_delay_us = 0' one to the broker's.  ON_START='...'
 # is a shell command run (with CAP_PID and BROKER_PID set) right after each
@@ -45,7 +48,7 @@ both) transports="unix tcp" ;;
 esac
 
 # two slots per transport and run
-slots=$((4 * RUNS + 4))
+slots=$((6 * RUNS + 4))
 if [ "$TRANSPORT" = unix ]; then
 	pg_start "-c shared_buffers=256MB -c max_wal_size=4GB -c max_replication_slots=$slots"
 else
@@ -61,9 +64,13 @@ pg_sql "CREATE TABLE bench (id bigint PRIMARY KEY, v text, n int, ts timestamptz
 for t in $transports; do
 	for r in $(seq "$RUNS"); do
 		pg_sql "SELECT pg_create_logical_replication_slot('recv_${t}_$r', 'pgoutput')" >/dev/null
+		if [ -n "${PLUGIN:-}" ]; then
+			pg_sql "SELECT pg_create_logical_replication_slot('recvp_${t}_$r', '$PLUGIN')" >/dev/null
+		fi
 		if [ "$t" = tcp ]; then PG_DSN=$tcp_dsn; else PG_DSN=$unix_dsn; fi
 		cap_config "app_${t}_$r" "$b_ADDR" "tables = public.bench" "publication = bp" \
-		    "snapshot = never" "format = ${FORMAT:-protobuf}" ${EXTRA:+"$EXTRA"}
+		    "snapshot = never" "format = ${FORMAT:-protobuf}" ${PLUGIN:+"plugin = $PLUGIN"} \
+		    ${EXTRA:+"$EXTRA"}
 		# create capture's slot now (snapshot = never), then stop it before the load
 		cap_start "app_${t}_$r"
 		cap_stop "app_${t}_$r"
@@ -115,6 +122,7 @@ run_one() {
 	r=$2
 	src="app_${t}_$r"
 	if [ "$t" = tcp ]; then host=127.0.0.1; name=pg_capture_tcp; else host=$PG_SOCK; name=pg_capture; fi
+	[ -n "${PLUGIN:-}" ] && name="${name}_$PLUGIN"
 	pcpu0=$(pg_cpu)
 	t0=$(date +%s.%N)
 	"$PG_BIN/pg_recvlogical" -h "$host" -p "$PG_PORT" -U postgres -d app --slot "recv_${t}_$r" \
@@ -122,6 +130,14 @@ run_one() {
 	t1=$(date +%s.%N)
 	recv_s=$(echo "$t1 - $t0" | bc -l)
 	recv_pcpu=$(echo "$(pg_cpu) - $pcpu0" | bc -l)
+	if [ -n "${PLUGIN:-}" ]; then
+		t0=$(date +%s.%N)
+		"$PG_BIN/pg_recvlogical" -h "$host" -p "$PG_PORT" -U postgres -d app \
+		    --slot "recvp_${t}_$r" --start -o proto_version=1 -o publication_names=bp \
+		    --endpos "$endpos" -f /dev/null
+		t1=$(date +%s.%N)
+		recvp_s=$(echo "$t1 - $t0" | bc -l)
+	fi
 
 	bm0=$(bmetrics)
 	bcpu0=$(cpu_s "$bpid")
@@ -155,6 +171,10 @@ run_one() {
 	    "$([ "$t" = tcp ] && echo "TCP to 127.0.0.1" || echo "the Unix socket")"
 	printf '  pg_recvlogical pgoutput -> /dev/null: %.2f s, %.0f events/s, PostgreSQL CPU %.2f s\n' \
 	    "$recv_s" "$recv_rate" "$recv_pcpu"
+	if [ -n "${PLUGIN:-}" ]; then
+		printf '  pg_recvlogical %s -> /dev/null: %.2f s, %.0f events/s\n' "$PLUGIN" \
+		    "$recvp_s" "$(echo "$events / $recvp_s" | bc -l)"
+	fi
 	printf '  sluice capture -> broker (acks=all):  %.2f s, %.0f events/s, peak RSS %d kB\n' \
 	    "$cap_s" "$cap_rate" "$rss"
 	printf '  CPU during capture: sluice capture %.2f s, broker %.2f s, PostgreSQL %.2f s\n' \
@@ -164,6 +184,10 @@ run_one() {
 		    r, (r ? n / r : 0), b, c, s }'
 	ratio=$(echo "$cap_rate / $recv_rate" | bc -l)
 	printf '  ratio %.2f\n' "$ratio"
+	if [ -n "${PLUGIN:-}" ]; then
+		printf '  ratio to pg_recvlogical with %s: %.2f\n' "$PLUGIN" \
+		    "$(echo "$recvp_s / $cap_s" | bc -l)"
+	fi
 	printf '%.4f %.0f %.0f\n' "$ratio" "$cap_rate" "$recv_rate" >>"$IT_DIR/ratios.$t"
 }
 
@@ -171,6 +195,7 @@ run_one() {
 summary() {
 	t=$1
 	if [ "$t" = tcp ]; then name=pg_capture_tcp; else name=pg_capture; fi
+	[ -n "${PLUGIN:-}" ] && name="${name}_$PLUGIN"
 	all=$(awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 }' "$IT_DIR/ratios.$t")
 	sort -n "$IT_DIR/ratios.$t" | awk -v n="$RUNS" -v name="$name" -v all="$all" '
 	    NR == int((n + 1) / 2) {

@@ -4,7 +4,8 @@
 # configuration at a copy of contrib/sluice.ini), a misspelt key in a copy is
 # reported (so the check can fail), and contrib/sluice.ini loads: `sluice
 # status` on it reports every component (all down here) and no
-# configuration error, and says which variable is missing without it.
+# configuration error, and says which variable is missing without it; and
+# contrib/pg_sluice builds with PGXS without a warning.
 . "$(dirname "$0")/lib.sh"
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -49,3 +50,17 @@ env -u REDIS_PASSWORD "$SLUICE" status -c "$IT_DIR/sluice.ini" --timeout 1000 >"
 [ $rc -eq 2 ] && grep -q "REDIS_PASSWORD is not set" "$IT_DIR/status.out" ||
 	it_fail "without REDIS_PASSWORD: exit $rc, $(cat "$IT_DIR/status.out")"
 it_log "contrib/sluice.ini loads"
+
+# contrib/pg_sluice builds with PGXS, as docs/pg_sluice.md tells users to
+# (in a copy: PGXS writes beside the sources; `install` is left to users)
+pgc=/usr/lib/postgresql/15/bin/pg_config
+[ -x "$pgc" ] || pgc=pg_config
+cp -r "$top/contrib/pg_sluice" "$IT_DIR/pgxs"
+rm -f "$IT_DIR/pgxs/"*.so "$IT_DIR/pgxs/"*.o
+make -C "$IT_DIR/pgxs" USE_PGXS=1 PG_CONFIG="$pgc" >"$IT_DIR/pgxs.log" 2>&1 ||
+	it_fail "the PGXS build of contrib/pg_sluice failed: $(tail -n 5 "$IT_DIR/pgxs.log")"
+[ -f "$IT_DIR/pgxs/pg_sluice.so" ] || it_fail "the PGXS build made no pg_sluice.so"
+! grep -q "warning:" "$IT_DIR/pgxs.log" || it_fail "the PGXS build warns: $(grep warning: "$IT_DIR/pgxs.log")"
+nm -D "$IT_DIR/pgxs/pg_sluice.so" | grep -q " T _PG_output_plugin_init$" ||
+	it_fail "pg_sluice.so does not export _PG_output_plugin_init"
+it_log "contrib/pg_sluice builds with PGXS"
