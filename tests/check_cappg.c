@@ -406,6 +406,170 @@ START_TEST(position_header_round_trips_and_rejects_junk)
 }
 END_TEST
 
+/* ------------------------------------------------- pg_sluice batches */
+
+/* The XLogData LSN every batch below is said to arrive at. */
+#define BATCH_LSN 0x192D700ull
+#define BATCH_LSN_TEXT "0/192D700"
+
+/* Append each golden of 'names' (prefixes) to 'b' as a pg_sluice frame. */
+static void
+batch_add(struct sl_buf *b, const char *const *names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct golden *g = golden_find(names[i]);
+
+		sl_buf_add_be32(b, (uint32_t)g->bytes.len);
+		sl_buf_add(b, g->bytes.p, g->bytes.len);
+	}
+}
+
+/* Deframe 'p'/'len' with cap_pgs_next and return its result for the bad frame. */
+static int
+batch_walk(const uint8_t *p, size_t len, size_t *n_msgs, struct sl_err *err)
+{
+	const uint8_t *m;
+	size_t off = 0, mlen;
+	int rc;
+
+	*n_msgs = 0;
+	while ((rc = cap_pgs_next(p, len, &off, BATCH_LSN, &m, &mlen, err)) == 1) {
+		ck_assert(m >= p + 4 && mlen > 0 && m + mlen <= p + len);
+		ck_assert_uint_eq(off, (size_t)(m - p) + mlen);
+		++*n_msgs;
+	}
+	return rc;
+}
+
+static const char *const batch_names[] = { "0001-", "0002-", "0003-", "0004-", "0005-",
+    "0035-", "0038-" };
+
+START_TEST(a_batch_gives_back_each_message_in_order)
+{
+	struct sl_buf b = { 0 };
+	struct sl_err err = { 0 };
+	const uint8_t *m;
+	size_t off = 0, mlen, i;
+
+	goldens_load();
+	batch_add(&b, batch_names, SL_ARRAY_LEN(batch_names));
+	for (i = 0; i < SL_ARRAY_LEN(batch_names); i++) {
+		const struct golden *g = golden_find(batch_names[i]);
+
+		ck_assert_int_eq(cap_pgs_next(b.p, b.len, &off, BATCH_LSN, &m, &mlen, &err), 1);
+		ck_assert_uint_eq(mlen, g->bytes.len);
+		ck_assert_int_eq(memcmp(m, g->bytes.p, mlen), 0);
+		ck_assert_ptr_eq(m + mlen, b.p + off);
+	}
+	ck_assert_uint_eq(off, b.len);
+	ck_assert_int_eq(cap_pgs_next(b.p, b.len, &off, BATCH_LSN, &m, &mlen, &err), 0);
+	ck_assert_int_eq(cap_pgs_next(b.p, b.len, &off, BATCH_LSN, &m, &mlen, &err), 0);
+	ck_assert_uint_eq(off, b.len);
+	off = 0;	/* the empty batch */
+	ck_assert_int_eq(cap_pgs_next(b.p, 0, &off, BATCH_LSN, &m, &mlen, &err), 0);
+	ck_assert_int_eq(err.code, 0);
+	sl_buf_free(&b);
+	goldens_free();
+}
+END_TEST
+
+/*
+ * Each bad batch is a good one ("0001-", "0003-") with a bad tail, copied
+ * to an allocation of its exact size so that ASan sees a read past it.
+ */
+START_TEST(a_malformed_batch_names_its_lsn_and_byte)
+{
+	static const struct {
+		const char *what;
+		uint8_t tail[8];
+		size_t tail_len;
+		const char *want;	/* after "at byte <good length>" */
+	} cases[] = {
+		{ "1 stray byte", { 0 }, 1, " of " },
+		{ "2 stray bytes", { 0, 0 }, 2, " of " },
+		{ "3 stray bytes", { 0, 0, 1 }, 3, " of " },
+		{ "a zero length", { 0, 0, 0, 0 }, 4, " of " },
+		{ "a zero length and a message", { 0, 0, 0, 0, 'E' }, 5, " of " },
+		{ "a length 1 past the end", { 0, 0, 0, 2, 'E' }, 5, "(1 left)" },
+		{ "a length of 0xFFFFFFFF", { 0xff, 0xff, 0xff, 0xff, 'E' }, 5, "(1 left)" },
+		{ "a length of 0xFFFFFFFF, nothing after", { 0xff, 0xff, 0xff, 0xff }, 4,
+		    "(0 left)" },
+	};
+	static const char *const good[] = { "0001-", "0003-" };
+	struct sl_buf b = { 0 };
+	size_t i;
+
+	goldens_load();
+	batch_add(&b, good, SL_ARRAY_LEN(good));
+	for (i = 0; i < SL_ARRAY_LEN(cases); i++) {
+		size_t len = b.len + cases[i].tail_len, n;
+		uint8_t *p = sl_malloc(len);
+		struct sl_err err = { 0 };
+		char at[64];
+
+		memcpy(p, b.p, b.len);
+		memcpy(p + b.len, cases[i].tail, cases[i].tail_len);
+		ck_assert_msg(batch_walk(p, len, &n, &err) == SL_ECORRUPT, "%s", cases[i].what);
+		ck_assert_uint_eq(n, SL_ARRAY_LEN(good));
+		snprintf(at, sizeof(at), "at byte %zu of %zu", b.len, len);
+		ck_assert_msg(strstr(err.msg, BATCH_LSN_TEXT) != NULL && strstr(err.msg, at) != NULL &&
+		    strstr(err.msg, cases[i].want) != NULL, "%s: %s", cases[i].what, err.msg);
+		free(p);
+	}
+	sl_buf_free(&b);
+	goldens_free();
+}
+END_TEST
+
+/*
+ * Cut a batch of every golden at every byte: a cut on a message boundary
+ * is a shorter good batch, any other is corruption; nothing reads past
+ * the cut (the copy is an allocation of exactly 'cut' bytes).
+ */
+START_TEST(every_truncation_of_a_batch_ends_on_a_message_or_is_corruption)
+{
+	struct sl_buf b = { 0 };
+	size_t *ends, cut, i, k = 0;
+
+	goldens_load();
+	ends = sl_calloc(n_goldens + 1, sizeof(*ends));
+	for (i = 0; i < n_goldens; i++) {
+		sl_buf_add_be32(&b, (uint32_t)goldens[i].bytes.len);
+		sl_buf_add(&b, goldens[i].bytes.p, goldens[i].bytes.len);
+		ends[i + 1] = b.len;
+	}
+	for (cut = 0; cut <= b.len; cut++) {
+		uint8_t *p = sl_malloc(cut);
+		struct sl_err err = { 0 };
+		size_t n;
+		int rc;
+
+		memcpy(p, b.p, cut);
+		while (k < n_goldens && ends[k + 1] <= cut)
+			k++;	/* 'k': the messages wholly inside the cut */
+		rc = batch_walk(p, cut, &n, &err);
+		ck_assert_uint_eq(n, k);
+		if (cut == ends[k]) {
+			ck_assert_msg(rc == 0, "cut at %zu (a message boundary): rc %d %s", cut, rc,
+			    err.msg);
+		} else {
+			char at[32];
+
+			snprintf(at, sizeof(at), "at byte %zu of %zu", ends[k], cut);
+			ck_assert_msg(rc == SL_ECORRUPT, "cut at %zu: rc %d", cut, rc);
+			ck_assert_msg(strstr(err.msg, BATCH_LSN_TEXT) != NULL &&
+			    strstr(err.msg, at) != NULL, "cut at %zu: %s", cut, err.msg);
+		}
+		free(p);
+	}
+	free(ends);
+	sl_buf_free(&b);
+	goldens_free();
+}
+END_TEST
+
 /*
  * The capture loop's handling of bad input: after a Begin, an unknown and
  * then a truncated message each stop it with an error naming the LSN, and
@@ -438,6 +602,114 @@ START_TEST(a_bad_message_stops_capture_without_advancing_flush)
 	ck_assert_int_eq(s->txq_head->closed, 0);
 	cap_pg_state_free(s);
 	free(s);
+	goldens_free();
+}
+END_TEST
+
+/*
+ * Install the relation of the golden Relation message 'g' in the cache,
+ * as cap_pg_on_relation would, but with 'topic' instead of one opened on
+ * a broker.
+ */
+static void
+rel_install(struct cap_pg *s, const struct golden *g, struct cap_topic *topic)
+{
+	struct cap_rel *r = sl_calloc(1, sizeof(*r));
+	struct cap_pgo_decoder d;
+	struct cap_pgo_msg m;
+	uint16_t i;
+
+	cap_pgo_decoder_init(&d, 2);
+	ck_assert_int_eq(cap_pgo_decode(&d, g->lsn, g->bytes.p, g->bytes.len, &s->arena, &m,
+	    NULL), 0);
+	ck_assert_int_eq(m.type, CAP_PGO_RELATION);
+	r->relid = m.u.rel.relid;
+	r->table.db = s->dbname;
+	r->table.schema = sl_strdup(m.u.rel.nspname);
+	r->table.name = sl_strdup(m.u.rel.relname);
+	r->table.n_columns = m.u.rel.ncols;
+	r->table.columns = sl_calloc(m.u.rel.ncols, sizeof(*r->table.columns));
+	r->parse_oid = sl_calloc(m.u.rel.ncols, sizeof(*r->parse_oid));
+	r->is_enum = sl_calloc(m.u.rel.ncols, sizeof(*r->is_enum));
+	for (i = 0; i < m.u.rel.ncols; i++) {
+		struct sch_column *c = &r->table.columns[i];
+
+		ck_assert_ptr_nonnull(sch_pg_type_name(m.u.rel.cols[i].type_oid));
+		c->name = sl_strdup(m.u.rel.cols[i].name);
+		c->type_oid = m.u.rel.cols[i].type_oid;
+		c->type_name = sl_strdup(sch_pg_type_name(c->type_oid));
+		c->typmod = m.u.rel.cols[i].typmod;
+		c->is_key = m.u.rel.cols[i].flags & 1;
+		c->nullable = -1;
+		r->has_key |= c->is_key;
+		r->parse_oid[i] = c->type_oid;
+	}
+	ck_assert_int_eq(sch_table_encode_pb(&r->table, &r->table_pb), 0);
+	r->collection = sl_asprintf("%s.%s", r->table.schema, r->table.name);
+	r->topic = topic;
+	s->rels = sl_realloc(s->rels, (s->n_rels + 1) * sizeof(*s->rels));
+	s->rels[s->n_rels++] = r;
+	sl_arena_reset(&s->arena);
+}
+
+/*
+ * cap_pg_handle_batch on Begin, Insert, Insert and then a bad frame: a
+ * length running past the batch, or a whole frame holding a truncated
+ * Insert.  Both stop capture with an error naming the LSN after the three
+ * good messages were handled, and the flush LSN does not move.  The
+ * Inserts go as far as the producer: the table's topic already holds
+ * every position (a restart's replay, (2) of capture/produce.c), so each
+ * is counted as skipped rather than sent to a broker.
+ */
+START_TEST(a_bad_frame_in_a_batch_stops_capture_without_advancing_flush)
+{
+	static const char *const good[] = { "0001-", "0003-", "0004-" };
+	struct cap_pos held = { UINT64_MAX, UINT64_MAX };
+	int has_held = 1;
+	struct cap_topic topic = { .name = "t.public.t1", .partitions = 1, .last = &held,
+	    .has_last = &has_held };
+	int past_end;
+
+	goldens_load();
+	for (past_end = 0; past_end < 2; past_end++) {
+		struct cap_pg *s = sl_calloc(1, sizeof(*s));
+		const struct golden *ins = golden_find("0003-");
+		struct sl_buf b = { 0 };
+		struct sl_err err = { 0 };
+		unsigned n = 0;
+
+		s->conf.name = "t";
+		s->flush_lsn = 0x1000;
+		cap_pgo_decoder_init(&s->dec, 2);
+		rel_install(s, golden_find("0002-"), &topic);
+		batch_add(&b, good, SL_ARRAY_LEN(good));
+		if (past_end) {
+			sl_buf_add_be32(&b, (uint32_t)ins->bytes.len);
+			sl_buf_add(&b, ins->bytes.p, ins->bytes.len - 3);
+		} else {
+			sl_buf_add_be32(&b, (uint32_t)ins->bytes.len - 3);
+			sl_buf_add(&b, ins->bytes.p, ins->bytes.len - 3);
+		}
+		ck_assert_int_eq(cap_pg_handle_batch(s, BATCH_LSN, b.p, b.len, &n, &err),
+		    SL_ECORRUPT);
+		ck_assert_msg(strstr(err.msg, BATCH_LSN_TEXT) != NULL && strstr(err.msg, "byte"),
+		    "%s", err.msg);
+		if (past_end)
+			ck_assert_msg(strstr(err.msg, "pg_sluice batch") != NULL, "%s", err.msg);
+		else
+			ck_assert_msg(strstr(err.msg, "pg_sluice batch") == NULL, "%s", err.msg);
+		ck_assert_uint_eq(n, SL_ARRAY_LEN(good));
+		ck_assert_uint_eq(s->skipped, 2);
+		ck_assert_uint_eq(s->produced, 0);
+		cap_pg_queue_advance(s);
+		ck_assert_uint_eq(s->flush_lsn, 0x1000);
+		ck_assert_ptr_nonnull(s->txq_head);
+		ck_assert_ptr_eq(s->txq_head, s->cur);
+		ck_assert_int_eq(s->txq_head->closed, 0);
+		sl_buf_free(&b);
+		cap_pg_state_free(s);
+		free(s);
+	}
 	goldens_free();
 }
 END_TEST
@@ -521,7 +793,11 @@ cappg_suite(void)
 	tcase_add_test(tc, binary_values_and_trailing_bytes_are_checked);
 	tcase_add_test(tc, stream_messages_are_refused_out_of_place);
 	tcase_add_test(tc, lsn_text_round_trips);
+	tcase_add_test(tc, a_batch_gives_back_each_message_in_order);
+	tcase_add_test(tc, a_malformed_batch_names_its_lsn_and_byte);
+	tcase_add_test(tc, every_truncation_of_a_batch_ends_on_a_message_or_is_corruption);
 	tcase_add_test(tc, a_bad_message_stops_capture_without_advancing_flush);
+	tcase_add_test(tc, a_bad_frame_in_a_batch_stops_capture_without_advancing_flush);
 	tcase_add_test(tc, position_header_round_trips_and_rejects_junk);
 	tcase_add_test(tc, table_patterns_include_and_exclude);
 	tcase_add_test(tc, spool_replays_in_order_and_reports_a_torn_record);

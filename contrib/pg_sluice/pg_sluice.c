@@ -401,11 +401,24 @@ send_schema(struct sluice_data *d, struct rel_entry *e, Relation rel)
 
 /* ----------------------------------------------------------- callbacks */
 
+/*
+ * The decoding context's memory (and rel_cache in it) goes away without
+ * shutdown_cb when decoding fails with an ERROR in an ordinary backend
+ * (pg_logical_slot_get_changes); the invalidation callbacks, registered for
+ * the backend's life, must not reach it afterwards.
+ */
+static void
+cache_gone_cb(void *arg)
+{
+	rel_cache = NULL;
+}
+
 static void
 sluice_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init)
 {
 	struct sluice_data *d = palloc0(sizeof(*d));
 	HASHCTL		hc;
+	MemoryContextCallback *gone;
 
 	d->change_cx = AllocSetContextCreate(ctx->context, "pg_sluice change",
 										 ALLOCSET_DEFAULT_SIZES);
@@ -425,6 +438,10 @@ sluice_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_in
 	hc.hcxt = ctx->context;
 	rel_cache = hash_create("pg_sluice relations", 128, &hc,
 							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	gone = MemoryContextAlloc(ctx->context, sizeof(*gone));
+	gone->func = cache_gone_cb;
+	gone->arg = NULL;
+	MemoryContextRegisterResetCallback(ctx->context, gone);
 	pubs_valid = false;
 	if (!callbacks_registered) {
 		CacheRegisterRelcacheCallback(rel_inval_cb, (Datum) 0);

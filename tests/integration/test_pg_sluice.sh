@@ -11,7 +11,8 @@
 # and cap_start fails unless capture says it streams with pg_sluice.
 # Then what only pg_sluice does: a publication with a row filter is refused
 # with an error naming the table and publication, a slot made by the other
-# plugin is refused with an error naming both plugins, and the batches do
+# plugin is refused with an error naming both plugins, a decoding that
+# fails in an ordinary backend leaves it working, and the batches do
 # hold many messages (/metrics: CopyData messages against the protocol
 # messages in them).
 . "$(dirname "$0")/lib.sh"
@@ -58,6 +59,22 @@ if "$SLUICE" capture -c "$IT_DIR/cap-other.ini" >"$IT_DIR/cap-other.log" 2>&1; t
 fi
 grep -q "slot sluice_other uses plugin pgoutput, not pg_sluice" "$IT_DIR/cap-other.log" ||
 	it_fail "no error naming both plugins: $(tail -n 3 "$IT_DIR/cap-other.log")"
+
+# decoding that fails with an ERROR in an ordinary backend (a publication
+# that does not exist) leaves that backend, and the server, working through
+# later invalidations of the plugin's relation cache
+pg_sql "SELECT pg_create_logical_replication_slot('sq', 'pg_sluice')" >/dev/null
+pg_sql "INSERT INTO a VALUES (1, 'x')"
+"$PG_BIN/psql" -h "$PG_SOCK" -p "$PG_PORT" -U postgres -d app -Atq \
+    -c "SELECT count(*) FROM pg_logical_slot_peek_binary_changes('sq', NULL, NULL,
+        'proto_version', '1', 'publication_names', 'nope')" \
+    -c "ALTER TABLE a ADD COLUMN z int" -c "INSERT INTO a VALUES (2, 'y')" -c "SELECT 'alive'" \
+    >"$IT_DIR/peek.out" 2>&1
+grep -q 'publication "nope" does not exist' "$IT_DIR/peek.out" &&
+    grep -qx alive "$IT_DIR/peek.out" ||
+	it_fail "after a failed peek: $(cat "$IT_DIR/peek.out")"
+! grep -q "terminated by signal" "$IT_DIR/pg.log" || it_fail "a backend crashed: $(grep signal "$IT_DIR/pg.log")"
+pg_sql "SELECT pg_drop_replication_slot('sq')" >/dev/null
 
 # batching: 5,000 rows in one transaction come in far fewer CopyData messages
 HTTP=$(it_free_port)
