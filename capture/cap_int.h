@@ -145,13 +145,15 @@ int cap_pgo_decode(struct cap_pgo_decoder *, uint64_t lsn, const uint8_t *p,
 /*
  * The next message of a pg_sluice batch (contrib/pg_sluice/pg_sluice.c):
  * the payload of one XLogData is messages of cap_pgo_decode's kind, each
- * after its length (4 bytes, network order, > 0).  From '*off' (0 at
- * first) in 'p'/'len': returns 1 with '*msg'/'*msg_len' set and '*off'
- * past it, 0 at the batch's end, or SL_ECORRUPT naming 'lsn' and the byte
- * when a length is 0 or runs past the batch.
+ * after its LSN (8 bytes) and its length (4 bytes, > 0), network order.
+ * From '*off' (0 at first) in 'p'/'len', the batch received at 'lsn':
+ * returns 1 with '*msg_lsn', '*msg', '*msg_len' set and '*off' past it, 0
+ * at the batch's end, or SL_ECORRUPT naming 'lsn' and the byte when a
+ * header is cut short or a length is 0 or runs past the batch.
  */
+#define CAP_PGS_HEADER 12
 int cap_pgs_next(const uint8_t *p, size_t len, size_t *off, uint64_t lsn,
-    const uint8_t **msg, size_t *msg_len, struct sl_err *err);
+    uint64_t *msg_lsn, const uint8_t **msg, size_t *msg_len, struct sl_err *err);
 
 /* "16/B374D848": the text form of an LSN, into 'buf' (>= 18 bytes). */
 char *cap_lsn_fmt(uint64_t lsn, char *buf, size_t size);

@@ -93,8 +93,9 @@ extern cap_delivery_fn *const cap_pg_delivered;
 
 /* pg_capture.c */
 /*
- * Handle one pg_sluice batch received at 'lsn': every message in turn, as
- * cap_pg_handle.  '*n' counts the messages handled.
+ * Handle one pg_sluice batch received at 'lsn': every message in turn, at
+ * the LSN its header gives, as cap_pg_handle.  '*n' is set to the number
+ * of messages handled (before the bad one, on an error).
  */
 int cap_pg_handle_batch(struct cap_pg *, uint64_t lsn, const uint8_t *p, size_t len,
     unsigned *n, struct sl_err *err);

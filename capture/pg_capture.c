@@ -822,6 +822,7 @@ int
 cap_pg_handle(struct cap_pg *s, uint64_t lsn, const uint8_t *p, size_t len, struct sl_err *err)
 {
 	struct cap_pgo_msg m;
+	char lb[32];
 	int rc;
 
 	sl_arena_reset(&s->arena);
@@ -832,15 +833,15 @@ cap_pg_handle(struct cap_pg *s, uint64_t lsn, const uint8_t *p, size_t len, stru
 		struct cap_spool *sp = stream_find(s, s->dec.stream_xid, NULL);
 
 		if (sp == NULL)
-			return SL_CORRUPT(err, "pgoutput stream message at LSN %" PRIX64
-			    " without Stream Start", lsn);
+			return SL_CORRUPT(err, "pgoutput stream message at LSN %s without Stream "
+			    "Start", cap_lsn_fmt(lsn, lb, sizeof(lb)));
 		return cap_spool_append(sp, lsn, p, len, err);
 	}
 	switch (m.type) {
 	case CAP_PGO_BEGIN:
 		if (s->cur != NULL)
-			return SL_CORRUPT(err, "pgoutput Begin at LSN %" PRIX64 " inside a transaction",
-			    lsn);
+			return SL_CORRUPT(err, "pgoutput Begin at LSN %s inside a transaction",
+			    cap_lsn_fmt(lsn, lb, sizeof(lb)));
 		return cap_txn_begin(s, m.u.begin.xid, m.u.begin.final_lsn, m.u.begin.commit_ts, err);
 	case CAP_PGO_COMMIT:
 		return cap_txn_commit(s, m.u.commit.commit_lsn, m.u.commit.end_lsn, err);
@@ -881,10 +882,13 @@ cap_pg_handle_batch(struct cap_pg *s, uint64_t lsn, const uint8_t *p, size_t len
 {
 	const uint8_t *m;
 	size_t off = 0, mlen;
+	uint64_t mlsn;
 	int rc;
 
-	while ((rc = cap_pgs_next(p, len, &off, lsn, &m, &mlen, err)) == 1) {
-		if ((rc = cap_pg_handle(s, lsn, m, mlen, err)) != 0)
+	*n = 0;
+	while ((rc = cap_pgs_next(p, len, &off, lsn, &mlsn, &m, &mlen, err)) == 1) {
+		/* each message at its own LSN, as pgoutput would have sent it */
+		if ((rc = cap_pg_handle(s, mlsn, m, mlen, err)) != 0)
 			return rc;
 		++*n;
 	}

@@ -339,26 +339,31 @@ pgo_change(struct pgo_cur *c, struct sl_arena *arena, struct cap_pgo_msg *m)
 
 int
 cap_pgs_next(const uint8_t *p, size_t len, size_t *off, uint64_t lsn,
-    const uint8_t **msg, size_t *msg_len, struct sl_err *err)
+    uint64_t *msg_lsn, const uint8_t **msg, size_t *msg_len, struct sl_err *err)
 {
-	size_t o = *off, left;
+	size_t o = *off, left, i;
+	uint64_t l = 0;
 	uint32_t n;
 	char lb[32];
 
 	if (o >= len)
 		return 0;
 	left = len - o;
-	if (left < 4)
+	if (left < CAP_PGS_HEADER)
 		return SL_CORRUPT(err, "pg_sluice batch at LSN %s: %zu bytes at byte %zu of %zu, "
-		    "not a 4-byte length", cap_lsn_fmt(lsn, lb, sizeof(lb)), left, o, len);
-	n = (uint32_t)p[o] << 24 | (uint32_t)p[o + 1] << 16 | (uint32_t)p[o + 2] << 8 | p[o + 3];
-	if (n == 0 || n > left - 4)
+		    "not a 12-byte message header", cap_lsn_fmt(lsn, lb, sizeof(lb)), left, o, len);
+	for (i = 0; i < 8; i++)
+		l = l << 8 | p[o + i];
+	n = (uint32_t)p[o + 8] << 24 | (uint32_t)p[o + 9] << 16 | (uint32_t)p[o + 10] << 8 |
+	    p[o + 11];
+	if (n == 0 || n > left - CAP_PGS_HEADER)
 		return SL_CORRUPT(err, "pg_sluice batch at LSN %s: a message of %" PRIu32
 		    " bytes at byte %zu of %zu (%zu left)", cap_lsn_fmt(lsn, lb, sizeof(lb)), n,
-		    o, len, left - 4);
-	*msg = p + o + 4;
+		    o, len, left - CAP_PGS_HEADER);
+	*msg_lsn = l;
+	*msg = p + o + CAP_PGS_HEADER;
 	*msg_len = n;
-	*off = o + 4 + n;
+	*off = o + CAP_PGS_HEADER + n;
 	return 1;
 }
 

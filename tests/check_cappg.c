@@ -1,6 +1,7 @@
 /*
  * tests/check_cappg.c: golden tests of the pgoutput decoder
- * (capture/pg_pgoutput.c).
+ * (capture/pg_pgoutput.c) and of the pg_sluice batches that carry its
+ * messages (cap_pgs_next, cap_pg_handle_batch).
  *
  * Two kinds of input: messages captured from a real PostgreSQL 15 with
  * pg_logical_slot_peek_binary_changes(..., 'proto_version', '2',
@@ -421,6 +422,7 @@ batch_add(struct sl_buf *b, const char *const *names, size_t n)
 	for (i = 0; i < n; i++) {
 		const struct golden *g = golden_find(names[i]);
 
+		sl_buf_add_be64(b, g->lsn);
 		sl_buf_add_be32(b, (uint32_t)g->bytes.len);
 		sl_buf_add(b, g->bytes.p, g->bytes.len);
 	}
@@ -432,11 +434,12 @@ batch_walk(const uint8_t *p, size_t len, size_t *n_msgs, struct sl_err *err)
 {
 	const uint8_t *m;
 	size_t off = 0, mlen;
+	uint64_t mlsn;
 	int rc;
 
 	*n_msgs = 0;
-	while ((rc = cap_pgs_next(p, len, &off, BATCH_LSN, &m, &mlen, err)) == 1) {
-		ck_assert(m >= p + 4 && mlen > 0 && m + mlen <= p + len);
+	while ((rc = cap_pgs_next(p, len, &off, BATCH_LSN, &mlsn, &m, &mlen, err)) == 1) {
+		ck_assert(m >= p + CAP_PGS_HEADER && mlen > 0 && m + mlen <= p + len);
 		ck_assert_uint_eq(off, (size_t)(m - p) + mlen);
 		++*n_msgs;
 	}
@@ -452,23 +455,26 @@ START_TEST(a_batch_gives_back_each_message_in_order)
 	struct sl_err err = { 0 };
 	const uint8_t *m;
 	size_t off = 0, mlen, i;
+	uint64_t mlsn;
 
 	goldens_load();
 	batch_add(&b, batch_names, SL_ARRAY_LEN(batch_names));
 	for (i = 0; i < SL_ARRAY_LEN(batch_names); i++) {
 		const struct golden *g = golden_find(batch_names[i]);
 
-		ck_assert_int_eq(cap_pgs_next(b.p, b.len, &off, BATCH_LSN, &m, &mlen, &err), 1);
+		ck_assert_int_eq(cap_pgs_next(b.p, b.len, &off, BATCH_LSN, &mlsn, &m, &mlen, &err),
+		    1);
+		ck_assert_uint_eq(mlsn, g->lsn);	/* each message's own LSN */
 		ck_assert_uint_eq(mlen, g->bytes.len);
 		ck_assert_int_eq(memcmp(m, g->bytes.p, mlen), 0);
 		ck_assert_ptr_eq(m + mlen, b.p + off);
 	}
 	ck_assert_uint_eq(off, b.len);
-	ck_assert_int_eq(cap_pgs_next(b.p, b.len, &off, BATCH_LSN, &m, &mlen, &err), 0);
-	ck_assert_int_eq(cap_pgs_next(b.p, b.len, &off, BATCH_LSN, &m, &mlen, &err), 0);
+	ck_assert_int_eq(cap_pgs_next(b.p, b.len, &off, BATCH_LSN, &mlsn, &m, &mlen, &err), 0);
+	ck_assert_int_eq(cap_pgs_next(b.p, b.len, &off, BATCH_LSN, &mlsn, &m, &mlen, &err), 0);
 	ck_assert_uint_eq(off, b.len);
 	off = 0;	/* the empty batch */
-	ck_assert_int_eq(cap_pgs_next(b.p, 0, &off, BATCH_LSN, &m, &mlen, &err), 0);
+	ck_assert_int_eq(cap_pgs_next(b.p, 0, &off, BATCH_LSN, &mlsn, &m, &mlen, &err), 0);
 	ck_assert_int_eq(err.code, 0);
 	sl_buf_free(&b);
 	goldens_free();
@@ -483,19 +489,24 @@ START_TEST(a_malformed_batch_names_its_lsn_and_byte)
 {
 	static const struct {
 		const char *what;
-		uint8_t tail[8];
+		uint8_t tail[16];
 		size_t tail_len;
 		const char *want;	/* after "at byte <good length>" */
 	} cases[] = {
 		{ "1 stray byte", { 0 }, 1, " of " },
-		{ "2 stray bytes", { 0, 0 }, 2, " of " },
 		{ "3 stray bytes", { 0, 0, 1 }, 3, " of " },
-		{ "a zero length", { 0, 0, 0, 0 }, 4, " of " },
-		{ "a zero length and a message", { 0, 0, 0, 0, 'E' }, 5, " of " },
-		{ "a length 1 past the end", { 0, 0, 0, 2, 'E' }, 5, "(1 left)" },
-		{ "a length of 0xFFFFFFFF", { 0xff, 0xff, 0xff, 0xff, 'E' }, 5, "(1 left)" },
-		{ "a length of 0xFFFFFFFF, nothing after", { 0xff, 0xff, 0xff, 0xff }, 4,
-		    "(0 left)" },
+		{ "an LSN and no length", { 0, 0, 0, 0, 1, 0x92, 0xd7, 0 }, 8, " of " },
+		{ "an LSN and 3 bytes of length", { 0, 0, 0, 0, 1, 0x92, 0xd7, 0, 0, 0, 1 }, 11,
+		    " of " },
+		{ "a zero length", { 0, 0, 0, 0, 1, 0x92, 0xd7, 0, 0, 0, 0, 0 }, 12, " of " },
+		{ "a zero length and a message", { 0, 0, 0, 0, 1, 0x92, 0xd7, 0, 0, 0, 0, 0, 'E' },
+		    13, " of " },
+		{ "a length 1 past the end", { 0, 0, 0, 0, 1, 0x92, 0xd7, 0, 0, 0, 0, 2, 'E' }, 13,
+		    "(1 left)" },
+		{ "a length of 0xFFFFFFFF", { 0, 0, 0, 0, 1, 0x92, 0xd7, 0, 0xff, 0xff, 0xff, 0xff,
+		    'E' }, 13, "(1 left)" },
+		{ "a length of 0xFFFFFFFF, nothing after", { 0, 0, 0, 0, 1, 0x92, 0xd7, 0, 0xff,
+		    0xff, 0xff, 0xff }, 12, "(0 left)" },
 	};
 	static const char *const good[] = { "0001-", "0003-" };
 	struct sl_buf b = { 0 };
@@ -536,6 +547,7 @@ START_TEST(every_truncation_of_a_batch_ends_on_a_message_or_is_corruption)
 	goldens_load();
 	ends = sl_calloc(n_goldens + 1, sizeof(*ends));
 	for (i = 0; i < n_goldens; i++) {
+		sl_buf_add_be64(&b, goldens[i].lsn);
 		sl_buf_add_be32(&b, (uint32_t)goldens[i].bytes.len);
 		sl_buf_add(&b, goldens[i].bytes.p, goldens[i].bytes.len);
 		ends[i + 1] = b.len;
@@ -655,7 +667,8 @@ rel_install(struct cap_pg *s, const struct golden *g, struct cap_topic *topic)
 /*
  * cap_pg_handle_batch on Begin, Insert, Insert and then a bad frame: a
  * length running past the batch, or a whole frame holding a truncated
- * Insert.  Both stop capture with an error naming the LSN after the three
+ * Insert.  Both stop capture with an error naming the LSN (the batch's,
+ * or the bad message's own from its header) after the three
  * good messages were handled, and the flush LSN does not move.  The
  * Inserts go as far as the producer: the table's topic already holds
  * every position (a restart's replay, (2) of capture/produce.c), so each
@@ -683,6 +696,7 @@ START_TEST(a_bad_frame_in_a_batch_stops_capture_without_advancing_flush)
 		cap_pgo_decoder_init(&s->dec, 2);
 		rel_install(s, golden_find("0002-"), &topic);
 		batch_add(&b, good, SL_ARRAY_LEN(good));
+		sl_buf_add_be64(&b, ins->lsn);
 		if (past_end) {
 			sl_buf_add_be32(&b, (uint32_t)ins->bytes.len);
 			sl_buf_add(&b, ins->bytes.p, ins->bytes.len - 3);
@@ -692,8 +706,9 @@ START_TEST(a_bad_frame_in_a_batch_stops_capture_without_advancing_flush)
 		}
 		ck_assert_int_eq(cap_pg_handle_batch(s, BATCH_LSN, b.p, b.len, &n, &err),
 		    SL_ECORRUPT);
-		ck_assert_msg(strstr(err.msg, BATCH_LSN_TEXT) != NULL && strstr(err.msg, "byte"),
-		    "%s", err.msg);
+		/* a bad frame names the batch's LSN, a bad message its own */
+		ck_assert_msg(strstr(err.msg, past_end ? BATCH_LSN_TEXT : "0/192D640") != NULL &&
+		    strstr(err.msg, "byte"), "%s", err.msg);
 		if (past_end)
 			ck_assert_msg(strstr(err.msg, "pg_sluice batch") != NULL, "%s", err.msg);
 		else

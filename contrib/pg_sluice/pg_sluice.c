@@ -11,16 +11,21 @@
  *
  * BATCH (the payload of one XLogData message)
  *   OFFSET SIZE DESCRIPTION
- *        0    4 length n of the first message (network order, > 0)
- *        4    n a logical replication protocol message (Begin, Relation,
+ *        0    8 LSN of the first message: what pgoutput would have put in
+ *               its own XLogData header (the change's LSN; the first LSN
+ *               of the transaction for Begin, its end LSN for Commit)
+ *        8    4 length n of the first message (network order, > 0)
+ *       12    n a logical replication protocol message (Begin, Relation,
  *               Type, Insert, Update, Delete, Truncate, Message, Commit),
  *               as pgoutput proto_version 1 writes it
- *      4+n    4 length of the next message ... up to the payload's end
+ *     12+n      the next message's LSN, length and bytes ... to the end
  *
  * A batch is written when it reaches batch_bytes (the 'batch_bytes'
  * option, default 65536), at every commit, and for each non-transactional
  * message.  A transaction spans one or more batches; its Commit is the last
- * message of the last one, written with the commit's LSN.
+ * message of the last one.  Every batch is written as pgoutput writes each
+ * message, as a "last write": its XLogData header carries the LSN of the
+ * callback that flushed it (the walsender sends 0 for any other).
  *
  * Options (START_REPLICATION ... LOGICAL lsn (name 'value', ...)):
  *   proto_version      '1' or '2' (both give the proto 1 messages above;
@@ -91,9 +96,16 @@ static bool callbacks_registered;
 
 /* ------------------------------------------------------------ batching */
 
+/* Open a message at 'lsn' (mostly ctx->write_location: the callback's). */
 static void
-msg_open(struct sluice_data *d)
+msg_open(struct sluice_data *d, XLogRecPtr lsn)
 {
+	unsigned char b[8];
+	int			i;
+
+	for (i = 0; i < 8; i++)
+		b[i] = (unsigned char) (lsn >> (56 - 8 * i));
+	appendBinaryStringInfo(&d->batch, (char *) b, 8);
 	d->msg_start = d->batch.len;
 	appendBinaryStringInfo(&d->batch, "\0\0\0\0", 4);
 }
@@ -111,13 +123,13 @@ msg_close(struct sluice_data *d)
 }
 
 static void
-batch_flush(LogicalDecodingContext *ctx, struct sluice_data *d, bool last)
+batch_flush(LogicalDecodingContext *ctx, struct sluice_data *d)
 {
 	if (d->batch.len == 0)
 		return;
-	OutputPluginPrepareWrite(ctx, last);
+	OutputPluginPrepareWrite(ctx, true);
 	appendBinaryStringInfo(ctx->out, d->batch.data, d->batch.len);
-	OutputPluginWrite(ctx, last);
+	OutputPluginWrite(ctx, true);
 	resetStringInfo(&d->batch);
 }
 
@@ -125,7 +137,7 @@ static void
 batch_maybe_flush(LogicalDecodingContext *ctx, struct sluice_data *d)
 {
 	if (d->batch.len >= d->batch_bytes)
-		batch_flush(ctx, d, false);
+		batch_flush(ctx, d);
 }
 
 /* ------------------------------------------------------------- options */
@@ -367,7 +379,7 @@ send_begin(struct sluice_data *d, ReorderBufferTXN *txn)
 {
 	if (d->begin_sent)
 		return;
-	msg_open(d);
+	msg_open(d, txn->first_lsn);
 	logicalrep_write_begin(&d->batch, txn);
 	msg_close(d);
 	d->begin_sent = true;
@@ -375,7 +387,8 @@ send_begin(struct sluice_data *d, ReorderBufferTXN *txn)
 
 /* Relation (with Type messages for its non-built-in types) once per session and change. */
 static void
-send_schema(struct sluice_data *d, struct rel_entry *e, Relation rel)
+send_schema(LogicalDecodingContext *ctx, struct sluice_data *d, struct rel_entry *e,
+			Relation rel)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	int			i;
@@ -389,11 +402,11 @@ send_schema(struct sluice_data *d, struct rel_entry *e, Relation rel)
 			continue;
 		if (att->atttypid < FirstGenbkiObjectId)
 			continue;
-		msg_open(d);
+		msg_open(d, ctx->write_location);
 		logicalrep_write_typ(&d->batch, InvalidTransactionId, att->atttypid);
 		msg_close(d);
 	}
-	msg_open(d);
+	msg_open(d, ctx->write_location);
 	logicalrep_write_rel(&d->batch, InvalidTransactionId, rel, NULL);
 	msg_close(d);
 	e->schema_sent = true;
@@ -479,10 +492,10 @@ sluice_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr com
 		return;
 	}
 	OutputPluginUpdateProgress(ctx, false);
-	msg_open(d);
+	msg_open(d, ctx->write_location);
 	logicalrep_write_commit(&d->batch, txn, commit_lsn);
 	msg_close(d);
-	batch_flush(ctx, d, true);
+	batch_flush(ctx, d);
 	d->begin_sent = false;
 }
 
@@ -527,8 +540,8 @@ sluice_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 		newtup = &change->data.tp.newtuple->tuple;
 
 	send_begin(d, txn);
-	send_schema(d, e, rel);
-	msg_open(d);
+	send_schema(ctx, d, e, rel);
+	msg_open(d, ctx->write_location);
 	switch (change->action) {
 	case REORDER_BUFFER_CHANGE_INSERT:
 		ExecStoreHeapTuple(newtup, e->new_slot, false);
@@ -571,11 +584,11 @@ sluice_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, int nrelatio
 		if (!e->publish || !e->acts.pubtruncate)
 			continue;
 		send_begin(d, txn);
-		send_schema(d, e, relations[i]);
+		send_schema(ctx, d, e, relations[i]);
 		relids[n++] = RelationGetRelid(relations[i]);
 	}
 	if (n > 0) {
-		msg_open(d);
+		msg_open(d, ctx->write_location);
 		logicalrep_write_truncate(&d->batch, InvalidTransactionId, n, relids,
 								  change->data.truncate.cascade,
 								  change->data.truncate.restart_seqs);
@@ -596,12 +609,12 @@ sluice_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr ls
 		return;
 	if (transactional)
 		send_begin(d, txn);
-	msg_open(d);
+	msg_open(d, lsn);
 	logicalrep_write_message(&d->batch, InvalidTransactionId, lsn, transactional,
 							 prefix, sz, message);
 	msg_close(d);
 	if (!transactional)
-		batch_flush(ctx, d, true);	/* outside any transaction: on its own */
+		batch_flush(ctx, d);	/* outside any transaction: on its own */
 	else
 		batch_maybe_flush(ctx, d);
 }

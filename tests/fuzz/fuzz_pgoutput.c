@@ -12,8 +12,8 @@
  * (cap_pos_parse: bytes from the broker at capture's start); what it
  * accepts must format back and parse equal.
  *
- * With bit 2, the rest is one XLogData payload of contrib/pg_sluice: 4-byte
- * lengths each followed by a message, deframed with cap_pgs_next and each
+ * With bit 2, the rest is one XLogData payload of contrib/pg_sluice: each
+ * message after its 8-byte LSN and 4-byte length, deframed with cap_pgs_next and each
  * message decoded by one decoder, as cap_pg_handle_batch does.  Every
  * message returned must lie inside the input and end where the next frame
  * starts, and a deframing error must name the LSN.
@@ -56,13 +56,14 @@ fuzz_batch(struct cap_pgo_decoder *d, const uint8_t *data, size_t size,
 {
 	const uint8_t *msg;
 	size_t off = 0, prev = 0, len;
+	uint64_t lsn;
 	int rc;
 
 	for (;;) {
 		struct sl_err err = { 0 };
 		struct cap_pgo_msg m;
 
-		rc = cap_pgs_next(data, size, &off, 0x1000, &msg, &len, &err);
+		rc = cap_pgs_next(data, size, &off, 0x1000, &lsn, &msg, &len, &err);
 		if (rc == 0)
 			break;
 		if (rc != 1) {
@@ -71,10 +72,11 @@ fuzz_batch(struct cap_pgo_decoder *d, const uint8_t *data, size_t size,
 				abort();
 			break;
 		}
-		if (len == 0 || msg != data + prev + 4 || off != prev + 4 + len || off > size)
+		if (len == 0 || msg != data + prev + CAP_PGS_HEADER ||
+		    off != prev + CAP_PGS_HEADER + len || off > size)
 			abort();
 		prev = off;
-		rc = cap_pgo_decode(d, 0x1000, msg, len, arena, &m, &err);
+		rc = cap_pgo_decode(d, lsn, msg, len, arena, &m, &err);
 		check_decoded(rc, &m, &err, size);
 		sl_arena_reset(arena);
 	}

@@ -11,7 +11,9 @@
 # and cap_start fails unless capture says it streams with pg_sluice.
 # Then what only pg_sluice does: a publication with a row filter is refused
 # with an error naming the table and publication, a slot made by the other
-# plugin is refused with an error naming both plugins, a decoding that
+# plugin is refused with an error naming both plugins, an insert-only
+# publication keeps its other actions out and every event has its own
+# change's LSN, a decoding that
 # fails in an ordinary backend leaves it working, and the batches do
 # hold many messages (/metrics: CopyData messages against the protocol
 # messages in them).
@@ -75,6 +77,38 @@ grep -q 'publication "nope" does not exist' "$IT_DIR/peek.out" &&
 	it_fail "after a failed peek: $(cat "$IT_DIR/peek.out")"
 ! grep -q "terminated by signal" "$IT_DIR/pg.log" || it_fail "a backend crashed: $(grep signal "$IT_DIR/pg.log")"
 pg_sql "SELECT pg_drop_replication_slot('sq')" >/dev/null
+
+# a publication of inserts only (publish = 'insert'): pg_sluice honours its
+# actions as pgoutput does, so updates, deletes and truncates stay out; and
+# every event carries its own change's WAL position (source.lsn), as with
+# pgoutput: never 0, and distinct within a transaction
+pg_sql "CREATE TABLE ins (id int PRIMARY KEY, v text);
+        CREATE PUBLICATION ins_only FOR TABLE ins WITH (publish = 'insert');"
+cap_config ins "$b_ADDR" "tables = public.ins" "publication = ins_only" "plugin = pg_sluice" \
+    "snapshot = never" "format = json"
+cap_start ins
+pg_sql "INSERT INTO ins VALUES (1, 'a'), (2, 'b'), (4, 'd')"
+pg_sql "UPDATE ins SET v = 'a2' WHERE id = 1"
+pg_sql "DELETE FROM ins WHERE id = 2"
+pg_sql "TRUNCATE ins"
+pg_sql "INSERT INTO ins VALUES (3, 'c')"
+cap_wait_caught_up sluice_ins 60
+cap_dump "$b_ADDR" ins.public.ins "$IT_DIR/ins.dump"
+cut -f4 "$IT_DIR/ins.dump" | $IT_PY -c '
+import json, sys
+evs = [json.loads(l) for l in sys.stdin if l.strip() != "NULL"]
+ops = "".join(e["op"] for e in evs)
+if sorted(ops) != list("cccc"):
+    sys.exit("publish = insert gave events %r, not four c" % ops)
+lsns = sorted(e["source"]["lsn"] for e in evs)
+first = [e["source"]["lsn"] for e in evs if e["after"]["id"] != 3]
+if not all(isinstance(x, int) and x > 0 for x in lsns):
+    sys.exit("an event has no WAL position: %s" % lsns)
+if len(set(first)) != 3:
+    sys.exit("the three rows of one transaction share WAL positions: %s" % first)
+' || it_fail "the insert-only publication through pg_sluice: see above"
+cap_stop ins
+rm -f "$IT_DIR/cap-ins.pid"	# cap_wait_caught_up checks every capture with a pid file
 
 # batching: 5,000 rows in one transaction come in far fewer CopyData messages
 HTTP=$(it_free_port)
