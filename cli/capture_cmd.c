@@ -48,7 +48,21 @@ cli_capture(int argc, char **argv)
 		else if (strcmp(argv[i], "--source") == 0 && i + 1 < (size_t)argc)
 			name = argv[++i];
 		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			printf("usage: sluice capture -c FILE [--source NAME]\n");
+			fputs("usage: sluice capture -c FILE [--source NAME]\n"
+			    "\n"
+			    "Streams every committed row change of a [source \"NAME\"] into Kafka\n"
+			    "topics (one per table, keyed by primary key), exactly once, until\n"
+			    "SIGTERM or SIGINT.\n"
+			    "  type = postgres   logical replication through pgoutput, or through\n"
+			    "                    sluice's own plugin with plugin = pg_sluice\n"
+			    "                    (docs/capture-postgres.md, docs/pg_sluice.md)\n"
+			    "  type = mysql      MySQL/MariaDB row binlogs (docs/capture-mysql.md)\n"
+			    "\n"
+			    "  -c, --config FILE  the configuration (keys: docs/config.md)\n"
+			    "  --source NAME      which source, when FILE has more than one\n"
+			    "\n"
+			    "Exit status: 0 stopped cleanly, 2 bad usage or configuration,\n"
+			    "3 failed while running (the last log line says why).\n", stdout);
 			return CLI_EXIT_OK;
 		} else
 			return capture_usage();
