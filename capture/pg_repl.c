@@ -91,6 +91,7 @@ struct cap_pg_repl {
 	PGconn *conn;
 	uint64_t flushed;		/* last flush LSN sent (1) */
 	int server_version;
+	int sluice;			/* the slot's plugin is pg_sluice */
 	/* the reader thread (2) and its queue, a ring of PQgetCopyData buffers */
 	int reader_on;			/* 1: started, not yet joined */
 	pthread_t reader;
@@ -215,15 +216,16 @@ repl_reader_end(struct cap_pg_repl *r, int rc, const char *what, const char *msg
 /*
  * Whether CopyData 'buf' of 'n' bytes ends a transaction downstream is
  * waiting for: an XLogData ('w', 25-byte header) carrying a pgoutput
- * Commit ('C'), Stream Commit ('c') or Stream Abort ('A'), or a keepalive
- * ('k') that asks for a reply.  Only a hint for waking the consumer early;
- * the consumer validates every message itself.
+ * Commit ('C'), Stream Commit ('c') or Stream Abort ('A'), or any pg_sluice
+ * batch (each is full, or ends at a commit or a lone message), or a
+ * keepalive ('k') that asks for a reply.  Only a hint for waking the
+ * consumer early; the consumer validates every message itself.
  */
 static int
-repl_is_end(const char *buf, int n)
+repl_is_end(const struct cap_pg_repl *r, const char *buf, int n)
 {
 	if (n > 25 && buf[0] == 'w')
-		return buf[25] == 'C' || buf[25] == 'c' || buf[25] == 'A';
+		return r->sluice || buf[25] == 'C' || buf[25] == 'c' || buf[25] == 'A';
 	return n >= 18 && buf[0] == 'k' && buf[17] != 0;
 }
 
@@ -365,7 +367,7 @@ repl_reader_main(void *arg)
 		r->q[(r->q_head + r->q_n) % REPL_Q_MSGS].n = n;
 		r->q_n++;
 		r->q_bytes += (size_t)n;
-		if (r->q_waiting && (r->q_n >= REPL_Q_WAKE || repl_is_end(buf, n)))
+		if (r->q_waiting && (r->q_n >= REPL_Q_WAKE || repl_is_end(r, buf, n)))
 			pthread_cond_signal(&r->q_filled);
 		pthread_mutex_unlock(&r->q_mu);
 	}
@@ -548,6 +550,7 @@ cap_pg_repl_start(struct cap_pg_repl *r, const char *slot, const char *publicati
 	PQclear(res);
 	free(sql);
 	r->flushed = start;
+	r->sluice = sluice;
 	if (rc == 0)
 		rc = repl_reader_start(r, err);		/* (2) */
 	return rc;

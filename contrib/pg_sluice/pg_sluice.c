@@ -67,6 +67,10 @@ PG_MODULE_MAGIC;
 extern void _PG_output_plugin_init(OutputPluginCallbacks *cb);
 
 #define DEFAULT_BATCH_BYTES 65536
+/* a batch buffer larger than this is freed after its flush */
+#define BATCH_KEEP_BYTES (8 * 1024 * 1024)
+/* changes skipped in a row before progress is reported (as pgoutput does) */
+#define SKIPPED_PROGRESS_EVERY 100
 
 struct sluice_data {
 	MemoryContext change_cx;	/* reset after every change */
@@ -78,6 +82,7 @@ struct sluice_data {
 	StringInfoData batch;		/* the batch being filled */
 	int			msg_start;		/* offset of the open message's length */
 	bool		begin_sent;		/* Begin of the current transaction written */
+	int			skipped;		/* changes skipped since progress was reported */
 };
 
 struct rel_entry {
@@ -130,6 +135,12 @@ batch_flush(LogicalDecodingContext *ctx, struct sluice_data *d)
 	OutputPluginPrepareWrite(ctx, true);
 	appendBinaryStringInfo(ctx->out, d->batch.data, d->batch.len);
 	OutputPluginWrite(ctx, true);
+	if (d->batch.maxlen > Max(BATCH_KEEP_BYTES, 2 * d->batch_bytes)) {
+		/* one huge value made it grow: give the memory back */
+		pfree(d->batch.data);
+		d->batch.data = MemoryContextAlloc(ctx->context, 1024);
+		d->batch.maxlen = 1024;
+	}
 	resetStringInfo(&d->batch);
 }
 
@@ -293,7 +304,8 @@ rel_entry_get(struct sluice_data *d, Relation rel)
 	Oid			relid = RelationGetRelid(rel);
 	struct rel_entry *e;
 	bool		found;
-	List	   *rel_pubs, *schema_pubs, *owners;
+	List	  **rel_pubs, **schema_pubs, *owners;
+	int			n_owners;
 	ListCell   *lc, *lo;
 	MemoryContext old;
 
@@ -329,19 +341,27 @@ rel_entry_get(struct sluice_data *d, Relation rel)
 		owners = list_make1_oid(relid);
 		if (rel->rd_rel->relispartition)
 			owners = list_concat(owners, get_partition_ancestors(relid));
+		n_owners = list_length(owners);
+		rel_pubs = palloc(n_owners * sizeof(List *));
+		schema_pubs = palloc(n_owners * sizeof(List *));
+		foreach(lo, owners) {
+			Oid			owner = lfirst_oid(lo);
+
+			rel_pubs[foreach_current_index(lo)] = GetRelationPublications(owner);
+			schema_pubs[foreach_current_index(lo)] =
+				GetSchemaPublications(get_rel_namespace(owner));
+		}
 		foreach(lc, d->pubs) {
 			Publication *pub = lfirst(lc);
 			bool		hit = pub->alltables;
 
 			foreach(lo, owners) {
-				Oid			owner = lfirst_oid(lo);
+				int			i = foreach_current_index(lo);
 
-				rel_pubs = GetRelationPublications(owner);
-				schema_pubs = GetSchemaPublications(get_rel_namespace(owner));
-				if (list_member_oid(rel_pubs, pub->oid) ||
-					list_member_oid(schema_pubs, pub->oid)) {
+				if (list_member_oid(rel_pubs[i], pub->oid) ||
+					list_member_oid(schema_pubs[i], pub->oid)) {
 					hit = true;
-					check_pub_rel(pub, relid, owner);
+					check_pub_rel(pub, relid, lfirst_oid(lo));
 				}
 			}
 			if (!hit)
@@ -429,6 +449,7 @@ cache_gone_cb(void *arg)
 static void
 sluice_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init)
 {
+	MemoryContext old = MemoryContextSwitchTo(ctx->context);
 	struct sluice_data *d = palloc0(sizeof(*d));
 	HASHCTL		hc;
 	MemoryContextCallback *gone;
@@ -437,7 +458,8 @@ sluice_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_in
 										 ALLOCSET_DEFAULT_SIZES);
 	d->cache_cx = AllocSetContextCreate(ctx->context, "pg_sluice cache",
 										ALLOCSET_DEFAULT_SIZES);
-	initStringInfo(&d->batch);
+	initStringInfo(&d->batch);	/* in ctx->context: batch_flush may replace it */
+	MemoryContextSwitchTo(old);
 	ctx->output_plugin_private = d;
 	opt->output_type = OUTPUT_PLUGIN_BINARY_OUTPUT;
 	opt->receive_rewrites = false;
@@ -532,6 +554,12 @@ sluice_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 	if (!want) {
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(d->change_cx);
+		/* a long run of unpublished changes: let the walsender keep the
+		 * connection alive and its progress tracking current */
+		if (++d->skipped >= SKIPPED_PROGRESS_EVERY) {
+			d->skipped = 0;
+			OutputPluginUpdateProgress(ctx, false);
+		}
 		return;
 	}
 	if (change->data.tp.oldtuple)

@@ -113,7 +113,7 @@ rm -f "$IT_DIR/cap-ins.pid"	# cap_wait_caught_up checks every capture with a pid
 # batching: 5,000 rows in one transaction come in far fewer CopyData messages
 HTTP=$(it_free_port)
 cap_config ok "$b_ADDR" "tables = public.a" "publication = plain" "plugin = pg_sluice" \
-    "snapshot = never" "http = 127.0.0.1:$HTTP"
+    "snapshot = never" "http = 127.0.0.1:$HTTP" "format = json"
 cap_start ok
 pg_sql "INSERT INTO a SELECT i, repeat('v', 50) FROM generate_series(100, 5099) i"
 cap_wait_caught_up sluice_ok 60
@@ -124,5 +124,25 @@ events=$(awk '/^sluice_capture_decoded_messages_total/ { print $2 }' "$IT_DIR/me
 it_log "$events protocol messages in $frames CopyData messages"
 [ "$events" -ge 5002 ] && [ "$frames" -gt 0 ] && [ $((frames * 20)) -lt "$events" ] ||
 	it_fail "$events protocol messages came in $frames CopyData messages: not batched"
+
+# a 12 MB value makes one batch of its own (the plugin's buffer grows for
+# it and is given back after), and the rows after it still come through
+pg_sql "INSERT INTO a VALUES (9000000, repeat('x', 12000000))"
+pg_sql "INSERT INTO a VALUES (9000001, 'after the big one')"
+cap_wait_caught_up sluice_ok 60
+cap_dump "$b_ADDR" ok.public.a "$IT_DIR/ok.dump"
+cut -f4 "$IT_DIR/ok.dump" | $IT_PY -c '
+import json, sys
+rows = {}
+for l in sys.stdin:
+    if l.strip() != "NULL":
+        e = json.loads(l)
+        rows[e["after"]["id"]] = e["after"]["v"]
+big = rows.get(9000000)
+if big is None or len(big) != 12000000 or rows.get(9000001) != "after the big one":
+    sys.exit("big row %s, next row %r" % (None if big is None else len(big), rows.get(9000001)))
+if sum(1 for k in rows if 100 <= k < 5100) != 5000:
+    sys.exit("the 5,000 rows are not all there")
+' || it_fail "the 12 MB value or the rows around it did not come through pg_sluice"
 cap_stop ok
 it_log "ok"
