@@ -36,6 +36,26 @@ cap_conf_bad(const struct sl_config *cfg, const struct sl_conf_section *sec, con
 	    e ? e->line : sec->line, sec->name ? sec->name : "", key, why);
 }
 
+/* Key 'key' is 'first' (the default: *out = 0) or 'second' (*out = 1). */
+static int
+conf_choice(const struct sl_config *cfg, const struct sl_conf_section *sec, const char *key,
+    const char *first, const char *second, int *out, struct sl_err *err)
+{
+	const char *v = sl_conf_get(sec, key);
+	char why[128];
+
+	if (v == NULL || strcmp(v, first) == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (strcmp(v, second) == 0) {
+		*out = 1;
+		return 0;
+	}
+	snprintf(why, sizeof(why), "expected %s or %s", first, second);
+	return cap_conf_bad(cfg, sec, key, why, err);
+}
+
 /* A name usable as a slot: lower case letters, digits and underscores. */
 static char *
 slot_name_of(const char *name)
@@ -106,13 +126,9 @@ cap_conf_parse(const struct sl_config *cfg, const struct sl_conf_section *sec,
 		c->slot = v ? sl_strdup(v) : slot_name_of(c->name);
 		v = sl_conf_get(sec, "publication");
 		c->publication = v ? sl_strdup(v) : slot_name_of(c->name);
-		v = sl_conf_get(sec, "plugin");
-		if (v == NULL || strcmp(v, "pgoutput") == 0)
-			c->plugin_sluice = 0;
-		else if (strcmp(v, "pg_sluice") == 0)
-			c->plugin_sluice = 1;
-		else
-			return cap_conf_bad(cfg, sec, "plugin", "expected pgoutput or pg_sluice", err);
+		if ((rc = conf_choice(cfg, sec, "plugin", "pgoutput", "pg_sluice",
+		    &c->plugin_sluice, err)) != 0)
+			return rc;
 	} else {
 		/* the replica id: stable per source name, clear of small ids */
 		uint32_t h = 2166136261u;
@@ -127,13 +143,9 @@ cap_conf_parse(const struct sl_config *cfg, const struct sl_conf_section *sec,
 			return cap_conf_bad(cfg, sec, "server_id", "must be 1..4294967295, "
 			    "and differ from every server's and replica's server_id", err);
 		c->server_id = (uint32_t)i64;
-		v = sl_conf_get(sec, "position");
-		if (v == NULL || strcmp(v, "file") == 0)
-			c->position_gtid = 0;
-		else if (strcmp(v, "gtid") == 0)
-			c->position_gtid = 1;
-		else
-			return cap_conf_bad(cfg, sec, "position", "expected file or gtid", err);
+		if ((rc = conf_choice(cfg, sec, "position", "file", "gtid", &c->position_gtid,
+		    err)) != 0)
+			return rc;
 	}
 	v = sl_conf_get(sec, "topic_prefix");
 	c->topic_prefix = sl_strdup(v ? v : c->name);
