@@ -68,6 +68,13 @@
 #define REPL_Q_MSGS 8192
 #define REPL_Q_BYTES (8u << 20)
 /*
+ * With pg_sluice a message is a batch of up to 64 KiB (~450 changes), so
+ * the byte bound is what holds; 2 MiB is still ~15,000 changes of slack
+ * and keeps capture's memory where it is with pgoutput (a 2,000,000-row
+ * transaction peaked at 56 MB with 8 MiB here, test_pg_stream).
+ */
+#define REPL_Q_BYTES_BATCHES (2u << 20)
+/*
  * Wake-ups are batched, or the two threads would trade a context switch
  * per message: the reader wakes a waiting consumer once REPL_Q_WAKE
  * messages are queued, at once when the message is a transaction's end
@@ -92,6 +99,7 @@ struct cap_pg_repl {
 	uint64_t flushed;		/* last flush LSN sent (1) */
 	int server_version;
 	int sluice;			/* the slot's plugin is pg_sluice */
+	size_t q_max_bytes;		/* REPL_Q_BYTES or REPL_Q_BYTES_BATCHES */
 	/* the reader thread (2) and its queue, a ring of PQgetCopyData buffers */
 	int reader_on;			/* 1: started, not yet joined */
 	pthread_t reader;
@@ -264,7 +272,7 @@ repl_reader_main(void *arg)
 				return NULL;
 			}
 			if (r->q_nfree > 0 || (r->q_n + (size_t)r->q_inuse < REPL_Q_MSGS &&
-			    r->q_bytes < REPL_Q_BYTES))
+			    r->q_bytes < r->q_max_bytes))
 				break;
 			r->q_full = 1;
 			pthread_cond_wait(&r->q_room, &r->q_mu);
@@ -551,6 +559,7 @@ cap_pg_repl_start(struct cap_pg_repl *r, const char *slot, const char *publicati
 	free(sql);
 	r->flushed = start;
 	r->sluice = sluice;
+	r->q_max_bytes = sluice ? REPL_Q_BYTES_BATCHES : REPL_Q_BYTES;
 	if (rc == 0)
 		rc = repl_reader_start(r, err);		/* (2) */
 	return rc;
@@ -611,7 +620,7 @@ cap_pg_repl_next(struct cap_pg_repl *r, int timeout_ms, struct cap_pg_xlog *out,
 	r->q_n--;
 	r->q_inuse = 1;
 	r->q_bytes -= (size_t)n;
-	if (r->q_full && r->q_n <= REPL_Q_MSGS / 2 && r->q_bytes <= REPL_Q_BYTES / 2)
+	if (r->q_full && r->q_n <= REPL_Q_MSGS / 2 && r->q_bytes <= r->q_max_bytes / 2)
 		pthread_cond_signal(&r->q_room);
 	pthread_mutex_unlock(&r->q_mu);
 	if (buf[0] == 'w') {
