@@ -42,6 +42,8 @@ struct cap_pg_status {
 	char wal_status[16];		/* reserved, extended, unreserved, lost or "" */
 	uint64_t confirmed_flush;	/* LSN the slot confirmed */
 	uint64_t current_lsn;		/* the server's pg_current_wal_lsn() */
+	char plugin[64];		/* the slot's output plugin */
+	char want_plugin[64];		/* the source's: capture refuses a mismatch */
 };
 
 /*

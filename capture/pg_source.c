@@ -207,7 +207,8 @@ source_snapshot(struct cap_pg *s, const struct cap_pg_table *tables, size_t n,
 	}
 	if ((rc = cap_pg_repl_open(s->conf.dsn, &r, err)) != 0)
 		goto out;
-	if ((rc = cap_pg_slot_create(r, tmp, cap_pg_plugin(&s->conf), 1, &consistent, &snapname, err)) != 0)
+	if ((rc = cap_pg_slot_create(r, tmp, cap_pg_plugin(&s->conf), 1, &consistent, &snapname,
+	    err)) != 0)
 		goto out;
 	s->snap_lsn = consistent;
 	s->snap_ts_ms = sl_now_ms();
@@ -370,7 +371,8 @@ cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 
 			if ((rc = cap_pg_repl_open(s->conf.dsn, &r, err)) != 0)
 				goto out;
-			rc = cap_pg_slot_create(r, s->conf.slot, cap_pg_plugin(&s->conf), 0, &cp, NULL, err);
+			rc = cap_pg_slot_create(r, s->conf.slot, cap_pg_plugin(&s->conf), 0, &cp,
+			    NULL, err);
 			cap_pg_repl_close(r);
 			if (rc != 0)
 				goto out;
@@ -460,12 +462,14 @@ cap_pg_status(const struct sl_config *cfg, const struct sl_conf_section *sec,
 		goto out;
 	snprintf(out->slot, sizeof(out->slot), "%s", c.slot);
 	snprintf(out->topic_prefix, sizeof(out->topic_prefix), "%s", c.topic_prefix);
+	snprintf(out->want_plugin, sizeof(out->want_plugin), "%s", cap_pg_plugin(&c));
 	if ((rc = cap_pg_sql_open(c.dsn, &sql, err)) != 0 ||
 	    (rc = cap_pg_slot_info(sql, c.slot, &si, err)) != 0)
 		goto out;
 	out->exists = si.exists;
 	out->active = si.active;
 	out->confirmed_flush = si.confirmed_flush;
+	snprintf(out->plugin, sizeof(out->plugin), "%s", si.plugin);
 	snprintf(out->wal_status, sizeof(out->wal_status), "%s", si.wal_status);
 	res = PQexec(sql, "SELECT CASE WHEN pg_is_in_recovery() THEN "
 	    "pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text");

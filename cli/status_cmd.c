@@ -203,11 +203,17 @@ status_source(struct status *st, const struct sl_config *cfg,
 	    (unsigned)ps.confirmed_flush);
 	snprintf(lsn[1], sizeof(lsn[1]), "%X/%X", (unsigned)(ps.current_lsn >> 32),
 	    (unsigned)ps.current_lsn);
-	printf("source  %s: slot %s %s, confirmed %s, %s behind the server (%s)%s%s\n", name,
-	    ps.slot, ps.active ? "active" : "inactive (no capture is streaming from it)",
+	printf("source  %s: slot %s %s, confirmed %s, %s behind the server (%s)%s%s, plugin %s\n",
+	    name, ps.slot, ps.active ? "active" : "inactive (no capture is streaming from it)",
 	    lsn[0], status_bytes(bb, sizeof(bb), ps.current_lsn > ps.confirmed_flush ?
 	    ps.current_lsn - ps.confirmed_flush : 0), lsn[1],
-	    ps.wal_status[0] ? ", wal_status " : "", ps.wal_status);
+	    ps.wal_status[0] ? ", wal_status " : "", ps.wal_status, ps.plugin);
+	if (strcmp(ps.plugin, ps.want_plugin) != 0) {
+		printf("source  %s: the slot uses plugin %s and the source says %s: capture "
+		    "will not start (docs/pg_sluice.md, Installing)\n", name, ps.plugin,
+		    ps.want_plugin);
+		st->trouble = 1;
+	}
 	if (!ps.active || strcmp(ps.wal_status, "lost") == 0)
 		st->trouble = 1;
 	if (strcmp(ps.wal_status, "lost") == 0)

@@ -73,6 +73,12 @@ if "$SLUICE" capture -c "$IT_DIR/cap-other.ini" >"$IT_DIR/cap-other.log" 2>&1; t
 fi
 grep -q "slot sluice_other uses plugin pgoutput, not pg_sluice" "$IT_DIR/cap-other.log" ||
 	it_fail "no error naming both plugins: $(tail -n 3 "$IT_DIR/cap-other.log")"
+# and `sluice status` says so before anyone starts capture
+rc=0
+"$SLUICE" status -c "$IT_DIR/cap-other.ini" >"$IT_DIR/status.out" 2>&1 || rc=$?
+[ $rc -eq 3 ] && grep -q "^source  other: slot sluice_other .*, plugin pgoutput$" "$IT_DIR/status.out" &&
+    grep -q "^source  other: the slot uses plugin pgoutput and the source says pg_sluice" \
+    "$IT_DIR/status.out" || it_fail "sluice status on the mismatch: exit $rc, $(cat "$IT_DIR/status.out")"
 
 # decoding that fails with an ERROR in an ordinary backend (a publication
 # that does not exist) leaves that backend, and the server, working through
