@@ -14,7 +14,8 @@
 # and cap_start fails unless capture says it streams with pg_sluice.
 # Then what only pg_sluice does: a publication with a row filter is refused
 # with an error naming the table and publication, a slot made by the other
-# plugin is refused with an error naming both plugins, an insert-only
+# plugin is refused with an error naming both plugins, schema, all-tables
+# and partition publications cover the tables pgoutput's do, an insert-only
 # publication keeps its other actions out and every event has its own
 # change's LSN, a decoding that
 # fails in an ordinary backend leaves it working, and the batches do
@@ -127,6 +128,58 @@ if len(set(first)) != 3:
 ' || it_fail "the insert-only publication through pg_sluice: see above"
 cap_stop ins
 rm -f "$IT_DIR/cap-ins.pid"	# cap_wait_caught_up checks every capture with a pid file
+
+# which tables a publication covers, as pgoutput decides it: a schema
+# (FOR TABLES IN SCHEMA), FOR ALL TABLES, a partition through its parent's
+# publication, and two publications at once.  The Insert messages each
+# plugin sends per table, read with pg_logical_slot_peek_binary_changes,
+# must be the same (and what the publications say).
+pg_sql "CREATE SCHEMA s2; CREATE TABLE s2.t (id int PRIMARY KEY);
+        CREATE TABLE zz (id int PRIMARY KEY); CREATE TABLE np (id int PRIMARY KEY);
+        CREATE TABLE pt (id int PRIMARY KEY) PARTITION BY RANGE (id);
+        CREATE TABLE pt1 PARTITION OF pt FOR VALUES FROM (0) TO (100);
+        CREATE PUBLICATION pubs FOR TABLES IN SCHEMA s2;
+        CREATE PUBLICATION puball FOR ALL TABLES;
+        CREATE PUBLICATION pubpt FOR TABLE pt;"
+for plugin in pg_sluice pgoutput; do
+	pg_sql "SELECT pg_create_logical_replication_slot('peek_$plugin', '$plugin')" >/dev/null
+done
+pg_sql "INSERT INTO s2.t SELECT generate_series(1, 3); INSERT INTO zz VALUES (1), (2);
+        INSERT INTO np VALUES (1); INSERT INTO pt SELECT generate_series(1, 5);"
+# inserts_by_table PLUGIN PUBLICATIONS: "schema.table=N ..." for the Insert
+# messages the plugin's slot gives for those publications
+inserts_by_table() {
+	pg_sql "SELECT encode(data, 'hex') FROM pg_logical_slot_peek_binary_changes('peek_$1',
+	    NULL, NULL, 'proto_version', '1', 'publication_names', '$2')" |
+	    $IT_PY -c '
+import struct, sys
+framed = sys.argv[1] == "pg_sluice"
+rel, n = {}, {}
+for line in sys.stdin:
+    b = bytes.fromhex(line.strip())
+    msgs, o = [], 0
+    while framed and o < len(b):
+        ln = struct.unpack(">I", b[o + 8:o + 12])[0]
+        msgs.append(b[o + 12:o + 12 + ln])
+        o += 12 + ln
+    for m in (msgs if framed else [b]):
+        if m[:1] == b"R":
+            ns, rest = m[5:].split(b"\0", 1)
+            rel[m[1:5]] = ns.decode() + "." + rest.split(b"\0", 1)[0].decode()
+        elif m[:1] == b"I":
+            n[rel[m[1:5]]] = n.get(rel[m[1:5]], 0) + 1
+print(" ".join("%s=%d" % kv for kv in sorted(n.items())))' "$1"
+}
+for pubs in "pubs:s2.t=3" "puball:public.np=1 public.pt1=5 public.zz=2 s2.t=3" \
+    "pubpt:public.pt1=5" "pubs,pubpt:public.pt1=5 s2.t=3"; do
+	got=$(inserts_by_table pg_sluice "${pubs%%:*}")
+	ref=$(inserts_by_table pgoutput "${pubs%%:*}")
+	[ "$got" = "$ref" ] && [ "$got" = "${pubs#*:}" ] ||
+		it_fail "publications ${pubs%%:*}: pg_sluice sends '$got', pgoutput '$ref', want '${pubs#*:}'"
+done
+for plugin in pg_sluice pgoutput; do
+	pg_sql "SELECT pg_drop_replication_slot('peek_$plugin')" >/dev/null
+done
 
 # batching: 5,000 rows in one transaction come in far fewer CopyData messages
 HTTP=$(it_free_port)
