@@ -43,14 +43,17 @@ MY_DIR="$IT_DIR/my"
 MY_PW=sluice-test-pw
 MY_SOCK=""
 
-# my_stop: SIGTERM the server by its pid file and wait until it is gone
-# (SIGKILL after 30 s).  Does nothing when it is not running.
+# my_stop [DIR SOCK]: SIGTERM the server of DIR (default $MY_DIR, socket
+# $MY_SOCK) by its pid file and wait until it is gone (SIGKILL after 30 s).
+# Does nothing when it is not running.
 my_stop() {
-	[ -f "$MY_DIR/pid" ] || return 0
-	p=$(cat "$MY_DIR/pid" 2>/dev/null) || return 0
+	_dir=${1:-$MY_DIR}
+	_sock=${2:-$MY_SOCK}
+	[ -f "$_dir/pid" ] || return 0
+	p=$(cat "$_dir/pid" 2>/dev/null) || return 0
 	[ -n "$p" ] || return 0
 	# only while its command line still names this test's folder
-	if { tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null | grep -qF "$MY_DIR/"; then
+	if { tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null | grep -qF "$_dir/"; then
 		kill -TERM "$p" 2>/dev/null || true
 		n=0
 		while kill -0 "$p" 2>/dev/null; do
@@ -62,8 +65,8 @@ my_stop() {
 		done
 		wait "$p" 2>/dev/null || true
 	fi
-	rm -f "$MY_DIR/pid"
-	[ -z "$MY_SOCK" ] || rm -f "$MY_SOCK" "$MY_SOCK.lock"
+	rm -f "$_dir/pid"
+	[ -z "$_sock" ] || rm -f "$_sock" "$_sock.lock"
 }
 
 my_cleanup() {

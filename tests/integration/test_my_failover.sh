@@ -40,20 +40,7 @@ B_PORT=""
 GTID_FLAGS="--log-slave-updates --gtid-strict-mode=1"
 
 b_stop() {
-	[ -f "$B_DIR/pid" ] || return 0
-	p=$(cat "$B_DIR/pid" 2>/dev/null) || return 0
-	[ -n "$p" ] || return 0
-	if { tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null | grep -qF "$B_DIR/"; then
-		kill -TERM "$p" 2>/dev/null || true
-		n=0
-		while kill -0 "$p" 2>/dev/null; do
-			n=$((n + 1))
-			[ $n -lt 300 ] || kill -KILL "$p" 2>/dev/null || true
-			sleep 0.1
-		done
-		wait "$p" 2>/dev/null || true
-	fi
-	rm -f "$B_DIR/pid" "$B_SOCK" "$B_SOCK.lock"
+	my_stop "$B_DIR" "$B_SOCK"
 }
 
 b_cleanup() {
