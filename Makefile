@@ -97,6 +97,10 @@ ALL_LIBS := $(MOD_LIBS) $(EVENT_LIBS) $(INIH_LIBS) $(COMP_LIBS) $(PQ_LIBS) $(MY_
 
 SLUICE := $(O)/sluice
 
+# A bare `make` builds everything; the plugin's rule below is the first in
+# the file and would otherwise be the default.
+.DEFAULT_GOAL := all
+
 # contrib/pg_sluice, the logical decoding output plugin, is a shared library
 # that the PostgreSQL server loads: built here against the server's headers
 # with its own flags (contrib/pg_sluice/Makefile is the PGXS build that

@@ -124,7 +124,10 @@ view scan customers
 step "INSERT two customers"
 psql_shop "INSERT INTO customers (id, name, city, balance) VALUES
            (6, 'Donald Knuth', 'Stanford', 2.56), (7, 'Frances Allen', 'Boston', 64.00)"
-wait_for "customer 7 in the view" view get customers 7
+# Rows 6 and 7 hash to different partitions, and the view applies each
+# partition on its own, so wait for both before reading them.
+wait_for "customers 6 and 7 in the view" sh -c \
+    "'$SLUICE' view -c '$CONFIG' get customers 6 && '$SLUICE' view -c '$CONFIG' get customers 7"
 view get customers 6
 view get customers 7
 
@@ -137,7 +140,9 @@ view lookup customers by_city Boston
 
 step "DELETE customer 4 in a transaction with another update"
 psql_shop "BEGIN; DELETE FROM customers WHERE id = 4; UPDATE customers SET balance = 0 WHERE id = 2; COMMIT;"
-wait_for "customer 4 to leave the view" sh -c "! '$SLUICE' view -c '$CONFIG' get customers 4"
+wait_for "customer 4 to leave the view and customer 2's balance to reach 0" sh -c \
+    "! '$SLUICE' view -c '$CONFIG' get customers 4 &&
+     '$SLUICE' view -c '$CONFIG' get customers 2 | grep -q '\"balance\":\"0.00\"'"
 echo "    sluice view get customers 4 -> exit 1 (absent)"
 view scan customers
 
