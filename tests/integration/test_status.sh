@@ -80,6 +80,12 @@ lag50() {
 it_wait 30 "view v 50 messages behind" lag50
 
 cap_stop app
+# the server releases the slot when its walsender has seen capture go,
+# which may be a moment after capture exited
+slot_released() {
+	[ "$(pg_sql "SELECT active FROM pg_replication_slots WHERE slot_name = 'sluice_app'")" = f ]
+}
+it_wait 30 "the server to release slot sluice_app after capture stopped" slot_released
 status 3
 says "^source  app: slot sluice_app inactive"
 
