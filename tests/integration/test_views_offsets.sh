@@ -76,7 +76,11 @@ cap_start app
 mat_start
 pg_sql "INSERT INTO t VALUES (0, 'first')"
 it_wait 60 "the first row in view v" view_rows 1
-sleep 2.5	# the first broker commit is out, the interval passed
+# the first broker commit is out (counted in $before below, not in the
+# commits of the trickle), then a quiet interval passes
+first_committed() { [ "$(committed)" = 1 ]; }
+it_wait 30 "the first row's offset committed to the broker" first_committed
+sleep 2.5
 
 before=$(offset_commits)
 t0=$(date +%s)
