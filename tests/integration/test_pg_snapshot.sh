@@ -23,8 +23,9 @@ DELETE FROM s WHERE id = :a + 1;
 INSERT INTO s VALUES (:a + $ROWS + 1, 'new', 0) ON CONFLICT (id) DO UPDATE SET n = s.n + 1;
 END;
 EOF
+HTTP=$(it_free_port)
 cap_config app "$b_ADDR" "tables = public.s" "format = json" "topic.partitions = 4" \
-    "snapshot_workers = 2"
+    "snapshot_workers = 2" "http = 127.0.0.1:$HTTP"
 
 "$PG_BIN/pgbench" -h "$PG_SOCK" -p "$PG_PORT" -U postgres -n -c 2 -T 25 -f "$IT_DIR/w.sql" app \
     >"$IT_DIR/pgbench.log" 2>&1 &
@@ -37,7 +38,21 @@ sleep 1
 first=$!
 it_track "$first"
 it_wait 60 "the first snapshot to start" grep -q "slot sluice_app_snap created" "$IT_DIR/cap-app.log"
-sleep 1
+# killed once the broker acknowledged some rows of the first snapshot (the
+# check of the topic below wants both attempts in it), polled every 20 ms
+acked() {
+	curl -sf "http://127.0.0.1:$HTTP/metrics" 2>/dev/null |
+	    awk '$1 ~ /^sluice_capture_messages_acked_total/ { n = $2 } END { print n + 0 }'
+}
+want=$((ROWS / 10))
+[ "$want" -le 2000 ] || want=2000
+[ "$want" -ge 1 ] || want=1
+end=$(( $(date +%s) + 60 ))
+while [ "$(acked)" -lt "$want" ]; do
+	kill -0 "$first" 2>/dev/null || { tail -n 5 "$IT_DIR/cap-app.log" >&2; it_fail "the first capture exited in its snapshot"; }
+	[ "$(date +%s)" -lt "$end" ] || it_fail "the first snapshot had no $want rows acknowledged in 60 s"
+	sleep 0.02
+done
 kill -KILL "$first"
 wait "$first" 2>/dev/null || true
 [ -z "$(pg_sql "SELECT 1 FROM pg_replication_slots WHERE slot_name = 'sluice_app'")" ] ||
