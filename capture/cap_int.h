@@ -285,6 +285,7 @@ struct cap_pg_table {
 	char *name;
 	uint32_t oid;
 	int has_key;			/* a primary key or replica identity index/full */
+	int partitioned;		/* relkind 'p': COPY needs a SELECT */
 };
 
 /*
@@ -305,6 +306,15 @@ int cap_pg_table_match(const char *patterns, const char *schema, const char *nam
  * superuser) and SELECT on every table.  Returns 0 or SL_EPROTO with a
  * sentence naming the missing privilege and the statement that grants it.
  */
+/*
+ * When 'relid' is a partition: the oid, schema and name (malloc'd) of its
+ * partition root; '*root' 0 when it is not a partition (or is gone, or the
+ * server predates PostgreSQL 12).
+ */
+int cap_pg_partition_root(struct pg_conn *, uint32_t relid, uint32_t *root, char **schema,
+    char **name, struct sl_err *err);
+/* '*n': the leaf partitions partitioned table 'root' has now. */
+int cap_pg_partition_leaves(struct pg_conn *, uint32_t root, long *n, struct sl_err *err);
 int cap_pg_privileges_check(struct pg_conn *, const struct cap_pg_table *, size_t n,
     struct sl_err *err);
 
@@ -381,6 +391,7 @@ int cap_pos_parse(const void *v, size_t len, struct cap_pos *pos);
 /* A topic capture writes, with the positions found in it at start. */
 struct cap_topic {
 	char *name;
+	char *source;			/* cap_topic_spec.source, or NULL */
 	int32_t partitions;
 	struct cap_pos *last;		/* per partition: highest stored position */
 	int *has_last;			/* per partition: 'last' is set */
@@ -398,7 +409,27 @@ struct cap_topic_spec {
 	int64_t retention_ms;		/* delete policy only; 0: broker default */
 	const struct cap_kv *configs;	/* more topic configs */
 	size_t n_configs;
+	/*
+	 * The table whose topic this is ("schema.table"), or NULL: a second
+	 * table mapping to the same topic is refused (cap_table_topic_name()
+	 * turns distinct names into one), and 'renamed' logs the mapping once.
+	 */
+	const char *source;
+	int renamed;
 };
+
+/*
+ * The topic of table 'ns'.'table': "<prefix>.<ns>.<table>" with every
+ * character that Kafka does not allow in a topic name (anything but ASCII
+ * letters, digits, '.', '_' and '-') replaced by '_', one '_' for each
+ * UTF-8 character, as Debezium's topic naming does; '*renamed' says
+ * whether anything was replaced.  Returns the name (malloc'd), or NULL and
+ * SL_EINVAL in 'err' when it is longer than Kafka's 249 characters.
+ */
+char *cap_table_topic_name(const char *prefix, const char *ns, const char *table,
+    int *renamed, struct sl_err *err);
+/* 0 when 'prefix' is a valid start of topic names, else SL_EINVAL naming the byte. */
+int cap_topic_prefix_check(const char *prefix, struct sl_err *err);
 
 struct cap_producer;
 

@@ -22,6 +22,11 @@ struct cap_rel {
 	int has_key;
 	char *collection;		/* "schema.table" */
 	struct cap_topic *topic;
+	/*
+	 * A partition's changes are its partition root's: 'table' and
+	 * 'topic' are the root's, whose oid this is (0: not a partition).
+	 */
+	uint32_t root;
 };
 
 /* A transaction whose messages are being produced or acknowledged. */

@@ -149,6 +149,17 @@ cap_conf_parse(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	}
 	v = sl_conf_get(sec, "topic_prefix");
 	c->topic_prefix = sl_strdup(v ? v : c->name);
+	{
+		struct sl_err why = { 0 };
+		char msg[600];
+		int bad = cap_topic_prefix_check(c->topic_prefix, &why);
+
+		if (bad != 0) {
+			snprintf(msg, sizeof(msg), "%s%s", sl_err_msg(&why, bad), v ? "" :
+			    " (it is the source's name: set topic_prefix)");
+			return cap_conf_bad(cfg, sec, "topic_prefix", msg, err);
+		}
+	}
 	v = sl_conf_get(sec, "spool_dir");
 	c->spool_dir = v ? sl_strdup(v) : sl_asprintf("%s/sluice-spool-%s",
 	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", c->name);

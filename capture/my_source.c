@@ -246,11 +246,17 @@ rel_new(struct cap_my *s, const char *db, const char *table, int has_key,
 {
 	struct cap_my_rel *r;
 	struct cap_topic_spec spec;
-	char *topic = sl_asprintf("%s.%s.%s", s->conf.topic_prefix, db, table);
-	int rc;
+	char *topic, *source;
+	int rc, renamed;
 
+	if ((topic = cap_table_topic_name(s->conf.topic_prefix, db, table, &renamed,
+	    err)) == NULL)
+		return SL_EINVAL;
+	source = sl_asprintf("%s.%s", db, table);
 	memset(&spec, 0, sizeof(spec));
 	spec.name = topic;
+	spec.source = source;
+	spec.renamed = renamed;
 	spec.partitions = s->conf.topic_partitions;
 	spec.replication_factor = s->conf.topic_replication;
 	spec.compact = has_key && s->conf.topic_compact;
@@ -258,6 +264,7 @@ rel_new(struct cap_my *s, const char *db, const char *table, int has_key,
 	r = sl_calloc(1, sizeof(*r));
 	rc = cap_topic_open(s->prod, &spec, &r->topic, err);
 	free(topic);
+	free(source);
 	if (rc != 0) {
 		free(r);
 		return rc;

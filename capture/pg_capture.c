@@ -273,17 +273,24 @@ cap_pg_table_topic(struct cap_pg *s, const char *schema, const char *name,
     int compact, struct cap_topic **out, struct sl_err *err)
 {
 	struct cap_topic_spec spec;
-	char *topic = sl_asprintf("%s.%s.%s", s->conf.topic_prefix, schema, name);
-	int rc;
+	char *topic, *source;
+	int rc, renamed;
 
+	if ((topic = cap_table_topic_name(s->conf.topic_prefix, schema, name, &renamed,
+	    err)) == NULL)
+		return SL_EINVAL;
+	source = sl_asprintf("%s.%s", schema, name);
 	memset(&spec, 0, sizeof(spec));
 	spec.name = topic;
+	spec.source = source;
+	spec.renamed = renamed;
 	spec.partitions = s->conf.topic_partitions;
 	spec.replication_factor = s->conf.topic_replication;
 	spec.compact = compact && s->conf.topic_compact;
 	spec.retention_ms = s->conf.topic_retention_ms;
 	rc = cap_topic_open(s->prod, &spec, out, err);
 	free(topic);
+	free(source);
 	return rc;
 }
 
@@ -300,6 +307,31 @@ cap_pg_on_relation(struct cap_pg *s, const struct cap_pgo_msg *m, struct sl_err 
 	/* pgoutput sends "" for pg_catalog; user tables always have one */
 	tmp.table.schema = sl_strdup(m->u.rel.nspname[0] ? m->u.rel.nspname : "pg_catalog");
 	tmp.table.name = sl_strdup(m->u.rel.relname);
+	if (s->sql != NULL) {
+		/*
+		 * pgoutput (without publish_via_partition_root) and pg_sluice
+		 * send a partition's changes as the partition's.  The patterns
+		 * match partitioned tables, the snapshot copies them whole, and
+		 * partitions come and go: the changes belong to the root's
+		 * table and topic.
+		 */
+		char *rs, *rn;
+
+		if ((rc = cap_pg_partition_root(s->sql, tmp.relid, &tmp.root, &rs, &rn,
+		    err)) != 0) {
+			rel_free_contents(&tmp);
+			return rc;
+		}
+		if (tmp.root != 0) {
+			if (cap_pg_rel_find(s, tmp.relid) == NULL)
+				sl_info("partition %s.%s of %s.%s: its changes are %s.%s's",
+				    tmp.table.schema, tmp.table.name, rs, rn, rs, rn);
+			free((char *)tmp.table.schema);
+			free((char *)tmp.table.name);
+			tmp.table.schema = rs;
+			tmp.table.name = rn;
+		}
+	}
 	tmp.table.n_columns = m->u.rel.ncols;
 	tmp.table.columns = sl_calloc(m->u.rel.ncols ? m->u.rel.ncols : 1,
 	    sizeof(*tmp.table.columns));
@@ -591,21 +623,50 @@ static int
 cap_on_truncate(struct cap_pg *s, struct cap_txn *t, const struct cap_pgo_msg *m, uint64_t lsn,
     struct sl_err *err)
 {
-	uint32_t i;
+	uint32_t i, j;
+	char lb[32];
 	int rc;
 
-	for (i = 0; i < m->u.truncate.nrels; i++) {
-		struct cap_rel *r = cap_pg_rel_find(s, m->u.truncate.relids[i]);
-
-		if (r == NULL) {
-			char lb[32];
-
+	for (i = 0; i < m->u.truncate.nrels; i++)
+		if (cap_pg_rel_find(s, m->u.truncate.relids[i]) == NULL)
 			return SL_CORRUPT(err, "pgoutput Truncate at LSN %s: relation %u was "
 			    "never described", cap_lsn_fmt(lsn, lb, sizeof(lb)),
 			    m->u.truncate.relids[i]);
+	for (i = 0; i < m->u.truncate.nrels; i++) {
+		struct cap_rel *r = cap_pg_rel_find(s, m->u.truncate.relids[i]);
+		long in_msg = 0, leaves = 0;
+
+		if (r->root == 0) {
+			if ((rc = cap_pg_emit_truncate(s, t, r, lsn, err)) != 0)
+				return rc;
+			continue;
 		}
-		if ((rc = cap_pg_emit_truncate(s, t, r, lsn, err)) != 0)
+		/*
+		 * Partitions: one truncate of the root's table when the message
+		 * holds all of the root's partitions (TRUNCATE of the root).  A
+		 * truncate of some of them cannot be passed on: a view holds the
+		 * root's rows without telling partitions apart, and a truncate
+		 * of the table would take the other partitions' rows too.
+		 */
+		for (j = 0; j < i; j++)
+			if (cap_pg_rel_find(s, m->u.truncate.relids[j])->root == r->root)
+				break;
+		if (j < i)
+			continue;	/* this root was handled */
+		for (j = i; j < m->u.truncate.nrels; j++)
+			in_msg += cap_pg_rel_find(s, m->u.truncate.relids[j])->root == r->root;
+		if ((rc = cap_pg_partition_leaves(s->sql, r->root, &leaves, err)) != 0)
 			return rc;
+		if (in_msg >= leaves) {
+			if ((rc = cap_pg_emit_truncate(s, t, r, lsn, err)) != 0)
+				return rc;
+			continue;
+		}
+		sl_warn("TRUNCATE at LSN %s of %ld of the %ld partitions of %s is not passed on: "
+		    "an event could only truncate all of %s, rows of the other partitions "
+		    "included. Rows of the truncated partitions stay in views of %s until they "
+		    "are rebuilt (sluice materialize --rebuild)", cap_lsn_fmt(lsn, lb, sizeof(lb)),
+		    in_msg, leaves, r->collection, r->collection, r->collection);
 	}
 	return 0;
 }

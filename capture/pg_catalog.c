@@ -4,9 +4,11 @@
  * capture them, the publication, the slot's state and user types.
  *
  * It does not stream anything (pg_repl.c does) and never changes data; the
- * only DDL it runs is CREATE PUBLICATION when the publication is missing.
+ * only DDL it runs is CREATE PUBLICATION when the publication is missing
+ * (an existing one is only checked: publication_coverage()).
  */
 #include <fnmatch.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,7 +95,8 @@ cap_pg_tables_resolve(struct pg_conn *c, const char *patterns, struct cap_pg_tab
 	    " (c.relreplident = 'f' OR (c.relreplident = 'd' AND EXISTS "
 	    "   (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)) "
 	    "  OR (c.relreplident = 'i' AND EXISTS "
-	    "   (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident)))::text "
+	    "   (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident)))::text, "
+	    " (c.relkind = 'p')::text "
 	    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
 	    "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
 	    "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
@@ -119,6 +122,7 @@ cap_pg_tables_resolve(struct pg_conn *c, const char *patterns, struct cap_pg_tab
 		t[k].name = sl_strdup(name);
 		t[k].oid = (uint32_t)strtoul(PQgetvalue(res, i, 2), NULL, 10);
 		t[k].has_key = strcmp(PQgetvalue(res, i, 3), "true") == 0;
+		t[k].partitioned = strcmp(PQgetvalue(res, i, 4), "true") == 0;
 		k++;
 	}
 	PQclear(res);
@@ -182,6 +186,75 @@ cap_pg_privileges_check(struct pg_conn *c, const struct cap_pg_table *t, size_t 
 	return 0;
 }
 
+/*
+ * An existing publication is used as it is, so a table that the patterns
+ * match but the publication leaves out (added to 'tables' later, or
+ * created later under a pattern like public.*) would have no changes at
+ * all, silently.  Warn, naming the tables and the statement that adds
+ * them.  Not an error: a new table matching a pattern must not stop the
+ * capture of all the others.  A partitioned table counts as published
+ * when it or any of its partitions is (pgoutput publishes the leaves;
+ * pg_partition_tree() returns nothing for an ordinary table).
+ */
+static int
+publication_coverage(struct pg_conn *c, const char *pub, const struct cap_pg_table *t,
+    size_t n, struct sl_err *err)
+{
+	const char *sql = PQserverVersion(c) >= 120000 ?
+	    "SELECT format('%I.%I', mn.nspname, mc.relname) "
+	    "FROM unnest($2::oid[]) WITH ORDINALITY AS m(oid, i) "
+	    "JOIN pg_class mc ON mc.oid = m.oid JOIN pg_namespace mn ON mn.oid = mc.relnamespace "
+	    "WHERE NOT EXISTS (SELECT 1 FROM pg_publication_tables p "
+	    " JOIN pg_namespace n ON n.nspname = p.schemaname "
+	    " JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename "
+	    " WHERE p.pubname = $1 AND (c.oid = m.oid OR c.oid IN "
+	    "  (SELECT relid FROM pg_partition_tree(m.oid::regclass)))) ORDER BY m.i" :
+	    "SELECT format('%I.%I', mn.nspname, mc.relname) "
+	    "FROM unnest($2::oid[]) WITH ORDINALITY AS m(oid, i) "
+	    "JOIN pg_class mc ON mc.oid = m.oid JOIN pg_namespace mn ON mn.oid = mc.relnamespace "
+	    "WHERE NOT EXISTS (SELECT 1 FROM pg_publication_tables p "
+	    " JOIN pg_namespace n ON n.nspname = p.schemaname "
+	    " JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename "
+	    " WHERE p.pubname = $1 AND c.oid = m.oid) ORDER BY m.i";
+	struct sl_buf oids = { 0 }, names = { 0 };
+	const char *params[2];
+	PGresult *res;
+	char *id;
+	size_t i;
+	int rc, k;
+
+	sl_buf_add_u8(&oids, '{');
+	for (i = 0; i < n; i++)
+		sl_buf_printf(&oids, "%s%" PRIu32, i ? "," : "", t[i].oid);
+	sl_buf_printf(&oids, "}");
+	sl_buf_add_u8(&oids, 0);
+	params[0] = pub;
+	params[1] = (const char *)oids.p;
+	rc = cat_exec(c, "check the publication's tables", sql, 2, params, &res, err);
+	sl_buf_free(&oids);
+	if (rc != 0)
+		return rc;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return 0;
+	}
+	for (k = 0; k < PQntuples(res); k++)
+		sl_buf_printf(&names, "%s%s", k ? ", " : "", PQgetvalue(res, k, 0));
+	sl_buf_add_u8(&names, 0);
+	id = PQescapeIdentifier(c, pub, strlen(pub));
+	sl_warn("publication %s does not include %d table%s that 'tables' matches, so %s "
+	    "changes are not captured: %s. To capture them: ALTER PUBLICATION %s ADD TABLE %s; "
+	    "then restart capture (rows already in them are not copied: the initial snapshot "
+	    "runs only when the slot is created). To leave them out, exclude them in "
+	    "'tables' with !schema.table", pub, PQntuples(res), PQntuples(res) == 1 ? "" : "s",
+	    PQntuples(res) == 1 ? "its" : "their", (const char *)names.p, id ? id : pub,
+	    (const char *)names.p);
+	PQfreemem(id);
+	sl_buf_free(&names);
+	PQclear(res);
+	return 0;
+}
+
 int
 cap_pg_publication_ensure(struct pg_conn *c, const char *pub, const struct cap_pg_table *t,
     size_t n, int *created, struct sl_err *err)
@@ -199,7 +272,7 @@ cap_pg_publication_ensure(struct pg_conn *c, const char *pub, const struct cap_p
 		return rc;
 	if (PQntuples(res) == 1) {
 		PQclear(res);
-		return 0;
+		return publication_coverage(c, pub, t, n, err);
 	}
 	PQclear(res);
 	id = PQescapeIdentifier(c, pub, strlen(pub));
@@ -297,6 +370,51 @@ cap_pg_type_lookup(struct pg_conn *c, uint32_t oid, uint32_t *base_oid, int *is_
 		return 0;
 	}
 	return sl_errf(err, SL_ECORRUPT, "postgres: type oid %u: domains nested too deep", oid);
+}
+
+int
+cap_pg_partition_root(struct pg_conn *c, uint32_t relid, uint32_t *root, char **schema,
+    char **name, struct sl_err *err)
+{
+	char oid[16];
+	const char *params[1] = { oid };
+	PGresult *res;
+	int rc;
+
+	*root = 0;
+	*schema = *name = NULL;
+	if (PQserverVersion(c) < 120000)	/* no pg_partition_root() */
+		return 0;
+	snprintf(oid, sizeof(oid), "%u", relid);
+	if ((rc = cat_exec(c, "partition root", "SELECT r.oid::text, n.nspname, r.relname "
+	    "FROM pg_class p JOIN pg_class r ON r.oid = pg_partition_root(p.oid) "
+	    "JOIN pg_namespace n ON n.oid = r.relnamespace "
+	    "WHERE p.oid = $1::oid AND p.relispartition", 1, params, &res, err)) != 0)
+		return rc;
+	if (PQntuples(res) == 1) {
+		*root = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+		*schema = sl_strdup(PQgetvalue(res, 0, 1));
+		*name = sl_strdup(PQgetvalue(res, 0, 2));
+	}
+	PQclear(res);
+	return 0;
+}
+
+int
+cap_pg_partition_leaves(struct pg_conn *c, uint32_t root, long *n, struct sl_err *err)
+{
+	char oid[16];
+	const char *params[1] = { oid };
+	PGresult *res;
+	int rc;
+
+	snprintf(oid, sizeof(oid), "%u", root);
+	if ((rc = cat_exec(c, "partitions", "SELECT count(*) FROM "
+	    "pg_partition_tree($1::oid::regclass) WHERE isleaf", 1, params, &res, err)) != 0)
+		return rc;
+	*n = PQntuples(res) == 1 ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	PQclear(res);
+	return 0;
 }
 
 int

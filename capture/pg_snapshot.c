@@ -114,8 +114,13 @@ snap_describe(struct cap_pg *s, struct snap_table *st, struct sl_err *err)
 		char *nm = PQescapeIdentifier(s->sql, st->t->name, strlen(st->t->name));
 
 		sl_buf_add_u8(&cols, 0);
-		st->copy_sql = sl_asprintf("COPY %s.%s (%s) TO STDOUT", sc, nm,
-		    n ? (const char *)cols.p : "");
+		/* a partitioned table has no rows of its own to COPY: its partitions do */
+		if (st->t->partitioned)
+			st->copy_sql = sl_asprintf("COPY (SELECT %s FROM %s.%s) TO STDOUT",
+			    n ? (const char *)cols.p : "", sc, nm);
+		else
+			st->copy_sql = sl_asprintf("COPY %s.%s (%s) TO STDOUT", sc, nm,
+			    n ? (const char *)cols.p : "");
 		PQfreemem(sc);
 		PQfreemem(nm);
 		st->rel = cap_pg_rel_find(s, st->t->oid);

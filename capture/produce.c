@@ -161,6 +161,7 @@ topic_free(struct cap_topic *t)
 			sl_buf_free(&t->last_val[i]);
 	free(t->last_val);
 	free(t->name);
+	free(t->source);
 	free(t->last);
 	free(t->has_last);
 	free(t->hi);
@@ -538,6 +539,75 @@ cap_producer_settle(struct cap_producer *p, int settle_ms, struct sl_err *err)
 	return rc;
 }
 
+/* Kafka's rule for topic names (Topic.validate): these bytes, at most 249. */
+#define TOPIC_NAME_MAX 249
+
+static int
+topic_char_ok(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+}
+
+int
+cap_topic_prefix_check(const char *prefix, struct sl_err *err)
+{
+	size_t i, n = strlen(prefix);
+
+	if (n == 0)
+		return sl_errf(err, SL_EINVAL, "is empty");
+	if (n > TOPIC_NAME_MAX - 4)
+		return sl_errf(err, SL_EINVAL, "is %zu characters: topic names hold at most %d",
+		    n, TOPIC_NAME_MAX);
+	for (i = 0; i < n; i++)
+		if (!topic_char_ok((unsigned char)prefix[i]))
+			return sl_errf(err, SL_EINVAL, "'%s' has '%c' at character %zu: topic "
+			    "names hold only ASCII letters, digits, '.', '_' and '-'", prefix,
+			    prefix[i], i + 1);
+	return 0;
+}
+
+/* Append 'part' to 'b', one '_' for each UTF-8 character Kafka does not take. */
+static void
+topic_part(struct sl_buf *b, const char *part, int *renamed)
+{
+	const unsigned char *q = (const unsigned char *)part;
+
+	for (; *q; q++) {
+		if (topic_char_ok(*q)) {
+			sl_buf_add_u8(b, *q);
+			continue;
+		}
+		*renamed = 1;
+		sl_buf_add_u8(b, '_');
+		if (*q >= 0xC0)		/* a UTF-8 lead byte: skip its continuation bytes */
+			while ((q[1] & 0xC0) == 0x80)
+				q++;
+	}
+}
+
+char *
+cap_table_topic_name(const char *prefix, const char *ns, const char *table, int *renamed,
+    struct sl_err *err)
+{
+	struct sl_buf b = { 0 };
+
+	*renamed = 0;
+	sl_buf_printf(&b, "%s.", prefix);
+	topic_part(&b, ns, renamed);
+	sl_buf_add_u8(&b, '.');
+	topic_part(&b, table, renamed);
+	if (b.len > TOPIC_NAME_MAX) {
+		sl_errf(err, SL_EINVAL, "table %s.%s: its topic name would be %zu characters, "
+		    "more than Kafka's %d: choose a shorter topic_prefix, or exclude the table "
+		    "with !schema.table", ns, table, b.len, TOPIC_NAME_MAX);
+		sl_buf_free(&b);
+		return NULL;
+	}
+	sl_buf_add_u8(&b, 0);
+	return (char *)b.p;
+}
+
 int
 cap_topic_open(struct cap_producer *p, const struct cap_topic_spec *spec,
     struct cap_topic **out, struct sl_err *err)
@@ -549,9 +619,19 @@ cap_topic_open(struct cap_producer *p, const struct cap_topic_spec *spec,
 	*out = NULL;
 	for (i = 0; i < p->n_topics; i++)
 		if (strcmp(p->topics[i]->name, spec->name) == 0) {
+			if (spec->source && p->topics[i]->source &&
+			    strcmp(spec->source, p->topics[i]->source) != 0)
+				return sl_errf(err, SL_EINVAL, "tables %s and %s both map to "
+				    "topic %s (characters a topic name cannot hold become '_'): "
+				    "exclude one of them in 'tables' with !schema.table, or "
+				    "rename it", p->topics[i]->source, spec->source, spec->name);
 			*out = p->topics[i];
 			return 0;
 		}
+	if (spec->renamed && spec->source)
+		sl_warn("table %s goes to topic %s: a topic name holds only ASCII letters, "
+		    "digits, '.', '_' and '-', so the other characters became '_'",
+		    spec->source, spec->name);
 	n = prod_partitions(p->rk, spec->name, (int)p->timeout_ms);
 	if (n < 0)
 		return sl_errf(err, SL_EPROTO, "kafka: no metadata from %s within %" PRId64
@@ -575,6 +655,7 @@ cap_topic_open(struct cap_producer *p, const struct cap_topic_spec *spec,
 	}
 	t = sl_calloc(1, sizeof(*t));
 	t->name = sl_strdup(spec->name);
+	t->source = spec->source ? sl_strdup(spec->source) : NULL;
 	t->partitions = n;
 	t->last = sl_calloc((size_t)n, sizeof(*t->last));
 	t->has_last = sl_calloc((size_t)n, sizeof(*t->has_last));

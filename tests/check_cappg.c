@@ -729,6 +729,57 @@ START_TEST(a_bad_frame_in_a_batch_stops_capture_without_advancing_flush)
 }
 END_TEST
 
+START_TEST(topic_names_take_only_what_kafka_allows)
+{
+	struct sl_err err = { 0 };
+	char *n, longname[300];
+	int renamed;
+
+	n = cap_table_topic_name("app", "public", "orders", &renamed, &err);
+	ck_assert_str_eq(n, "app.public.orders");
+	ck_assert_int_eq(renamed, 0);
+	free(n);
+	/* a space, a quote and a slash: one '_' each */
+	n = cap_table_topic_name("app", "my schema", "a\"b/c", &renamed, &err);
+	ck_assert_str_eq(n, "app.my_schema.a_b_c");
+	ck_assert_int_eq(renamed, 1);
+	free(n);
+	/* UTF-8: one '_' per character, not per byte (é is 2 bytes, 𝄞 4) */
+	n = cap_table_topic_name("app", "public", "caf\xc3\xa9-\xf0\x9d\x84\x9e.x_1", &renamed,
+	    &err);
+	ck_assert_str_eq(n, "app.public.caf_-_.x_1");
+	ck_assert_int_eq(renamed, 1);
+	free(n);
+	/* a stray continuation byte is a character of its own */
+	n = cap_table_topic_name("app", "s", "\x80\x80", &renamed, &err);
+	ck_assert_str_eq(n, "app.s.__");
+	free(n);
+	/* 249 characters fit, 250 do not */
+	memset(longname, 'x', sizeof(longname));
+	longname[249 - strlen("app.s.")] = 0;
+	n = cap_table_topic_name("app", "s", longname, &renamed, &err);
+	ck_assert_ptr_nonnull(n);
+	ck_assert_uint_eq(strlen(n), 249);
+	free(n);
+	longname[249 - strlen("app.s.")] = 'x';
+	longname[250 - strlen("app.s.")] = 0;
+	ck_assert_ptr_null(cap_table_topic_name("app", "s", longname, &renamed, &err));
+	ck_assert_int_eq(err.code, SL_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "would be 250 characters"));
+
+	ck_assert_int_eq(cap_topic_prefix_check("app-1.prod_x", &err), 0);
+	ck_assert_int_eq(cap_topic_prefix_check("", &err), SL_EINVAL);
+	ck_assert_int_eq(cap_topic_prefix_check("my app", &err), SL_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "' ' at character 3"));
+	ck_assert_int_eq(cap_topic_prefix_check("caf\xc3\xa9", &err), SL_EINVAL);
+	memset(longname, 'p', sizeof(longname));
+	longname[246] = 0;
+	ck_assert_int_eq(cap_topic_prefix_check(longname, &err), SL_EINVAL);
+	longname[245] = 0;
+	ck_assert_int_eq(cap_topic_prefix_check(longname, &err), 0);
+}
+END_TEST
+
 START_TEST(table_patterns_include_and_exclude)
 {
 	ck_assert_int_eq(cap_pg_table_match("public.*", "public", "users"), 1);
@@ -815,6 +866,7 @@ cappg_suite(void)
 	tcase_add_test(tc, a_bad_frame_in_a_batch_stops_capture_without_advancing_flush);
 	tcase_add_test(tc, position_header_round_trips_and_rejects_junk);
 	tcase_add_test(tc, table_patterns_include_and_exclude);
+	tcase_add_test(tc, topic_names_take_only_what_kafka_allows);
 	tcase_add_test(tc, spool_replays_in_order_and_reports_a_torn_record);
 	suite_add_tcase(s, tc);
 	return s;

@@ -336,7 +336,12 @@ rel_entry_get(struct sluice_data *d, Relation rel)
 
 	e->publish = false;
 	memset(&e->acts, 0, sizeof(e->acts));
-	if (is_publishable_relation(rel)) {
+	/*
+	 * A partitioned table has no changes of its own, and without
+	 * publish_via_partition_root (refused below) pgoutput leaves it out of
+	 * Truncate messages too: its partitions are listed instead.
+	 */
+	if (is_publishable_relation(rel) && rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE) {
 		/* the table itself and, for a partition, every ancestor */
 		owners = list_make1_oid(relid);
 		if (rel->rd_rel->relispartition)

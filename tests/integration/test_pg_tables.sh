@@ -1,0 +1,113 @@
+#!/bin/sh
+# test_pg_tables.sh: which tables capture takes and where their changes go.
+#  - a partitioned table: the snapshot copies it whole, and the changes of
+#    its partitions (pgoutput sends them as the partitions' own), one made
+#    after capture started included, go to the partitioned table's topic,
+#    so replaying that one topic gives the table back; a row moving between
+#    partitions is a delete and an insert there;
+#  - a TRUNCATE of one partition is not passed on (it would empty the whole
+#    table in a view) and says so; a TRUNCATE of the table is;
+#  - table names with characters a Kafka topic name cannot hold ("Order
+#    Items", "café") go to topics with '_' in their place, and two tables
+#    that would share a topic are refused by name;
+#  - an existing publication that leaves out a table 'tables' matches gets
+#    a warning naming it and the ALTER PUBLICATION that adds it;
+#  - a topic_prefix (or a source name standing in for it) that no topic
+#    name can start with is a config error naming file and line.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pg_lib.sh"
+
+pg_start
+it_broker_start b
+pg_sql "CREATE TABLE ev (id int PRIMARY KEY, v text) PARTITION BY RANGE (id);
+        CREATE TABLE ev_1 PARTITION OF ev FOR VALUES FROM (0) TO (100);
+        CREATE TABLE ev_2 PARTITION OF ev FOR VALUES FROM (100) TO (200);
+        INSERT INTO ev SELECT i, 'snap' || i FROM generate_series(1, 150) i;
+        CREATE TABLE \"Order Items\" (id int PRIMARY KEY, v text);
+        CREATE TABLE \"café\" (id int PRIMARY KEY, v text);
+        INSERT INTO \"Order Items\" VALUES (1, 'one');
+        INSERT INTO \"café\" VALUES (1, 'crème');
+        CREATE TABLE left_out (id int PRIMARY KEY);
+        CREATE PUBLICATION pub FOR TABLE ev, \"Order Items\", \"café\";"
+
+cap_config app "$b_ADDR" "tables = public.*" "publication = pub" "format = json" \
+    "topic.partitions = 3"
+cap_start app
+log="$IT_DIR/cap-app.log"
+grep -q 'WARN .*publication pub does not include 1 table .*public.left_out.*ALTER PUBLICATION "pub" ADD TABLE public.left_out;' "$log" ||
+	{ cat "$log" >&2; it_fail "no warning naming the table the publication leaves out"; }
+grep -q 'table public.Order Items goes to topic app.public.Order_Items' "$log" ||
+	it_fail "no line saying where \"Order Items\" goes"
+grep -q 'snapshot of public.ev: 150 rows' "$log" || it_fail "the partitioned table was not copied whole"
+
+pg_sql "INSERT INTO ev VALUES (175, 'a'), (185, 'b');
+        UPDATE ev SET v = 'updated' WHERE id = 5;
+        UPDATE ev SET id = 160 WHERE id = 20;
+        DELETE FROM ev WHERE id = 130;
+        CREATE TABLE ev_3 PARTITION OF ev FOR VALUES FROM (200) TO (300);
+        INSERT INTO ev VALUES (250, 'in a new partition');
+        INSERT INTO \"Order Items\" VALUES (2, 'two');
+        UPDATE \"café\" SET v = 'thé' WHERE id = 1;"
+cap_wait_caught_up sluice_app 60
+
+# replay_equal TOPIC SQL_TABLE FILE
+replay_equal() {
+	cap_dump "$b_ADDR" "$1" "$IT_DIR/$3.dump"
+	pg_sql "SELECT coalesce(json_agg(t), '[]') FROM $2 t" >"$IT_DIR/$3.want"
+	$IT_PY "$(dirname "$0")/pg_replay.py" "$IT_DIR/$3.dump" "$IT_DIR/$3.want" ||
+		it_fail "replaying $1 does not give table $2 back"
+}
+replay_equal app.public.ev ev ev
+replay_equal app.public.Order_Items '"Order Items"' items
+replay_equal app.public.caf_ '"café"' cafe
+grep -q '"table":"ev"' "$IT_DIR/ev.dump" || it_fail "events of ev do not name table ev"
+grep -q '"table":"ev_' "$IT_DIR/ev.dump" && it_fail "an event names a partition, not ev"
+grep -q '"v":"in a new partition"' "$IT_DIR/ev.dump" ||
+	it_fail "the row of the partition made after the start is not in app.public.ev"
+grep -q '"v":"thé"' "$IT_DIR/cafe.dump" || it_fail "the update of café is not in its topic"
+"$SLUICE" topics -b "$b_ADDR" list >"$IT_DIR/topics.txt" 2>&1 ||
+	it_fail "sluice topics list failed"
+grep -q '^app.public.ev_' "$IT_DIR/topics.txt" && it_fail "a partition got a topic of its own"
+
+# One partition truncated: not passed on, and said so.
+n_t=$(grep -c '"op":"t"' "$IT_DIR/ev.dump" || true)
+pg_sql "TRUNCATE ev_2"
+cap_wait_caught_up sluice_app 60
+it_wait 20 "the warning about the partition's truncate" \
+    grep -q 'WARN .*TRUNCATE at LSN .* of 1 of the 3 partitions of public.ev is not passed on' "$log"
+cap_dump "$b_ADDR" app.public.ev "$IT_DIR/ev2.dump"
+[ "$(grep -c '"op":"t"' "$IT_DIR/ev2.dump" || true)" = "$n_t" ] ||
+	it_fail "a truncate of one partition reached app.public.ev"
+
+# The whole table truncated: one truncate per topic partition, and the
+# replay is the table again.
+pg_sql "TRUNCATE ev"
+pg_sql "INSERT INTO ev VALUES (1, 'after the truncate')"
+cap_wait_caught_up sluice_app 60
+replay_equal app.public.ev ev ev3
+[ "$(grep -c '"op":"t"' "$IT_DIR/ev3.dump")" = "$((n_t + 3))" ] ||
+	it_fail "TRUNCATE ev did not give one truncate event per topic partition"
+cap_stop app
+
+# Two tables whose topics would be one: refused by name.
+pg_sql 'CREATE TABLE "a b" (id int PRIMARY KEY); CREATE TABLE a_b (id int PRIMARY KEY);'
+cap_config clash "$b_ADDR" "tables = public.a?b" "format = json"
+if "$SLUICE" capture -c "$IT_DIR/cap-clash.ini" >"$IT_DIR/clash.out" 2>&1; then
+	it_fail "capture of two tables sharing a topic name started"
+fi
+grep -q 'tables public.a b and public.a_b both map to topic clash.public.a_b' "$IT_DIR/clash.out" ||
+	grep -q 'tables public.a_b and public.a b both map to topic clash.public.a_b' "$IT_DIR/clash.out" ||
+	{ cat "$IT_DIR/clash.out" >&2; it_fail "the clash does not name both tables and the topic"; }
+
+# A prefix no topic name can start with.
+cap_config bad "$b_ADDR" "tables = public.ev" "topic_prefix = my app"
+"$SLUICE" capture -c "$IT_DIR/cap-bad.ini" >"$IT_DIR/bad.out" 2>&1 &&
+	it_fail "topic_prefix 'my app' was accepted"
+grep -q "cap-bad.ini:[0-9]*: \[source \"bad\"\] topic_prefix: 'my app' has ' ' at character 3" "$IT_DIR/bad.out" ||
+	{ cat "$IT_DIR/bad.out" >&2; it_fail "the bad topic_prefix error does not name file, line and character"; }
+cap_config "my app" "$b_ADDR" "tables = public.ev"
+"$SLUICE" capture -c "$IT_DIR/cap-my app.ini" >"$IT_DIR/name.out" 2>&1 &&
+	it_fail "a source name with a space was taken as the topic prefix"
+grep -q "it is the source's name: set topic_prefix" "$IT_DIR/name.out" ||
+	{ cat "$IT_DIR/name.out" >&2; it_fail "the error does not say to set topic_prefix"; }
+it_log "partitions, names and publication coverage: ok"
