@@ -96,14 +96,16 @@ cap_pg_tables_resolve(struct pg_conn *c, const char *patterns, struct cap_pg_tab
 	    "   (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)) "
 	    "  OR (c.relreplident = 'i' AND EXISTS "
 	    "   (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident)))::text, "
-	    " (c.relkind = 'p')::text "
+	    " (c.relkind = 'p')::text, c.relpersistence::text "
 	    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
 	    "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
+	    "AND c.relpersistence <> 't' "
 	    "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
 	    "AND n.nspname !~ '^pg_toast' ORDER BY 1, 2";
 	PGresult *res;
 	struct cap_pg_table *t = NULL;
-	size_t k = 0;
+	struct sl_buf unlogged = { 0 };
+	size_t k = 0, n_unlogged = 0;
 	int i, rc;
 
 	*out = NULL;
@@ -117,6 +119,11 @@ cap_pg_tables_resolve(struct pg_conn *c, const char *patterns, struct cap_pg_tab
 
 		if (!cap_pg_table_match(patterns, schema, name))
 			continue;
+		if (PQgetvalue(res, i, 5)[0] == 'u') {
+			/* no WAL, so nothing to decode, and no publication takes it */
+			sl_buf_printf(&unlogged, "%s%s.%s", n_unlogged++ ? ", " : "", schema, name);
+			continue;
+		}
 		t = sl_realloc(t, (k + 1) * sizeof(*t));
 		t[k].schema = sl_strdup(schema);
 		t[k].name = sl_strdup(name);
@@ -126,9 +133,17 @@ cap_pg_tables_resolve(struct pg_conn *c, const char *patterns, struct cap_pg_tab
 		k++;
 	}
 	PQclear(res);
+	if (n_unlogged > 0) {
+		sl_buf_add_u8(&unlogged, 0);
+		sl_warn("'tables' matches %zu unlogged table%s, left out: %s (PostgreSQL writes "
+		    "no WAL for an unlogged table, so it has no changes to capture; ALTER TABLE "
+		    "... SET LOGGED to capture it)", n_unlogged, n_unlogged == 1 ? "" : "s",
+		    (const char *)unlogged.p);
+		sl_buf_free(&unlogged);
+	}
 	if (k == 0)
-		return sl_errf(err, SL_ENOTFOUND, "tables = %s matches no table in the database",
-		    patterns);
+		return sl_errf(err, SL_ENOTFOUND, "tables = %s matches no table in the database%s",
+		    patterns, n_unlogged ? " but unlogged ones" : "");
 	*out = t;
 	*n = k;
 	return 0;
