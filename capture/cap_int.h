@@ -411,10 +411,14 @@ struct cap_topic_spec {
 	size_t n_configs;
 	/*
 	 * The table whose topic this is ("schema.table"), or NULL: a second
-	 * table mapping to the same topic is refused (cap_table_topic_name()
-	 * turns distinct names into one), and 'renamed' logs the mapping once.
+	 * table mapping to the same topic (cap_table_topic_name() turns
+	 * distinct names into one) is refused when 'strict' (at start, for the
+	 * tables the patterns match), else only warned about (a table renamed
+	 * or dropped and made again while capture runs may take the topic
+	 * over); 'renamed' logs the mapping once.
 	 */
 	const char *source;
+	int strict;
 	int renamed;
 };
 

@@ -115,8 +115,9 @@ int cap_pg_emit_row(struct cap_pg *, struct cap_txn *, struct cap_rel *, enum sc
     struct sl_err *err);
 /* Install a Relation message (or one built from the catalog) in the cache. */
 int cap_pg_on_relation(struct cap_pg *, const struct cap_pgo_msg *m, struct sl_err *err);
+/* 'strict': a second table on the same topic is an error, else a warning. */
 int cap_pg_table_topic(struct cap_pg *, const char *schema, const char *name, int compact,
-    struct cap_topic **out, struct sl_err *err);
+    int strict, struct cap_topic **out, struct sl_err *err);
 int cap_pg_emit_truncate(struct cap_pg *, struct cap_txn *, struct cap_rel *, uint64_t lsn,
     struct sl_err *err);
 int cap_pg_heartbeat(struct cap_pg *, struct sl_err *err);

@@ -270,7 +270,7 @@ rel_schema_id(const struct cap_rel *r)
 /* Find or create the topic of "schema.table". */
 int
 cap_pg_table_topic(struct cap_pg *s, const char *schema, const char *name,
-    int compact, struct cap_topic **out, struct sl_err *err)
+    int compact, int strict, struct cap_topic **out, struct sl_err *err)
 {
 	struct cap_topic_spec spec;
 	char *topic, *source;
@@ -283,6 +283,7 @@ cap_pg_table_topic(struct cap_pg *s, const char *schema, const char *name,
 	memset(&spec, 0, sizeof(spec));
 	spec.name = topic;
 	spec.source = source;
+	spec.strict = strict;
 	spec.renamed = renamed;
 	spec.partitions = s->conf.topic_partitions;
 	spec.replication_factor = s->conf.topic_replication;
@@ -397,8 +398,8 @@ cap_pg_on_relation(struct cap_pg *s, const struct cap_pgo_msg *m, struct sl_err 
 		rel_free_contents(&tmp);	/* resent unchanged */
 		return 0;
 	}
-	if ((rc = cap_pg_table_topic(s, tmp.table.schema, tmp.table.name, has_key, &tmp.topic,
-	    err)) != 0) {
+	if ((rc = cap_pg_table_topic(s, tmp.table.schema, tmp.table.name, has_key, 0,
+	    &tmp.topic, err)) != 0) {
 		rel_free_contents(&tmp);
 		return rc;
 	}

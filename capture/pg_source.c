@@ -322,7 +322,7 @@ cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 		struct cap_topic *t;
 
 		if ((rc = cap_pg_table_topic(s, tables[i].schema, tables[i].name,
-		    tables[i].has_key, &t, err)) != 0)
+		    tables[i].has_key, 1, &t, err)) != 0)
 			goto out;
 	}
 

@@ -619,13 +619,23 @@ cap_topic_open(struct cap_producer *p, const struct cap_topic_spec *spec,
 	*out = NULL;
 	for (i = 0; i < p->n_topics; i++)
 		if (strcmp(p->topics[i]->name, spec->name) == 0) {
-			if (spec->source && p->topics[i]->source &&
-			    strcmp(spec->source, p->topics[i]->source) != 0)
-				return sl_errf(err, SL_EINVAL, "tables %s and %s both map to "
-				    "topic %s (characters a topic name cannot hold become '_'): "
-				    "exclude one of them in 'tables' with !schema.table, or "
-				    "rename it", p->topics[i]->source, spec->source, spec->name);
-			*out = p->topics[i];
+			struct cap_topic *t0 = p->topics[i];
+
+			if (spec->source && t0->source && strcmp(spec->source, t0->source) != 0) {
+				if (spec->strict)
+					return sl_errf(err, SL_EINVAL, "tables %s and %s both map "
+					    "to topic %s (characters a topic name cannot hold "
+					    "become '_'): exclude one of them in 'tables' with "
+					    "!schema.table, or rename it", t0->source,
+					    spec->source, spec->name);
+				sl_warn("table %s now goes to topic %s, %s's until now (renamed, "
+				    "or made again?): if both tables exist, their rows share "
+				    "the topic and compaction mixes their keys", spec->source,
+				    spec->name, t0->source);
+				free(t0->source);
+				t0->source = sl_strdup(spec->source);
+			}
+			*out = t0;
 			return 0;
 		}
 	if (spec->renamed && spec->source)

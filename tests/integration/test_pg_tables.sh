@@ -8,8 +8,9 @@
 #  - a TRUNCATE of one partition is not passed on (it would empty the whole
 #    table in a view) and says so; a TRUNCATE of the table is;
 #  - table names with characters a Kafka topic name cannot hold ("Order
-#    Items", "café") go to topics with '_' in their place, and two tables
-#    that would share a topic are refused by name;
+#    Items", "café") go to topics with '_' in their place, two tables that
+#    would share a topic are refused by name at start, and a table renamed
+#    onto the same topic while capture runs goes on there with a warning;
 #  - an existing publication that leaves out a table 'tables' matches gets
 #    a warning naming it and the ALTER PUBLICATION that adds it;
 #  - an unlogged table (no WAL, refused by CREATE PUBLICATION, which stopped
@@ -110,6 +111,15 @@ cap_config own "$b_ADDR" "tables = public.*, !public.a?b" "format = json" "snaps
 cap_start own
 grep -q 'created publication sluice_own for 4 tables' "$IT_DIR/cap-own.log" ||
 	{ cat "$IT_DIR/cap-own.log" >&2; it_fail "capture did not create its publication without the unlogged table"; }
+# A table renamed while capture runs to a name with the same topic: its
+# changes go on there (a warning, not the start's refusal).
+pg_sql 'INSERT INTO "Order Items" VALUES (3, '"'three'"'); ALTER TABLE "Order Items" RENAME TO "Order_Items";
+        INSERT INTO "Order_Items" VALUES (4, '"'four'"');'
+cap_wait_caught_up sluice_own 60
+it_wait 20 "the warning about the renamed table's topic" \
+    grep -q 'WARN .*table public.Order_Items now goes to topic own.public.Order_Items, public.Order Items' "$IT_DIR/cap-own.log"
+cap_dump "$b_ADDR" own.public.Order_Items "$IT_DIR/own-items.dump"
+grep -q '"v":"four"' "$IT_DIR/own-items.dump" || it_fail "the row inserted after the rename is not in own.public.Order_Items"
 cap_stop own
 
 # A prefix no topic name can start with.
