@@ -127,12 +127,18 @@ struct cap_pg_repl {
 	char q_msg[512];
 };
 
+/*
+ * Every text value, name and COPY row arrives in UTF-8 whatever the
+ * database's encoding (the walsender's and COPY's output convert to the
+ * client encoding; left alone it is the database's, and a LATIN1
+ * database gave events that were not UTF-8).  After the dsn, so it wins.
+ */
 static PGconn *
 pg_connect(const char *dsn, int replication)
 {
-	const char *keys[] = { "dbname", "options", "fallback_application_name",
-	    replication ? "replication" : NULL, NULL };
-	const char *vals[] = { dsn, CAP_PG_OPTIONS, "sluice-capture",
+	const char *keys[] = { "dbname", "options", "client_encoding",
+	    "fallback_application_name", replication ? "replication" : NULL, NULL };
+	const char *vals[] = { dsn, CAP_PG_OPTIONS, "UTF8", "sluice-capture",
 	    replication ? "database" : NULL, NULL };
 
 	return PQconnectdbParams(keys, vals, 1);

@@ -294,9 +294,16 @@ cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 		goto out;
 	if ((rc = cap_pg_sql_open(s->conf.dsn, &s->sql, err)) != 0)
 		goto out;
-	res = PQexec(s->sql, "SELECT current_database()");
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+	res = PQexec(s->sql, "SELECT current_database(), pg_encoding_to_char(encoding) "
+	    "FROM pg_database WHERE datname = current_database()");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
 		snprintf(s->dbname, sizeof(s->dbname), "%s", PQgetvalue(res, 0, 0));
+		/* every other encoding is converted to UTF-8 on the way (pg_repl.c) */
+		if (strcmp(PQgetvalue(res, 0, 1), "SQL_ASCII") == 0)
+			sl_warn("database %s has encoding SQL_ASCII: PostgreSQL stores its text "
+			    "as given and cannot convert it, so events carry those bytes as "
+			    "they are, valid UTF-8 or not", s->dbname);
+	}
 	PQclear(res);
 	if ((rc = cap_pg_tables_resolve(s->sql, s->conf.tables, &tables, &n_tables, err)) != 0 ||
 	    (rc = cap_pg_privileges_check(s->sql, tables, n_tables, err)) != 0 ||

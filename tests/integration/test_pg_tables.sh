@@ -16,6 +16,7 @@
 #  - an unlogged table (no WAL, refused by CREATE PUBLICATION, which stopped
 #    capture at start when public.* matched one) is left out with a warning,
 #    and a publication sluice creates works (the last part);
+#  - a LATIN1 database gives UTF-8 events, snapshot and stream;
 #  - a topic_prefix (or a source name standing in for it) that no topic
 #    name can start with is a config error naming file and line.
 . "$(dirname "$0")/lib.sh"
@@ -121,6 +122,32 @@ it_wait 20 "the warning about the renamed table's topic" \
 cap_dump "$b_ADDR" own.public.Order_Items "$IT_DIR/own-items.dump"
 grep -q '"v":"four"' "$IT_DIR/own-items.dump" || it_fail "the row inserted after the rename is not in own.public.Order_Items"
 cap_stop own
+
+# A LATIN1 database: events are UTF-8 all the same (capture asks for
+# client_encoding UTF8; left alone, the walsender and COPY sent LATIN1).
+pg_sql "CREATE DATABASE l1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+l1_sql() {
+	PGCLIENTENCODING=UTF8 "$PG_BIN/psql" -h "$PG_SOCK" -p "$PG_PORT" -U postgres -d l1 \
+	    -v ON_ERROR_STOP=1 -Atqc "$1"
+}
+l1_sql "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'café au lait')"
+dsn_app=$PG_DSN
+PG_DSN="host=$PG_SOCK port=$PG_PORT dbname=l1 user=postgres"
+cap_config latin "$b_ADDR" "tables = public.t" "format = json"
+PG_DSN=$dsn_app
+cap_start latin
+l1_sql "INSERT INTO t VALUES (2, 'crème brûlée'); UPDATE t SET v = 'naïve' WHERE id = 1"
+it_wait 30 "three events of the LATIN1 table" \
+    sh -c "kcat -b '$b_ADDR' -C -t latin.public.t -e -q -f '%s\n' 2>/dev/null | grep -c . | grep -qx 3"
+kcat -b "$b_ADDR" -C -t latin.public.t -e -q -f '%s\n' >"$IT_DIR/latin.json"
+$IT_PY - "$IT_DIR/latin.json" <<'PY' || it_fail "events of the LATIN1 database are not the right UTF-8"
+import json, sys
+got = sorted(json.loads(l.decode("utf-8"))["after"]["v"] for l in open(sys.argv[1], "rb"))
+want = sorted(["café au lait", "crème brûlée", "naïve"])
+print("values:", got)
+sys.exit(0 if got == want else 1)
+PY
+cap_stop latin
 
 # A prefix no topic name can start with.
 cap_config bad "$b_ADDR" "tables = public.ev" "topic_prefix = my app"
