@@ -51,9 +51,15 @@ cap_config f "$b_ADDR" "tables = public.a" "publication = filtered" "plugin = pg
 "$SLUICE" capture -c "$IT_DIR/cap-f.ini" >"$IT_DIR/cap-f.log" 2>&1 &
 pid=$!
 it_track "$pid"
-sleep 1
-pg_sql "INSERT INTO a VALUES (42, 'x')"
 pid_gone() { ! kill -0 "$1"; }
+# pg_sluice refuses the filter when it decodes a change of the table, so
+# the insert must come after the slot exists (snapshot = never: capture
+# makes it at its start, then streams), or capture never sees it
+streaming_or_gone() {
+	grep -q "streaming from slot" "$IT_DIR/cap-f.log" || pid_gone "$pid"
+}
+it_wait 60 "capture on publication filtered to stream (or stop)" streaming_or_gone
+pg_sql "INSERT INTO a VALUES (42, 'x')"
 it_wait 30 "capture to stop on a publication with a row filter" pid_gone "$pid"
 grep -q 'publication "filtered" has a row filter for table "a"' "$IT_DIR/cap-f.log" ||
 	it_fail "no error naming the row filter: $(tail -n 5 "$IT_DIR/cap-f.log")"
