@@ -186,6 +186,13 @@ int cap_my_match(const char *patterns, const char *default_db, const char *db,
 /* The captured table "db.table" at its catalog shape, created when new. */
 int cap_my_rel_catalog(struct cap_my *, const char *db, const char *table,
     struct cap_my_rel **out, struct sl_err *err);
+/*
+ * "db.table" that the catalog no longer has (dropped after the binlog
+ * event capture is at): the known relation, or a new one without columns
+ * whose topic takes what the binlog still holds of it (a truncate).
+ */
+int cap_my_rel_dropped(struct cap_my *, const char *db, const char *table,
+    struct cap_my_rel **out, struct sl_err *err);
 /* Install the shape a Table Map gives (a new version when it differs). */
 int cap_my_rel_tmap(struct cap_my *, const struct cap_my_table_map *tm,
     struct cap_my_rel **out, struct sl_err *err);

@@ -427,17 +427,22 @@ decode_query(struct rd *r, const struct cap_my_decoder *d, struct sl_arena *a,
 /*
  * One list of the optional metadata: the columns it is over.  Which
  * columns count is part of the format (docs/binlog-format.md): numeric for
- * SIGNEDNESS, character (CHAR, VARCHAR, TEXT/BLOB; GEOMETRY too on
- * MariaDB) for the charsets, ENUM and SET for theirs.
+ * SIGNEDNESS (YEAR too on MariaDB, whose YEAR is a TINYINT with the
+ * unsigned flag: leaving it out shifts the bits of every numeric column
+ * after it, so an INT -1 read 4294967295), character (CHAR, VARCHAR,
+ * TEXT/BLOB; GEOMETRY too on MariaDB) for the charsets, ENUM and SET for
+ * theirs.
  */
 static int
-col_is_numeric(const struct cap_my_column *c)
+col_is_numeric(const struct cap_my_column *c, int mariadb)
 {
 	switch (c->type) {
 	case CAP_MYT_TINY: case CAP_MYT_SHORT: case CAP_MYT_INT24: case CAP_MYT_LONG:
 	case CAP_MYT_LONGLONG: case CAP_MYT_FLOAT: case CAP_MYT_DOUBLE:
 	case CAP_MYT_NEWDECIMAL: case CAP_MYT_DECIMAL:
 		return 1;
+	case CAP_MYT_YEAR:
+		return mariadb;
 	default:
 		return 0;
 	}
@@ -573,7 +578,7 @@ decode_table_metadata(struct rd *r, struct cap_my_table_map *tm, int mariadb,
 			uint32_t k = 0;
 
 			for (i = 0; i < tm->n_columns; i++)
-				if (col_is_numeric(&tm->columns[i]))
+				if (col_is_numeric(&tm->columns[i], mariadb))
 					k++;
 			if (l < (k + 7) / 8) {
 				RD_BAD(r, tlv_at, "signedness bitmap of %zu bytes for %u numeric columns",
@@ -582,10 +587,12 @@ decode_table_metadata(struct rd *r, struct cap_my_table_map *tm, int mariadb,
 			}
 			k = 0;
 			for (i = 0; i < tm->n_columns; i++) {
-				if (!col_is_numeric(&tm->columns[i]))
+				if (!col_is_numeric(&tm->columns[i], mariadb))
 					continue;
-				tm->columns[i].is_unsigned =
-				    (r->p[r->off + k / 8] >> (7 - k % 8)) & 1;
+				/* YEAR's bit takes its place; the year itself is a year */
+				if (tm->columns[i].type != CAP_MYT_YEAR)
+					tm->columns[i].is_unsigned =
+					    (r->p[r->off + k / 8] >> (7 - k % 8)) & 1;
 				k++;
 			}
 			tm->has_signedness = 1;

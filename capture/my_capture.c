@@ -405,6 +405,25 @@ on_table_map(struct cap_my *s, const struct cap_my_event *ev, struct sl_err *err
 	return 0;
 }
 
+/*
+ * A row image without every column: written by a session with
+ * binlog_row_image MINIMAL or NOBLOB.  The binlog does not hold the
+ * missing values, so no restart can capture the change: only a new
+ * snapshot can.
+ */
+static int
+row_image_error(struct cap_my *s, uint32_t start, const struct cap_my_rel *r,
+    const char *image, const char *column, struct sl_err *err)
+{
+	return sl_errf(err, SL_EUNSUPPORTED, "binlog %s:%" PRIu32 ": the %s image of %s "
+	    "lacks column %s: it was written with binlog_row_image MINIMAL or NOBLOB (a "
+	    "session can SET SESSION binlog_row_image; capture needs FULL in every session: "
+	    "SET GLOBAL binlog_row_image = 'FULL' and in the configuration file, and no "
+	    "session override); the binlog does not hold the change whole, so take a new "
+	    "snapshot: delete topic %s and start capture again", s->at.file, start, image,
+	    r->collection, column, s->off_topic_name);
+}
+
 static int
 on_rows(struct cap_my *s, const struct cap_my_event *ev, uint32_t start,
     struct sl_err *err)
@@ -448,13 +467,18 @@ on_rows(struct cap_my *s, const struct cap_my_event *ev, uint32_t start,
 			return rc;
 		if (rc == 0)
 			break;
-		if (op != SCH_OP_CREATE)
-			for (i = 0; i < r->n_cols; i++)
-				if (before[i].kind == SCH_UNCHANGED)
-					return sl_errf(err, SL_EUNSUPPORTED, "binlog %s:%" PRIu32 ": "
-					    "the before image of %s lacks column %s: set "
-					    "binlog_row_image = FULL on the server", s->at.file, start,
-					    r->collection, r->table.columns[i].name);
+		/*
+		 * binlog_row_image is checked at start, but any session with
+		 * the privilege can SET SESSION binlog_row_image = MINIMAL: an
+		 * image without a column would go out as a row that lacks
+		 * it (an INSERT naming some columns only logs those).
+		 */
+		for (i = 0; i < r->n_cols; i++)
+			if ((op != SCH_OP_CREATE && before[i].kind == SCH_UNCHANGED) ||
+			    (op != SCH_OP_DELETE && after[i].kind == SCH_UNCHANGED))
+				return row_image_error(s, start, r, op != SCH_OP_CREATE &&
+				    before[i].kind == SCH_UNCHANGED ? "before" : "after",
+				    r->table.columns[i].name, err);
 		rc = cap_my_emit_row(s, s->cur, r, op, op == SCH_OP_CREATE ? NULL : before,
 		    op == SCH_OP_DELETE ? NULL : after, &at, row++, err);
 		if (rc != 0)
@@ -596,12 +620,343 @@ parse_truncate(const char *sql, const char *cur_db, char *db, size_t dbsize, cha
 	return 1;
 }
 
+/*
+ * Row changes logged as SQL text.  binlog_format is checked at start, but
+ * any session with the privilege can SET SESSION binlog_format =
+ * 'STATEMENT' (or 'MIXED', where "safe" statements stay text): its INSERT,
+ * UPDATE and DELETE then reach the binlog as a Query event and no row
+ * event, and capture would miss them without a word.  The tables such a
+ * statement changes are read from its text, well enough to tell whether
+ * one is captured: the table of INSERT/REPLACE, every table of UPDATE's
+ * table references (a multi-table UPDATE may change any of them), the
+ * target tables of DELETE with their aliases resolved.  Tables that only
+ * feed the statement (INSERT ... SELECT FROM a captured table, as
+ * pt-table-checksum writes) are not targets.
+ */
+#define DML_MAX_REFS 32
+
+struct dml_ref {
+	char db[256], table[256], alias[256];
+	int has_db;
+};
+
+struct dml_refs {
+	struct dml_ref r[DML_MAX_REFS];
+	unsigned n;
+};
+
+static int
+word_any(const char *p, const char *const *words)
+{
+	for (; *words; words++)
+		if (word_is(p, *words))
+			return 1;
+	return 0;
+}
+
+/* Past a '...', "..." or `...` at 'p' (doubled quotes and backslashes). */
+static const char *
+skip_quoted(const char *p)
+{
+	char q = *p++;
+
+	for (; *p; p++) {
+		if (*p == '\\' && q != '`' && p[1]) {
+			p++;
+			continue;
+		}
+		if (*p == q) {
+			if (p[1] != q)
+				return p + 1;
+			p++;
+		}
+	}
+	return p;
+}
+
+/* Past the parenthesized text at 'p' (at its '('). */
+static const char *
+skip_parens(const char *p)
+{
+	int depth = 0;
+
+	while (*p) {
+		if (*p == '\'' || *p == '"' || *p == '`') {
+			p = skip_quoted(p);
+			continue;
+		}
+		if (*p == '(')
+			depth++;
+		else if (*p == ')' && --depth == 0)
+			return p + 1;
+		p++;
+	}
+	return p;
+}
+
+/* "[db.]name" or "name.*" at 'p' into 'ref'; the text after ("" table: none). */
+static const char *
+dml_table(const char *p, const char *cur_db, struct dml_ref *ref)
+{
+	const char *q;
+
+	memset(ref, 0, sizeof(*ref));
+	p = ident(skip_space(p), ref->table, sizeof(ref->table));
+	if (ref->table[0] == '\0')
+		return p;
+	q = skip_space(p);
+	if (*q == '.') {
+		q = skip_space(q + 1);
+		if (*q == '*')
+			return q + 1;		/* DELETE t.* FROM ... */
+		memcpy(ref->db, ref->table, sizeof(ref->db));
+		ref->has_db = 1;
+		return ident(q, ref->table, sizeof(ref->table));
+	}
+	snprintf(ref->db, sizeof(ref->db), "%s", cur_db ? cur_db : "");
+	return p;
+}
+
+/*
+ * A comma- or JOIN-separated list of tables ("a AS x JOIN b ON ..., c")
+ * into 'out', up to one of the words that end it; the text after.
+ * Parenthesized parts (subqueries, derived tables) are skipped.
+ */
+static const char *
+dml_table_refs(const char *p, const char *cur_db, struct dml_refs *out)
+{
+	static const char *const end[] = { "SET", "WHERE", "USING", "ORDER", "LIMIT", "FROM",
+	    "RETURNING", "VALUES", "VALUE", "SELECT", NULL };
+	static const char *const not_alias[] = { "SET", "WHERE", "USING", "ORDER", "LIMIT",
+	    "FROM", "RETURNING", "JOIN", "INNER", "LEFT", "RIGHT", "OUTER", "CROSS", "NATURAL",
+	    "STRAIGHT_JOIN", "ON", "PARTITION", "USE", "IGNORE", "FORCE", NULL };
+
+	for (;;) {
+		struct dml_ref ref;
+
+		p = skip_space(p);
+		if (*p == '(') {
+			p = skip_parens(p);
+		} else {
+			p = skip_space(dml_table(p, cur_db, &ref));
+			if (ref.table[0] == '\0')
+				return p;
+			if (word_is(p, "AS"))
+				p = skip_space(ident(skip_space(p + 2), ref.alias, sizeof(ref.alias)));
+			else if ((*p == '`' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			    *p == '_') && !word_any(p, not_alias))
+				p = skip_space(ident(p, ref.alias, sizeof(ref.alias)));
+			if (out->n < DML_MAX_REFS)
+				out->r[out->n++] = ref;
+		}
+		/* on to the next table, or the end of the list */
+		for (;;) {
+			p = skip_space(p);
+			if (*p == '\0' || *p == ';' || word_any(p, end))
+				return p;
+			if (*p == ',') {
+				p++;
+				break;
+			}
+			if (word_is(p, "JOIN") || word_is(p, "STRAIGHT_JOIN")) {
+				p += word_is(p, "JOIN") ? 4 : 13;
+				break;
+			}
+			if (*p == '\'' || *p == '"' || *p == '`')
+				p = skip_quoted(p);
+			else if (*p == '(')
+				p = skip_parens(p);
+			else if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
+			    (*p >= '0' && *p <= '9') || (unsigned char)*p >= 0x80) {
+				char w[256];
+
+				p = ident(p, w, sizeof(w));
+			} else {
+				p++;
+			}
+		}
+	}
+}
+
+/* A target named 'a' of a multi-table DELETE: the table whose alias it is. */
+static const struct dml_ref *
+dml_resolve(const struct dml_ref *t, const struct dml_refs *from)
+{
+	unsigned i;
+
+	if (!t->has_db)
+		for (i = 0; i < from->n; i++)
+			if (from->r[i].alias[0] && strcmp(from->r[i].alias, t->table) == 0)
+				return &from->r[i];
+	return t;
+}
+
+/*
+ * The tables an INSERT, REPLACE, UPDATE or DELETE statement 'sql' changes
+ * into 'out' (none for other statements).
+ */
+static void
+dml_targets(const char *sql, const char *cur_db, struct dml_refs *out)
+{
+	static const char *const ins_mods[] = { "LOW_PRIORITY", "DELAYED", "HIGH_PRIORITY",
+	    "IGNORE", "INTO", NULL };
+	static const char *const upd_mods[] = { "LOW_PRIORITY", "IGNORE", NULL };
+	static const char *const del_mods[] = { "LOW_PRIORITY", "QUICK", "IGNORE", NULL };
+	const char *p = skip_space(sql);
+	struct dml_refs *names, *from;
+	unsigned i;
+
+	out->n = 0;
+	if (word_is(p, "INSERT") || word_is(p, "REPLACE")) {
+		p = skip_space(p + (word_is(p, "INSERT") ? 6 : 7));
+		while (word_any(p, ins_mods))
+			p = skip_space(ident(p, out->r[0].alias, sizeof(out->r[0].alias)));
+		(void)dml_table(p, cur_db, &out->r[0]);
+		out->n = out->r[0].table[0] != '\0';
+		return;
+	}
+	if (word_is(p, "UPDATE")) {
+		p = skip_space(p + 6);
+		while (word_any(p, upd_mods))
+			p = skip_space(p + (word_is(p, "IGNORE") ? 6 : 12));
+		(void)dml_table_refs(p, cur_db, out);
+		return;
+	}
+	if (!word_is(p, "DELETE"))
+		return;
+	p = skip_space(p + 6);
+	while (word_any(p, del_mods))
+		p = skip_space(p + (word_is(p, "QUICK") ? 5 : word_is(p, "IGNORE") ? 6 : 12));
+	names = sl_calloc(1, sizeof(*names));
+	from = sl_calloc(1, sizeof(*from));
+	if (word_is(p, "FROM")) {
+		/* DELETE FROM t ... | DELETE FROM t1, t2 USING refs */
+		p = dml_table_refs(p + 4, cur_db, names);
+		if (word_is(p, "USING"))
+			(void)dml_table_refs(p + 5, cur_db, from);
+	} else {
+		/* DELETE t1, t2 FROM refs */
+		p = dml_table_refs(p, cur_db, names);
+		if (word_is(p, "FROM"))
+			(void)dml_table_refs(p + 4, cur_db, from);
+	}
+	for (i = 0; i < names->n; i++)
+		out->r[out->n++] = *dml_resolve(&names->r[i], from);
+	free(names);
+	free(from);
+}
+
+/*
+ * A Query event that changed rows of a captured table: an error, since
+ * the rows it changed are not in the binlog.
+ */
+static int
+statement_dml(struct cap_my *s, const struct cap_my_event *ev, uint32_t start,
+    const char *q, struct sl_err *err)
+{
+	struct dml_refs *t = sl_calloc(1, sizeof(*t));
+	unsigned i;
+	int rc = 0;
+
+	dml_targets(q, ev->u.query.db, t);
+	for (i = 0; i < t->n && rc == 0; i++)
+		if (cap_my_match(s->conf.tables, s->dsn.database, t->r[i].db, t->r[i].table))
+			rc = sl_errf(err, SL_EUNSUPPORTED, "binlog %s:%" PRIu32 ": a change of "
+			    "table %s.%s is logged as a statement, not as rows (its session had "
+			    "binlog_format STATEMENT or MIXED: SET SESSION binlog_format overrides "
+			    "the server's ROW), so capture cannot know the rows it changed; keep "
+			    "binlog_format = ROW in every session and take a new snapshot: delete "
+			    "topic %s and start capture again (the statement: %.120s)", s->at.file,
+			    start, t->r[i].db, t->r[i].table, s->off_topic_name, q);
+	free(t);
+	return rc;
+}
+
+/*
+ * "DELETE [LOW_PRIORITY] [QUICK] [IGNORE] FROM [db.]name" and nothing
+ * after (no WHERE, ORDER BY or LIMIT): 1 with 'db' and 'table' set.
+ */
+static int
+parse_delete_all(const char *sql, const char *cur_db, char *db, size_t dbsize, char *table,
+    size_t tsize)
+{
+	static const char *const mods[] = { "LOW_PRIORITY", "QUICK", "IGNORE", NULL };
+	const char *p = skip_space(sql);
+	struct dml_ref ref;
+
+	if (!word_is(p, "DELETE"))
+		return 0;
+	p = skip_space(p + 6);
+	while (word_any(p, mods))
+		p = skip_space(p + (word_is(p, "QUICK") ? 5 : word_is(p, "IGNORE") ? 6 : 12));
+	if (!word_is(p, "FROM"))
+		return 0;
+	p = skip_space(dml_table(p + 4, cur_db, &ref));
+	while (*p == ';')
+		p = skip_space(p + 1);
+	if (ref.table[0] == '\0' || *p != '\0')
+		return 0;
+	snprintf(db, dbsize, "%s", ref.db);
+	snprintf(table, tsize, "%s", ref.table);
+	return 1;
+}
+
+/*
+ * ALTER TABLE ... TRUNCATE PARTITION, DROP PARTITION or EXCHANGE PARTITION
+ * of a captured table remove (or swap) rows and the binlog holds no row
+ * event for them: their topic keeps rows the table no longer has.  It is
+ * what partition maintenance does on purpose, so capture goes on, and
+ * says so.
+ */
+static void
+partition_rows_warning(struct cap_my *s, const char *q, const char *cur_db, uint32_t start)
+{
+	static const char *const ops[] = { "TRUNCATE", "DROP", "EXCHANGE", NULL };
+	const char *p = skip_space(q);
+	struct dml_ref ref;
+
+	if (!word_is(p, "ALTER"))
+		return;
+	p = skip_space(p + 5);
+	while (word_is(p, "ONLINE") || word_is(p, "IGNORE"))
+		p = skip_space(p + 6);
+	if (!word_is(p, "TABLE"))
+		return;
+	p = dml_table(p + 5, cur_db, &ref);
+	if (ref.table[0] == '\0' ||
+	    !cap_my_match(s->conf.tables, s->dsn.database, ref.db, ref.table))
+		return;
+	while (*(p = skip_space(p)) != '\0') {
+		if (word_any(p, ops)) {
+			char op[16];
+
+			p = ident(p, op, sizeof(op));
+			if (word_is(skip_space(p), "PARTITION")) {
+				sl_warn("binlog %s:%" PRIu32 ": ALTER TABLE %s.%s %s PARTITION "
+				    "changes rows without row events: its topic keeps the rows as "
+				    "they were (DELETE them first to have them as changes, or take "
+				    "a new snapshot)", s->at.file, start, ref.db, ref.table, op);
+				return;
+			}
+		} else if (*p == '\'' || *p == '"' || *p == '`') {
+			p = skip_quoted(p);
+		} else if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
+		    (*p >= '0' && *p <= '9') || (unsigned char)*p >= 0x80) {
+			char w[256];
+
+			p = ident(p, w, sizeof(w));
+		} else {
+			p++;
+		}
+	}
+}
+
 static int
 on_query(struct cap_my *s, const struct cap_my_event *ev, uint32_t start, struct sl_err *err)
 {
 	const char *q = skip_space(ev->u.query.sql);
 	char db[256], table[256];
-	int rc;
+	int rc, whole;
 
 	if (word_is(q, "BEGIN")) {
 		if (s->cur == NULL)
@@ -610,14 +965,34 @@ on_query(struct cap_my *s, const struct cap_my_event *ev, uint32_t start, struct
 	}
 	if (word_is(q, "COMMIT") || word_is(q, "ROLLBACK"))
 		return txn_commit(s, err);
+	/*
+	 * A DELETE of a whole table logged as a statement: what MariaDB
+	 * writes, even with binlog_format ROW, for a MEMORY table emptied by
+	 * a server restart ("DELETE FROM `db`.`t`"), or a session's statement
+	 * binlog_format: all rows went, as with TRUNCATE.
+	 */
+	whole = parse_truncate(q, ev->u.query.db, db, sizeof(db), table, sizeof(table)) ||
+	    parse_delete_all(q, ev->u.query.db, db, sizeof(db), table, sizeof(table));
+	if (!whole && (rc = statement_dml(s, ev, start, q, err)) != 0)
+		return rc;
+	if (!whole)
+		partition_rows_warning(s, q, ev->u.query.db, start);
 	/* DDL and other statements */
-	if (parse_truncate(q, ev->u.query.db, db, sizeof(db), table, sizeof(table)) &&
-	    cap_my_match(s->conf.tables, s->dsn.database, db, table)) {
+	if (whole && cap_my_match(s->conf.tables, s->dsn.database, db, table)) {
 		struct cap_my_rel *r;
 		struct cap_my_pos at = s->at;
 		int implicit = s->cur == NULL;
 
-		if ((rc = cap_my_rel_catalog(s, db, table, &r, err)) != 0)
+		/*
+		 * A table truncated and then dropped (a staging table) is not
+		 * in the catalog when capture reads its TRUNCATE: its topic
+		 * still gets the truncate, or capture would stop here at
+		 * every start.
+		 */
+		rc = cap_my_rel_catalog(s, db, table, &r, err);
+		if (rc == SL_ENOTFOUND)
+			rc = cap_my_rel_dropped(s, db, table, &r, err);
+		if (rc != 0)
 			return rc;
 		if (implicit && (rc = txn_begin(s, start, ev->timestamp, NULL, 0, 0, err)) != 0)
 			return rc;

@@ -395,6 +395,25 @@ cap_my_rel_catalog(struct cap_my *s, const char *db, const char *table,
 	return rc;
 }
 
+int
+cap_my_rel_dropped(struct cap_my *s, const char *db, const char *table,
+    struct cap_my_rel **out, struct sl_err *err)
+{
+	struct cap_my_rel *r = rel_find(s, db, table);
+	int rc;
+
+	if (r == NULL) {
+		/* no key known: a compacted topic would refuse a later keyless row */
+		if ((rc = rel_new(s, db, table, 0, &r, err)) != 0)
+			return rc;
+		rel_set_cols(r, NULL, 0, 0);
+		sl_info("table %s.%s is no longer in the catalog (dropped since): its changes "
+		    "in the binlog still go to topic %s", db, table, r->topic->name);
+	}
+	*out = r;
+	return 0;
+}
+
 /* ------------------------------------------------------------ checks */
 
 struct grants_ctx {

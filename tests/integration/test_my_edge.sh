@@ -1,0 +1,270 @@
+#!/bin/sh
+# test_my_edge.sh: MariaDB 10.11 capture in the less common situations a
+# team coming from Debezium's MySQL connector meets, on one server and one
+# broker, each part with a source (and topics) of its own:
+#  - nm: databases `my-db` and `dé jà`, tables `Order Items`, `order`,
+#    bt`x (a backtick), `tâble-ü`, columns `select` and we`ird: snapshot and
+#    stream, a TRUNCATE; topics named with '_' for what Kafka refuses; each
+#    topic replays to its table;
+#  - ty: a YEAR column before integer columns (MariaDB counts YEAR in the
+#    signedness bitmap of the Table_map: read without it, a streamed INT -1
+#    came out as 4294967295 and a BIGINT UNSIGNED max as -1), 300 columns,
+#    a 5 MB LONGBLOB, DECIMAL(65,30), BIT(64), SET, ENUM, GEOMETRY, a UNIQUE
+#    NOT NULL key without primary key, RANGE and HASH partitioned tables:
+#    snapshot and stream replay to the tables; ALTER TABLE ... TRUNCATE
+#    PARTITION is named in a warning;
+#  - gone: a table created, truncated and dropped while capture is stopped
+#    (capture used to stop at the TRUNCATE at every start: the table was not
+#    in the catalog); a MEMORY table emptied by a server restart (MariaDB
+#    10.11 logs a TRUNCATE TABLE for it, older servers and MySQL a "DELETE
+#    FROM `db`.`t`" statement, even with ROW): a truncate event, so the
+#    topic replays to the empty table;
+#  - img: an INSERT of a session with binlog_row_image = MINIMAL: capture
+#    stops with an error naming binlog_row_image and produces nothing of it
+#    (it used to produce the row with a placeholder for the columns the
+#    INSERT did not name);
+#  - stmt: a session with binlog_format = STATEMENT: a REPLACE ... SELECT
+#    into an uncaptured table reading a captured one (pt-table-checksum)
+#    and a multi-table DELETE of an uncaptured table are let through; a
+#    whole-table DELETE is a truncate (it used to be missed: the topic kept
+#    the rows); an INSERT into a captured table stops
+#    capture with an error naming binlog_format and the table (it used to
+#    be missed without a word).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/my_lib.sh"
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+my_start
+it_broker_start b
+
+# sqlf: run the SQL on stdin in one session (database app); stops at the first error
+sqlf() {
+	my_sql_file - || it_fail "SQL failed"
+}
+
+# edge_want DB TABLE FILE: my_lib.sh's my_want for a table of any database
+edge_want() {
+	my_sql "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, COLUMN_KEY FROM information_schema.COLUMNS
+	    WHERE TABLE_SCHEMA = '$1' AND TABLE_NAME = '$2' ORDER BY ORDINAL_POSITION" >"$3.cols"
+	[ -s "$3.cols" ] || it_fail "table $1.$2 has no columns"
+	q=$("$IT_PY" "$HERE/my_replay.py" --select "$3.cols" "$2")
+	mariadb --no-defaults --socket="$MY_SOCK" -uroot -p"$MY_PW" -N -B -D "$1" \
+	    --max-allowed-packet=64M -e "SET time_zone = '+00:00'; $q" >"$3.rows" ||
+		it_fail "reading table $1.$2 failed"
+}
+
+# replay TOPIC DB TABLE: the topic replays to the table (my_replay.py)
+replay() {
+	f="$IT_DIR/$(printf '%s' "$1" | tr -c 'A-Za-z0-9._-' _)"
+	mycap_dump "$b_ADDR" "$1" "$f.dump"
+	edge_want "$2" "$3" "$f.want"
+	"$IT_PY" "$HERE/my_replay.py" "$f.dump" "$f.want" --no-dups >"$f.replay" 2>&1 ||
+		{ head -n 40 "$f.replay" >&2; it_fail "replaying $1 does not give table $2.$3"; }
+	it_log "$1: $(grep '^replayed' "$f.replay")"
+}
+
+# wait_exit NAME: capture NAME must exit by itself within 30 s with a
+# status other than 0; its status in EXIT_ST
+wait_exit() {
+	pid=$(mycap_pid "$1")
+	n=0
+	while kill -0 "$pid" 2>/dev/null; do
+		n=$((n + 1))
+		[ $n -lt 300 ] || it_fail "capture $1 still runs 30 s after what it must refuse"
+		sleep 0.1
+	done
+	if wait "$pid" 2>/dev/null; then EXIT_ST=0; else EXIT_ST=$?; fi
+	[ "$EXIT_ST" -ne 0 ] || it_fail "capture $1 exited 0 after what it must refuse"
+}
+
+# ------------------------------------------------------------------
+# nm: names that need quoting everywhere
+# ------------------------------------------------------------------
+sqlf <<'EOF'
+CREATE DATABASE `my-db`;
+CREATE DATABASE `dé jà`;
+CREATE TABLE `my-db`.`Order Items` (id int PRIMARY KEY, `select` varchar(20), `we``ird` int);
+CREATE TABLE `my-db`.`order` (`from` int PRIMARY KEY, `key` text);
+CREATE TABLE `my-db`.`bt``x` (id int PRIMARY KEY, v varchar(10));
+CREATE TABLE `dé jà`.`tâble-ü` (id int PRIMARY KEY, `ç` varchar(10));
+INSERT INTO `my-db`.`Order Items` VALUES (1, 'a', 1), (2, 'b', 2), (3, 'c', 3);
+INSERT INTO `my-db`.`order` VALUES (1, 'k1'), (2, 'k2');
+INSERT INTO `my-db`.`bt``x` VALUES (1, 'x1'), (2, 'x2');
+INSERT INTO `dé jà`.`tâble-ü` VALUES (1, 'ü1');
+EOF
+mycap_config nm "$b_ADDR" "tables = my-db.*, dé jà.*" "format = json" "topic.partitions = 2"
+mycap_start nm
+sqlf <<'EOF'
+UPDATE `my-db`.`Order Items` SET `select` = 'z', `we``ird` = 10 WHERE id = 1;
+DELETE FROM `my-db`.`Order Items` WHERE id = 2;
+INSERT INTO `my-db`.`Order Items` VALUES (4, 'd', 4);
+UPDATE `my-db`.`order` SET `from` = 20 WHERE `from` = 2;
+TRUNCATE TABLE `my-db`.`bt``x`;
+INSERT INTO `my-db`.`bt``x` VALUES (3, 'x3');
+USE `dé jà`;
+INSERT INTO `tâble-ü` VALUES (2, 'é2');
+TRUNCATE `tâble-ü`;
+INSERT INTO `tâble-ü` VALUES (3, 'à3');
+EOF
+mycap_wait_caught_up nm 60
+replay "nm.my-db.Order_Items" my-db "Order Items"
+replay "nm.my-db.order" my-db order
+replay "nm.my-db.bt_x" my-db 'bt`x'
+replay "nm.d__j_.t_ble-_" "dé jà" "tâble-ü"
+mycap_stop nm
+
+# ------------------------------------------------------------------
+# ty: YEAR and friends, wide and big rows, keys, partitions
+# ------------------------------------------------------------------
+cols=$("$IT_PY" -c 'print(", ".join("c%d int" % i for i in range(300)))')
+my_sql "SET GLOBAL max_allowed_packet = 256 * 1024 * 1024"
+sqlf <<EOF
+CREATE TABLE yr (id int PRIMARY KEY, y year, a int, u bigint unsigned, s smallint, y2 year,
+    d decimal(10,2), tu tinyint unsigned);
+CREATE TABLE wide (id int PRIMARY KEY, $cols);
+CREATE TABLE odd (id int PRIMARY KEY, b64 bit(64), d65 decimal(65,30), st set('a','b','c'),
+    en enum('x','y'), y year, lb longblob, u bigint unsigned);
+CREATE TABLE geo (id int PRIMARY KEY, g geometry, pt point);
+CREATE TABLE uq (a int NOT NULL, b varchar(10) NOT NULL, v int, UNIQUE KEY (a, b));
+CREATE TABLE pr (id int, d date, v varchar(10), PRIMARY KEY (id, d))
+    PARTITION BY RANGE (YEAR(d)) (PARTITION p0 VALUES LESS THAN (2000),
+    PARTITION p1 VALUES LESS THAN (2030), PARTITION p2 VALUES LESS THAN MAXVALUE);
+CREATE TABLE ph (id int PRIMARY KEY, v varchar(10)) PARTITION BY HASH (id) PARTITIONS 4;
+INSERT INTO yr VALUES (1, 2024, -1, 18446744073709551615, -2, 1999, -3.5, 255),
+    (2, NULL, 5, 0, 7, NULL, 1.25, 0);
+INSERT INTO wide (id, c0, c150, c299) VALUES (1, 0, 150, 299), (2, NULL, -1, NULL);
+INSERT INTO odd VALUES (1, b'1111111111111111111111111111111111111111111111111111111111111111',
+    '-12345678901234567890123456789012345.123456789012345678901234567890', 'a,c', 'y', 2000,
+    X'00ff', 18446744073709551615), (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+INSERT INTO geo VALUES (1, ST_GeomFromText('POLYGON((0 0,1 0,1 1,0 0))', 4326), POINT(1.5, -2.25)),
+    (2, NULL, NULL);
+INSERT INTO uq VALUES (1, 'x', 1), (2, 'y', 2);
+INSERT INTO pr VALUES (1, '1999-01-01', 'a'), (2, '2010-01-01', 'b'), (3, '2040-01-01', 'c');
+INSERT INTO ph VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd');
+EOF
+mycap_config ty "$b_ADDR" "tables = app.yr, app.wide, app.odd, app.uq, app.pr, app.ph, app.geo" \
+    "format = json" "json.decimal_handling = string" "topic.partitions = 3"
+mycap_start ty
+mariadb --no-defaults --socket="$MY_SOCK" -uroot -p"$MY_PW" --max-allowed-packet=64M app <<'EOF' ||
+INSERT INTO yr VALUES (3, 2155, -2147483648, 18446744073709551615, -32768, 1901, -99999999.99, 200);
+UPDATE yr SET a = -7, u = 9223372036854775808 WHERE id = 1;
+UPDATE wide SET c1 = -1, c298 = 298 WHERE id = 1;
+INSERT INTO wide (id, c0, c299) VALUES (3, 3, 3);
+INSERT INTO odd SELECT 3, b64, d65, st, en, y, REPEAT(X'00ff7f80', 1310720), u FROM odd WHERE id = 1;
+INSERT INTO geo VALUES (3, ST_GeomFromText('LINESTRING(0 0, 2 2, -1.5 3)'), POINT(-0.5, 1e10));
+UPDATE geo SET pt = POINT(7, 7) WHERE id = 1;
+UPDATE odd SET u = 1, y = 2001 WHERE id = 1;
+UPDATE uq SET v = 10 WHERE a = 1;
+UPDATE uq SET b = 'q' WHERE a = 2;
+UPDATE pr SET d = '2045-01-01', v = 'moved' WHERE id = 1;
+INSERT INTO pr VALUES (4, '1990-05-05', 'd');
+DELETE FROM ph WHERE id = 2;
+INSERT INTO ph VALUES (5, 'e');
+EOF
+	it_fail "the changes of part ty failed"
+mycap_wait_caught_up ty 60
+for t in yr wide odd uq pr ph; do
+	replay "ty.app.$t" app "$t"
+done
+grep -q '"a":4294967295\|"u":-1' "$IT_DIR/ty.app.yr.dump" && it_fail "a signed or unsigned column of yr was read with the wrong sign"
+# GEOMETRY: the bytes MariaDB stores (SRID + WKB), snapshot and stream alike
+mycap_dump "$b_ADDR" ty.app.geo "$IT_DIR/geo.dump"
+my_sql "SELECT id, coalesce(hex(g), 'NULL'), coalesce(hex(pt), 'NULL') FROM geo ORDER BY id" >"$IT_DIR/geo.want"
+$IT_PY - "$IT_DIR/geo.dump" "$IT_DIR/geo.want" <<'PY' || it_fail "ty.app.geo does not hold the table's geometry bytes"
+import base64, json, sys
+rows = {}
+for l in open(sys.argv[1]):
+    f = l.rstrip("\n").split("\t")
+    if f[3] == "NULL":
+        continue
+    a = json.loads(f[3])["after"]
+    h = lambda v: "NULL" if v is None else base64.b64decode(v).hex().upper()
+    rows[a["id"]] = "%d\t%s\t%s" % (a["id"], h(a["g"]), h(a["pt"]))
+got = "\n".join(rows[k] for k in sorted(rows))
+want = open(sys.argv[2]).read().strip()
+if got != want:
+    print("topic:\n%s\ntable:\n%s" % (got, want))
+    sys.exit(1)
+PY
+# partition maintenance removes rows without row events: said, not silent
+my_sql "ALTER TABLE pr TRUNCATE PARTITION p0"
+mycap_wait_caught_up ty 30
+grep -q "ALTER TABLE app.pr TRUNCATE PARTITION changes rows without row events" "$IT_DIR/cap-ty.log" ||
+	it_fail "capture did not warn about ALTER TABLE pr TRUNCATE PARTITION"
+mycap_stop ty
+
+# ------------------------------------------------------------------
+# gone: a truncated and dropped table; a MEMORY table after a restart
+# ------------------------------------------------------------------
+my_sql "CREATE TABLE keep (id int PRIMARY KEY, v varchar(20));
+        CREATE TABLE mem (id int PRIMARY KEY, v varchar(20)) ENGINE = MEMORY;
+        INSERT INTO mem VALUES (1, 'm1'), (2, 'm2')"
+mycap_config gone "$b_ADDR" "tables = app.keep, app.stage*, app.mem" "format = json" \
+    "topic.partitions = 2"
+mycap_start gone
+my_sql "INSERT INTO keep VALUES (1, 'before')"
+mycap_wait_caught_up gone 30
+mycap_stop gone
+my_sql "CREATE TABLE stage_1 (id int PRIMARY KEY, v varchar(20));
+        TRUNCATE TABLE stage_1;
+        DROP TABLE stage_1;
+        INSERT INTO keep VALUES (2, 'after the drop')"
+mycap_start gone
+mycap_wait_caught_up gone 30
+kill -0 "$(mycap_pid gone)" 2>/dev/null || it_fail "capture gone stopped at the TRUNCATE of the dropped table"
+replay gone.app.keep app keep
+# the MEMORY table loses its rows with the restart; the server says so in
+# the binlog when the table is first opened
+mycap_stop gone
+my_stop
+my_start
+[ "$(my_sql "SELECT count(*) FROM mem")" = 0 ] || it_fail "the MEMORY table kept its rows across a restart"
+mycap_start gone
+my_sql "INSERT INTO mem VALUES (3, 'm3'); INSERT INTO keep VALUES (3, 'after the restart')"
+mycap_wait_caught_up gone 30
+replay gone.app.mem app mem
+replay gone.app.keep app keep
+mycap_stop gone
+
+# ------------------------------------------------------------------
+# img: binlog_row_image = MINIMAL in one session
+# ------------------------------------------------------------------
+my_sql "CREATE TABLE img (id int PRIMARY KEY, v varchar(20), b blob)"
+mycap_config img "$b_ADDR" "tables = app.img" "format = json"
+mycap_start img
+my_sql "INSERT INTO img VALUES (1, 'full', 'blob1')"
+mycap_wait_caught_up img 30
+my_sql "SET SESSION binlog_row_image = 'MINIMAL'; INSERT INTO img (id, v) VALUES (2, 'minimal')"
+wait_exit img
+grep "^sluice: " "$IT_DIR/cap-img.log" | grep -q "lacks column b.*binlog_row_image" ||
+	{ tail -n 5 "$IT_DIR/cap-img.log" >&2; it_fail "capture img did not name binlog_row_image and the column"; }
+it_log "img: exit $EXIT_ST: $(grep '^sluice: ' "$IT_DIR/cap-img.log" | cut -c1-160)"
+mycap_dump "$b_ADDR" img.app.img "$IT_DIR/img.dump"
+grep -q "minimal\|unavailable" "$IT_DIR/img.dump" && it_fail "the row of the MINIMAL session was produced"
+grep -q "full" "$IT_DIR/img.dump" || it_fail "the row written before is not in img.app.img"
+
+# ------------------------------------------------------------------
+# stmt: binlog_format = STATEMENT in one session
+# ------------------------------------------------------------------
+my_sql "CREATE DATABASE chk; CREATE TABLE chk.sums (db varchar(64), tbl varchar(64), cnt int);
+        CREATE TABLE st (id int PRIMARY KEY, v varchar(20));
+        CREATE TABLE other (id int PRIMARY KEY, v varchar(20));
+        INSERT INTO st VALUES (1, 'a'), (2, 'b'); INSERT INTO other VALUES (1, 'o'), (7, 'p')"
+mycap_config stmt "$b_ADDR" "tables = app.st" "format = json"
+mycap_start stmt
+my_sql "SET SESSION binlog_format = 'STATEMENT';
+        REPLACE INTO chk.sums SELECT 'app', 'st', count(*) FROM app.st;
+        DELETE o FROM other AS o JOIN st AS s ON s.id = o.id WHERE s.id = 7;
+        UPDATE other SET v = (SELECT max(v) FROM st) WHERE id = 1;
+        DELETE FROM st"
+my_sql "INSERT INTO st VALUES (3, 'c')"
+mycap_wait_caught_up stmt 30
+kill -0 "$(mycap_pid stmt)" 2>/dev/null || it_fail "capture stmt stopped at a statement on uncaptured tables"
+replay stmt.app.st app st
+my_sql "SET SESSION binlog_format = 'STATEMENT'; INSERT INTO st VALUES (4, 'STATEMENT-ROW')"
+wait_exit stmt
+grep "^sluice: " "$IT_DIR/cap-stmt.log" | grep -q "table app.st is logged as a statement.*binlog_format" ||
+	{ tail -n 5 "$IT_DIR/cap-stmt.log" >&2; it_fail "capture stmt did not name binlog_format and the table"; }
+it_log "stmt: exit $EXIT_ST: $(grep '^sluice: ' "$IT_DIR/cap-stmt.log" | cut -c1-160)"
+it_log "ok"
