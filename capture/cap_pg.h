@@ -82,6 +82,15 @@ struct cap_pg {
 	uint64_t snap_seq;
 	uint64_t snap_lsn;
 	int64_t snap_ts_ms;
+	/*
+	 * An ad-hoc snapshot (a "sluice.snapshot" logical message, pg_source.c)
+	 * runs while streaming: its rows are stored at position (snap_pos_lsn,
+	 * seq) rather than (0, seq), each table's topic gets a truncate first,
+	 * and the replication connection is kept alive with status updates.
+	 */
+	uint64_t snap_pos_lsn;
+	int snap_adhoc;
+	volatile sig_atomic_t *stop;	/* cap_pg_stream's, while it runs */
 
 	struct cap_http *http;
 	void *snap;			/* pg_snapshot.c's progress while it runs */
@@ -134,6 +143,21 @@ void cap_pg_snapshot_metrics(const struct cap_pg *, struct sl_buf *body);
 /* pg_source.c */
 int cap_pg_type_info(struct cap_pg *, uint32_t oid, uint32_t *base, int *is_enum,
     char *name, size_t name_size, struct sl_err *err);
+
+/*
+ * pg_source.c: the ad-hoc snapshot asked for at 'lsn' by 'patterns' (the
+ * content of a logical message with prefix CAP_PG_SNAPSHOT_SIGNAL):
+ * docs/capture-postgres.md, "Snapshotting tables again".
+ */
+#define CAP_PG_SNAPSHOT_SIGNAL "sluice.snapshot"
+int cap_pg_adhoc_snapshot(struct cap_pg *, const uint8_t *patterns, size_t len, uint64_t lsn,
+    struct sl_err *err);
+/* pg_capture.c: a standby status update when one is due (reply 0). */
+int cap_pg_status_due(struct cap_pg *, struct sl_err *err);
+/* pg_capture.c: take relid's description out of the cache (NULL: none). */
+struct cap_rel *cap_pg_rel_take(struct cap_pg *, uint32_t relid);
+/* pg_capture.c: drop relid's description, then put 'r' (may be NULL) back. */
+void cap_pg_rel_restore(struct cap_pg *, uint32_t relid, struct cap_rel *r);
 
 /* pg_snapshot.c: copy 'tables' under 'snapshot_name' as op 'r' rows. */
 int cap_pg_snapshot(struct cap_pg *, const char *snapshot_name,

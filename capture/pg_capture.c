@@ -105,7 +105,7 @@ cap_pg_emit(struct cap_pg *s, struct cap_txn *t, struct cap_topic *topic, int32_
 	struct cap_pos pos;
 	int rc;
 
-	pos.lsn = t ? t->commit_lsn : 0;
+	pos.lsn = t ? t->commit_lsn : s->snap_pos_lsn;
 	pos.seq = t ? t->seq++ : s->snap_seq++;
 	if (!is_snapshot && cap_topic_skip(topic, partition, &pos)) {
 		s->skipped++;
@@ -231,6 +231,36 @@ rel_free_contents(struct cap_rel *r)
 	free(r->collection);
 	sl_buf_free(&r->table_pb);
 	memset(r, 0, sizeof(*r));
+}
+
+struct cap_rel *
+cap_pg_rel_take(struct cap_pg *s, uint32_t relid)
+{
+	struct cap_rel *r;
+	size_t i;
+
+	for (i = 0; i < s->n_rels; i++)
+		if (s->rels[i]->relid == relid) {
+			r = s->rels[i];
+			s->rels[i] = s->rels[--s->n_rels];
+			return r;
+		}
+	return NULL;
+}
+
+void
+cap_pg_rel_restore(struct cap_pg *s, uint32_t relid, struct cap_rel *r)
+{
+	struct cap_rel *cur = cap_pg_rel_take(s, relid);
+
+	if (cur != NULL) {
+		rel_free_contents(cur);
+		free(cur);
+	}
+	if (r != NULL) {
+		s->rels = sl_realloc(s->rels, (s->n_rels + 1) * sizeof(*s->rels));
+		s->rels[s->n_rels++] = r;
+	}
 }
 
 void
@@ -681,6 +711,10 @@ cap_on_message(struct cap_pg *s, struct cap_txn *t, const struct cap_pgo_msg *m,
 	struct sl_buf key = { 0 };
 	int rc, own = 0;
 
+	if (strcmp(m->u.message.prefix, CAP_PG_SNAPSHOT_SIGNAL) == 0 &&
+	    (rc = cap_pg_adhoc_snapshot(s, m->u.message.content, m->u.message.len,
+	    m->u.message.lsn, err)) != 0)
+		return rc;
 	if (!s->conf.messages_topic)
 		return 0;
 	if (t == NULL) {
@@ -1056,6 +1090,14 @@ cap_status(struct cap_pg *s, int reply, struct sl_err *err)
 }
 
 int
+cap_pg_status_due(struct cap_pg *s, struct sl_err *err)
+{
+	if (s->repl == NULL || sl_mono_ns() - s->last_status_ns <= s->conf.status_ms * 1000000)
+		return 0;
+	return cap_status(s, 0, err);
+}
+
+int
 cap_pg_stream(struct cap_pg *s, volatile sig_atomic_t *stop, struct sl_err *err)
 {
 	int64_t next_hb = sl_mono_ns() + s->conf.heartbeat_ms * 1000000;
@@ -1063,6 +1105,7 @@ cap_pg_stream(struct cap_pg *s, volatile sig_atomic_t *stop, struct sl_err *err)
 	unsigned burst = 0;
 	int rc = 0;
 
+	s->stop = stop;
 	while (!*stop) {
 		struct cap_pg_xlog x;
 		int64_t now;

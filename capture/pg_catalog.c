@@ -259,9 +259,9 @@ publication_coverage(struct pg_conn *c, const char *pub, const struct cap_pg_tab
 	id = PQescapeIdentifier(c, pub, strlen(pub));
 	sl_warn("publication %s does not include %d table%s that 'tables' matches, so %s "
 	    "changes are not captured: %s. To capture them: ALTER PUBLICATION %s ADD TABLE %s; "
-	    "then restart capture (rows already in them are not copied: the initial snapshot "
-	    "runs only when the slot is created). To leave them out, exclude them in "
-	    "'tables' with !schema.table", pub, PQntuples(res), PQntuples(res) == 1 ? "" : "s",
+	    "then restart capture, and copy the rows they already hold with SELECT "
+	    "pg_logical_emit_message(true, 'sluice.snapshot', '<the tables>'). To leave "
+	    "them out, exclude them in 'tables' with !schema.table", pub, PQntuples(res), PQntuples(res) == 1 ? "" : "s",
 	    PQntuples(res) == 1 ? "its" : "their", (const char *)names.p, id ? id : pub,
 	    (const char *)names.p);
 	PQfreemem(id);

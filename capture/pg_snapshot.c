@@ -312,9 +312,10 @@ cap_pg_snapshot(struct cap_pg *s, const char *snapshot_name, const struct cap_pg
 		tp = tabs[i].rel->topic;
 		for (p = 0; p < tp->partitions; p++)
 			used |= tp->hi[p] > 0;
-		if (used) {
-			sl_info("topic %s is not empty: a truncate precedes the snapshot rows",
-			    tp->name);
+		if (used || s->snap_adhoc) {
+			if (!s->snap_adhoc)
+				sl_info("topic %s is not empty: a truncate precedes the snapshot "
+				    "rows", tp->name);
 			if ((rc = cap_pg_emit_truncate(s, NULL, tabs[i].rel, s->snap_lsn, err)) != 0)
 				goto out;
 		}
@@ -408,6 +409,9 @@ cap_pg_snapshot(struct cap_pg *s, const char *snapshot_name, const struct cap_pg
 		}
 		cap_producer_poll(s->prod, 0);
 		cap_http_serve(s->http, cap_pg_http_render, s);
+		/* streaming waits meanwhile: keep wal_sender_timeout away */
+		if (s->snap_adhoc && (rc = cap_pg_status_due(s, err)) != 0)
+			goto out;
 		if (s->fatal) {
 			rc = sl_errf(err, s->fatal, "%s", s->fatal_msg);
 			goto out;

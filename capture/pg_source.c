@@ -243,6 +243,121 @@ out:
 	return rc;
 }
 
+/*
+ * An ad-hoc snapshot, asked for with
+ *   SELECT pg_logical_emit_message(true, 'sluice.snapshot', 'public.orders')
+ * (patterns as in 'tables', among the tables the source captures): the
+ * tables are copied again while streaming waits, under the snapshot of a
+ * new slot "<slot>_adhoc" whose consistent point S is past the message.
+ * Each table's topic gets a truncate and then the rows, all stored at
+ * position (S, seq), so the stream's own changes of those tables up to S,
+ * which the copy already holds, are skipped by the exactly-once rule (3 of
+ * pg_capture.c), and later ones follow.  The message's transaction is not
+ * confirmed before the copy is acknowledged: a crash in between makes the
+ * next start read the message again and copy again, at a later S.
+ */
+int
+cap_pg_adhoc_snapshot(struct cap_pg *s, const uint8_t *patterns, size_t len, uint64_t lsn,
+    struct sl_err *err)
+{
+	char *pat = NULL, *tmp = sl_asprintf("%s_adhoc", s->conf.slot), *snapname = NULL;
+	struct cap_pg_table *all = NULL, *pick = NULL;
+	struct cap_rel **saved = NULL;
+	struct cap_pg_slot_info si;
+	struct cap_pg_repl *r = NULL;
+	size_t n_all = 0, n = 0, i;
+	uint64_t consistent, rows0 = s->snap_rows;
+	int64_t t0 = sl_mono_ns();
+	volatile sig_atomic_t never = 0;
+	char lb[32], lb2[32];
+	int rc = 0;
+
+	cap_lsn_fmt(lsn, lb, sizeof(lb));
+	if (len == 0 || len > 4096 || memchr(patterns, 0, len) != NULL) {
+		sl_warn("%s message at LSN %s ignored: its content must be table patterns "
+		    "(1 to 4096 bytes, no NUL), as in 'tables'", CAP_PG_SNAPSHOT_SIGNAL, lb);
+		goto out;
+	}
+	pat = sl_strndup((const char *)patterns, len);
+	if ((rc = cap_pg_tables_resolve(s->sql, s->conf.tables, &all, &n_all, err)) != 0)
+		goto out;
+	for (i = 0; i < n_all; i++)
+		if (cap_pg_table_match(pat, all[i].schema, all[i].name)) {
+			pick = sl_realloc(pick, (n + 1) * sizeof(*pick));
+			pick[n++] = all[i];
+		}
+	if (n == 0) {
+		sl_warn("%s message at LSN %s ignored: '%s' matches none of the tables this "
+		    "source captures (tables = %s)", CAP_PG_SNAPSHOT_SIGNAL, lb, pat,
+		    s->conf.tables);
+		goto out;
+	}
+	if ((rc = cap_pg_slot_info(s->sql, tmp, &si, err)) != 0)
+		goto out;
+	if (si.exists && (rc = slot_drop(s, tmp, err)) != 0)
+		goto out;
+	if ((rc = cap_pg_repl_open(s->conf.dsn, &r, err)) != 0 ||
+	    (rc = cap_pg_slot_create(r, tmp, cap_pg_plugin(&s->conf), 1, &consistent, &snapname,
+	    err)) != 0)
+		goto out;
+	sl_info("%s message at LSN %s: copying %zu table%s again under slot %s's snapshot "
+	    "at %s (streaming waits)", CAP_PG_SNAPSHOT_SIGNAL, lb, n, n == 1 ? "" : "s", tmp,
+	    cap_lsn_fmt(consistent, lb2, sizeof(lb2)));
+	/*
+	 * The copy describes each table as it is now; the stream still has
+	 * changes from before, described as they were: set the stream's
+	 * descriptions aside and put them back afterwards.
+	 */
+	saved = sl_calloc(n, sizeof(*saved));
+	for (i = 0; i < n; i++)
+		saved[i] = cap_pg_rel_take(s, pick[i].oid);
+	s->snap_adhoc = 1;
+	s->snap_lsn = s->snap_pos_lsn = consistent;
+	s->snap_ts_ms = sl_now_ms();
+	rc = cap_pg_snapshot(s, snapname, pick, n, s->stop ? s->stop : &never, err);
+	while (rc == 0 && cap_producer_outstanding(s->prod) > 0 && !s->fatal) {
+		cap_producer_poll(s->prod, 100);
+		rc = cap_pg_status_due(s, err);
+	}
+	if (rc == 0 && s->fatal)
+		rc = sl_errf(err, s->fatal, "%s", s->fatal_msg);
+	if (rc == 0) {
+		/* the stream's changes up to the copy's point are in it: skip them */
+		for (i = 0; i < n; i++) {
+			struct cap_rel *cr = cap_pg_rel_find(s, pick[i].oid);
+			struct cap_topic *tp = cr ? cr->topic : NULL;
+			struct cap_pos mark = { consistent, UINT64_MAX };
+			int32_t p;
+
+			for (p = 0; tp && p < tp->partitions; p++)
+				if (!tp->has_last[p] || cap_pos_cmp(&mark, &tp->last[p]) > 0) {
+					tp->last[p] = mark;
+					tp->has_last[p] = 1;
+				}
+		}
+		sl_info("%s message at LSN %s: %" PRIu64 " rows of %zu table%s copied in %.1f s; "
+		    "streaming goes on", CAP_PG_SNAPSHOT_SIGNAL, lb, s->snap_rows - rows0, n,
+		    n == 1 ? "" : "s", (double)(sl_mono_ns() - t0) / 1e9);
+	}
+	for (i = 0; i < n; i++)
+		cap_pg_rel_restore(s, pick[i].oid, saved[i]);
+	s->snap_adhoc = 0;
+	s->snap_lsn = s->snap_pos_lsn = 0;
+	cap_pg_repl_close(r);
+	r = NULL;
+	if (rc == 0)
+		rc = slot_drop(s, tmp, err);
+out:
+	cap_pg_repl_close(r);
+	free(saved);
+	free(pick);
+	cap_pg_tables_free(all, n_all);
+	free(snapname);
+	free(pat);
+	free(tmp);
+	return rc;
+}
+
 static int
 source_aux_topic(struct cap_pg *s, const char *suffix, int64_t retention_ms,
     struct cap_topic **out, struct sl_err *err)
