@@ -174,6 +174,12 @@ void cap_my_state_free(struct cap_my *);
 
 /* my_source.c */
 /*
+ * my_capture.c: the tables a Query event's text changes (an INSERT,
+ * REPLACE, UPDATE or DELETE of a statement-based session, a TRUNCATE), as
+ * capture reads them; for tests/fuzz/fuzz_my_query.c.
+ */
+unsigned cap_my_query_tables(const char *sql, const char *cur_db);
+/*
  * Parse a value of <prefix>.offsets (cap_my_store's JSON) into 'pos',
  * 'gtid', 'state' ("done"), 'clean' and 'gtid_mode' (position = gtid).
  * Returns 0 or SL_ECORRUPT naming 'topic'.

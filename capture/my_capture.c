@@ -846,6 +846,25 @@ dml_targets(const char *sql, const char *cur_db, struct dml_refs *out)
 	free(from);
 }
 
+unsigned
+cap_my_query_tables(const char *sql, const char *cur_db)
+{
+	struct dml_refs *t = sl_calloc(1, sizeof(*t));
+	char db[256], table[256];
+	unsigned i, n;
+
+	dml_targets(sql, cur_db, t);
+	n = t->n;
+	for (i = 0; i < t->n; i++)	/* every name a C string within its buffer */
+		if (strlen(t->r[i].table) >= sizeof(t->r[i].table) ||
+		    strlen(t->r[i].db) >= sizeof(t->r[i].db))
+			abort();
+	if (parse_truncate(sql, cur_db, db, sizeof(db), table, sizeof(table)))
+		n++;
+	free(t);
+	return n;
+}
+
 /*
  * A Query event that changed rows of a captured table: an error, since
  * the rows it changed are not in the binlog.
