@@ -716,6 +716,12 @@ cap_produce(struct cap_producer *p, struct cap_topic *t, int32_t partition,
 		p->full_waits++;
 		rd_kafka_poll(p->rk, 50);
 	}
+	if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+		return sl_errf(err, SL_ETOOBIG, "kafka: a message of %zu bytes (key %zu, value "
+		    "%zu) for %s is larger than the producer's message.max.bytes: raise "
+		    "producer.message.max.bytes in the source section (topics capture creates "
+		    "from then on take the same max.message.bytes; an existing topic keeps "
+		    "its own)", key_len + value_len, key_len, value_len, t->name);
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
 		return sl_errf(err, SL_EPROTO, "kafka: produce to %s [%d]: %s", t->name,
 		    (int)partition, rd_kafka_err2str(e));

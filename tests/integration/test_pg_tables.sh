@@ -17,6 +17,7 @@
 #    capture at start when public.* matched one) is left out with a warning,
 #    and a publication sluice creates works (the last part);
 #  - a LATIN1 database gives UTF-8 events, snapshot and stream;
+#  - a row past producer.message.max.bytes stops capture saying so;
 #  - a topic_prefix (or a source name standing in for it) that no topic
 #    name can start with is a config error naming file and line.
 . "$(dirname "$0")/lib.sh"
@@ -148,6 +149,17 @@ print("values:", got)
 sys.exit(0 if got == want else 1)
 PY
 cap_stop latin
+
+# A row larger than the producer's message.max.bytes: an error that says
+# which setting to raise.
+pg_sql "CREATE TABLE big (id int PRIMARY KEY, v text)"
+cap_config big "$b_ADDR" "tables = public.big" "format = json" "snapshot = never" \
+    "producer.message.max.bytes = 1000000"
+cap_start big
+pg_sql "INSERT INTO big VALUES (1, repeat('x', 2000000))"
+it_wait 60 "capture to stop on the 2 MB row" sh -c "! kill -0 $(cap_pid big) 2>/dev/null"
+grep -q "larger than the producer's message.max.bytes: raise producer.message.max.bytes" "$IT_DIR/cap-big.log" ||
+	{ tail -n 5 "$IT_DIR/cap-big.log" >&2; it_fail "the error does not say to raise producer.message.max.bytes"; }
 
 # A prefix no topic name can start with.
 cap_config bad "$b_ADDR" "tables = public.ev" "topic_prefix = my app"
