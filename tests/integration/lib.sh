@@ -261,6 +261,37 @@ it_topic_partitions() {
 		awk -v t="\"$2\"" '$1 == "topic" && $2 == t { print $4; exit }'
 }
 
+# it_topic_dump ADDR TOPIC FILE: every message of TOPIC as
+# "partition<TAB>offset<TAB>key<TAB>value<TAB>headers" (NULL for null),
+# read up to the end offsets asked for first, so a read that stops short
+# of one (kcat -e has, once) is read again.
+it_topic_dump() {
+	_td_q=""
+	_td_p=0
+	while [ "$_td_p" -lt "$(it_topic_partitions "$1" "$2")" ]; do
+		_td_q="$_td_q -t $2:$_td_p:-1"
+		_td_p=$((_td_p + 1))
+	done
+	[ -n "$_td_q" ] || it_fail "topic $2 has no partitions"
+	_td_n=0
+	while :; do
+		# the end offsets first, then a read that must reach them: once a
+		# kcat read stopped at the end of one partition without anything
+		# of the other, so a short read is logged and read again
+		# shellcheck disable=SC2086
+		_td_ends=$(kcat -Q -b "$1" $_td_q 2>/dev/null | sed -n 's/.* \[\([0-9]*\)\] offset \([0-9]*\)$/\1 \2/p')
+		timeout 300 kcat -C -b "$1" -o beginning -e -q -X fetch.wait.max.ms=10 -t "$2" \
+		    -Z -f '%p\t%o\t%k\t%s\t%h\n' >"$3" 2>/dev/null || it_fail "kcat could not read $2"
+		_td_short=$(printf '%s\n' "$_td_ends" | awk -F '\t' -v f="$3" '
+		    BEGIN { while ((getline l < f) > 0) { split(l, a, "\t"); if (!(a[1] in m) || a[2] + 0 > m[a[1]]) m[a[1]] = a[2] + 0 } }
+		    { split($0, e, " "); if (e[2] > 0 && (!(e[1] in m) || m[e[1]] + 1 < e[2])) printf " %s:%s<%s", e[1], (e[1] in m) ? m[e[1]] + 1 : 0, e[2] }')
+		[ -n "$_td_ends" ] && [ -z "$_td_short" ] && return 0
+		_td_n=$((_td_n + 1))
+		[ "$_td_n" -lt 3 ] || it_fail "kcat read of $2 stopped short 3 times (partition:read<end$_td_short; ends '$_td_ends')"
+		it_log "kcat read of $2 stopped short (partition:read<end$_td_short): reading again"
+	done
+}
+
 # ------------------------------------------- capture processes (any source)
 
 # cap_pid NAME: the pid of `sluice capture` on $IT_DIR/cap-NAME.ini, as

@@ -306,34 +306,9 @@ mycap_wait_caught_up() {
 	done
 }
 
-# mycap_dump ADDR TOPIC FILE: every message of TOPIC as
-# "partition<TAB>offset<TAB>key<TAB>value<TAB>headers" (NULL for null), as
-# pg_lib.sh's cap_dump.
+# mycap_dump ADDR TOPIC FILE: it_topic_dump (lib.sh), as pg_lib.sh's cap_dump.
 mycap_dump() {
-	q=""
-	p=0
-	while [ "$p" -lt "$(it_topic_partitions "$1" "$2")" ]; do
-		q="$q -t $2:$p:-1"
-		p=$((p + 1))
-	done
-	[ -n "$q" ] || it_fail "topic $2 has no partitions"
-	n=0
-	while :; do
-		# the end offsets first, then a read that must reach them: once a
-		# kcat read stopped at the end of one partition without anything
-		# of the other, so a short read is logged and read again
-		# shellcheck disable=SC2086
-		ends=$(kcat -Q -b "$1" $q 2>/dev/null | sed -n 's/.* \[\([0-9]*\)\] offset \([0-9]*\)$/\1 \2/p')
-		timeout 60 kcat -C -b "$1" -o beginning -e -q -X fetch.wait.max.ms=10 -t "$2" \
-		    -Z -f '%p\t%o\t%k\t%s\t%h\n' >"$3" 2>/dev/null || it_fail "kcat could not read $2"
-		short=$(printf '%s\n' "$ends" | awk -F '\t' -v f="$3" '
-		    BEGIN { while ((getline l < f) > 0) { split(l, a, "\t"); if (!(a[1] in m) || a[2] + 0 > m[a[1]]) m[a[1]] = a[2] + 0 } }
-		    { split($0, e, " "); if (e[2] > 0 && (!(e[1] in m) || m[e[1]] + 1 < e[2])) printf " %s:%s<%s", e[1], (e[1] in m) ? m[e[1]] + 1 : 0, e[2] }')
-		[ -n "$ends" ] && [ -z "$short" ] && return 0
-		n=$((n + 1))
-		[ "$n" -lt 3 ] || it_fail "kcat read of $2 stopped short 3 times (partition:read<end$short; ends '$ends')"
-		it_log "kcat read of $2 stopped short (partition:read<end$short): reading again"
-	done
+	it_topic_dump "$@"
 }
 
 # my_want TABLE FILE: the table as my_replay.py compares it: FILE.cols

@@ -166,6 +166,5 @@ cap_wait_caught_up() {
 # cap_dump ADDR TOPIC FILE: every message of TOPIC as
 # "partition<TAB>offset<TAB>key<TAB>value<TAB>headers" (NULL for null).
 cap_dump() {
-	kcat -C -b "$1" -t "$2" -o beginning -e -q -Z -f '%p\t%o\t%k\t%s\t%h\n' >"$3" ||
-		it_fail "kcat could not read $2"
+	it_topic_dump "$@"
 }
