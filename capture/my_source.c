@@ -85,6 +85,14 @@ cap_my_match(const char *patterns, const char *default_db, const char *db, const
 
 	if (db == NULL || table == NULL)
 		return 0;
+	/*
+	 * The server's own schemas are never captured, whatever the patterns
+	 * (the snapshot leaves them out too): `*.*` would otherwise stream
+	 * mysql.gtid_slave_pos and the like, with no snapshot of them.
+	 */
+	if (strcmp(db, "mysql") == 0 || strcmp(db, "information_schema") == 0 ||
+	    strcmp(db, "performance_schema") == 0 || strcmp(db, "sys") == 0)
+		return 0;
 	while (*p) {
 		const char *e;
 		size_t n;

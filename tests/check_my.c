@@ -22,6 +22,7 @@
 #include <zlib.h>
 
 #include "capture/cap_my.h"
+#include "capture/cap_mysrc.h"
 #include "common/sl.h"
 
 #define GOLDEN_DIR "tests/golden/binlog"
@@ -331,6 +332,20 @@ golden_decode(const char *name, struct sl_buf *out)
 }
 
 /* ------------------------------------------------------------ golden files */
+
+START_TEST(table_patterns_leave_the_server_schemas_out)
+{
+	ck_assert_int_eq(cap_my_match("*.*", "app", "app", "orders"), 1);
+	ck_assert_int_eq(cap_my_match("*.*", "app", "mysql", "gtid_slave_pos"), 0);
+	ck_assert_int_eq(cap_my_match("mysql.*", "app", "mysql", "user"), 0);
+	ck_assert_int_eq(cap_my_match("*.*", "app", "sys", "x"), 0);
+	ck_assert_int_eq(cap_my_match("*.*", "app", "performance_schema", "x"), 0);
+	ck_assert_int_eq(cap_my_match("*.*", "app", "information_schema", "x"), 0);
+	ck_assert_int_eq(cap_my_match("orders", "app", "app", "orders"), 1);
+	ck_assert_int_eq(cap_my_match("*.*, !app.orders", "app", "app", "orders"), 0);
+	ck_assert_int_eq(cap_my_match("*.*", "app", "mysqlx", "t"), 1);
+}
+END_TEST
 
 START_TEST(golden_binlog_decodes_to_the_expected_rows)
 {
@@ -1311,6 +1326,7 @@ my_suite(void)
 	tcase_add_test(tc, float_text_is_exact_through_cast);
 	tcase_add_test(tc, row_values_at_their_edges);
 	tcase_add_test(tc, text_values_are_strict_and_catalog_types_checked);
+	tcase_add_test(tc, table_patterns_leave_the_server_schemas_out);
 	suite_add_tcase(s, tc);
 	return s;
 }
