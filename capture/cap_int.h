@@ -432,6 +432,15 @@ struct cap_topic_spec {
  */
 char *cap_table_topic_name(const char *prefix, const char *ns, const char *table,
     int *renamed, struct sl_err *err);
+struct cap_producer;
+/*
+ * The topic of table 'ns'.'table' of the source configured by 'c' (name,
+ * partitions, replication, cleanup policy: compacted when 'compact' and
+ * the source's topic.cleanup_policy say so), opened with cap_topic_open();
+ * 'strict' as in cap_topic_spec.
+ */
+int cap_table_topic_open(struct cap_producer *, const struct cap_conf *c, const char *ns,
+    const char *table, int compact, int strict, struct cap_topic **out, struct sl_err *err);
 /* 0 when 'prefix' is a valid start of topic names, else SL_EINVAL naming the byte. */
 int cap_topic_prefix_check(const char *prefix, struct sl_err *err);
 

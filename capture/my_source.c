@@ -252,27 +252,9 @@ static int
 rel_new(struct cap_my *s, const char *db, const char *table, int has_key,
     struct cap_my_rel **out, struct sl_err *err)
 {
-	struct cap_my_rel *r;
-	struct cap_topic_spec spec;
-	char *topic, *source;
-	int rc, renamed;
+	struct cap_my_rel *r = sl_calloc(1, sizeof(*r));
+	int rc = cap_table_topic_open(s->prod, &s->conf, db, table, has_key, 0, &r->topic, err);
 
-	if ((topic = cap_table_topic_name(s->conf.topic_prefix, db, table, &renamed,
-	    err)) == NULL)
-		return SL_EINVAL;
-	source = sl_asprintf("%s.%s", db, table);
-	memset(&spec, 0, sizeof(spec));
-	spec.name = topic;
-	spec.source = source;
-	spec.renamed = renamed;
-	spec.partitions = s->conf.topic_partitions;
-	spec.replication_factor = s->conf.topic_replication;
-	spec.compact = has_key && s->conf.topic_compact;
-	spec.retention_ms = s->conf.topic_retention_ms;
-	r = sl_calloc(1, sizeof(*r));
-	rc = cap_topic_open(s->prod, &spec, &r->topic, err);
-	free(topic);
-	free(source);
 	if (rc != 0) {
 		free(r);
 		return rc;

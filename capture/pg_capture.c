@@ -302,27 +302,7 @@ int
 cap_pg_table_topic(struct cap_pg *s, const char *schema, const char *name,
     int compact, int strict, struct cap_topic **out, struct sl_err *err)
 {
-	struct cap_topic_spec spec;
-	char *topic, *source;
-	int rc, renamed;
-
-	if ((topic = cap_table_topic_name(s->conf.topic_prefix, schema, name, &renamed,
-	    err)) == NULL)
-		return SL_EINVAL;
-	source = sl_asprintf("%s.%s", schema, name);
-	memset(&spec, 0, sizeof(spec));
-	spec.name = topic;
-	spec.source = source;
-	spec.strict = strict;
-	spec.renamed = renamed;
-	spec.partitions = s->conf.topic_partitions;
-	spec.replication_factor = s->conf.topic_replication;
-	spec.compact = compact && s->conf.topic_compact;
-	spec.retention_ms = s->conf.topic_retention_ms;
-	rc = cap_topic_open(s->prod, &spec, out, err);
-	free(topic);
-	free(source);
-	return rc;
+	return cap_table_topic_open(s->prod, &s->conf, schema, name, compact, strict, out, err);
 }
 
 int

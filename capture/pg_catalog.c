@@ -215,22 +215,19 @@ static int
 publication_coverage(struct pg_conn *c, const char *pub, const struct cap_pg_table *t,
     size_t n, struct sl_err *err)
 {
+#define COVERAGE_SQL(is_member) \
+	    "SELECT format('%I.%I', mn.nspname, mc.relname) " \
+	    "FROM unnest($2::oid[]) WITH ORDINALITY AS m(oid, i) " \
+	    "JOIN pg_class mc ON mc.oid = m.oid JOIN pg_namespace mn ON mn.oid = mc.relnamespace " \
+	    "WHERE NOT EXISTS (SELECT 1 FROM pg_publication_tables p " \
+	    " JOIN pg_namespace n ON n.nspname = p.schemaname " \
+	    " JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename " \
+	    " WHERE p.pubname = $1 AND " is_member ") ORDER BY m.i"
 	const char *sql = PQserverVersion(c) >= 120000 ?
-	    "SELECT format('%I.%I', mn.nspname, mc.relname) "
-	    "FROM unnest($2::oid[]) WITH ORDINALITY AS m(oid, i) "
-	    "JOIN pg_class mc ON mc.oid = m.oid JOIN pg_namespace mn ON mn.oid = mc.relnamespace "
-	    "WHERE NOT EXISTS (SELECT 1 FROM pg_publication_tables p "
-	    " JOIN pg_namespace n ON n.nspname = p.schemaname "
-	    " JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename "
-	    " WHERE p.pubname = $1 AND (c.oid = m.oid OR c.oid IN "
-	    "  (SELECT relid FROM pg_partition_tree(m.oid::regclass)))) ORDER BY m.i" :
-	    "SELECT format('%I.%I', mn.nspname, mc.relname) "
-	    "FROM unnest($2::oid[]) WITH ORDINALITY AS m(oid, i) "
-	    "JOIN pg_class mc ON mc.oid = m.oid JOIN pg_namespace mn ON mn.oid = mc.relnamespace "
-	    "WHERE NOT EXISTS (SELECT 1 FROM pg_publication_tables p "
-	    " JOIN pg_namespace n ON n.nspname = p.schemaname "
-	    " JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename "
-	    " WHERE p.pubname = $1 AND c.oid = m.oid) ORDER BY m.i";
+	    COVERAGE_SQL("(c.oid = m.oid OR c.oid IN "
+	    "(SELECT relid FROM pg_partition_tree(m.oid::regclass)))") :
+	    COVERAGE_SQL("c.oid = m.oid");
+#undef COVERAGE_SQL
 	struct sl_buf oids = { 0 }, names = { 0 };
 	const char *params[2];
 	PGresult *res;

@@ -609,6 +609,32 @@ cap_table_topic_name(const char *prefix, const char *ns, const char *table, int 
 }
 
 int
+cap_table_topic_open(struct cap_producer *p, const struct cap_conf *c, const char *ns,
+    const char *table, int compact, int strict, struct cap_topic **out, struct sl_err *err)
+{
+	struct cap_topic_spec spec;
+	char *topic, *source;
+	int rc, renamed;
+
+	if ((topic = cap_table_topic_name(c->topic_prefix, ns, table, &renamed, err)) == NULL)
+		return SL_EINVAL;
+	source = sl_asprintf("%s.%s", ns, table);
+	memset(&spec, 0, sizeof(spec));
+	spec.name = topic;
+	spec.source = source;
+	spec.strict = strict;
+	spec.renamed = renamed;
+	spec.partitions = c->topic_partitions;
+	spec.replication_factor = c->topic_replication;
+	spec.compact = compact && c->topic_compact;
+	spec.retention_ms = c->topic_retention_ms;
+	rc = cap_topic_open(p, &spec, out, err);
+	free(topic);
+	free(source);
+	return rc;
+}
+
+int
 cap_topic_open(struct cap_producer *p, const struct cap_topic_spec *spec,
     struct cap_topic **out, struct sl_err *err)
 {
