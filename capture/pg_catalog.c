@@ -22,6 +22,24 @@ cat_exec(PGconn *c, const char *what, const char *sql, int nparams,
     const char *const *params, PGresult **res, struct sl_err *err)
 {
 	*res = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (PQstatus(c) == CONNECTION_BAD) {
+		/*
+		 * The catalog connection sits idle while capture streams, and a
+		 * proxy, a firewall or idle_session_timeout may have closed it:
+		 * these are read-only lookups, so connect again and ask once more.
+		 */
+		char why[300];
+		size_t k;
+
+		PQclear(*res);
+		snprintf(why, sizeof(why), "%s", PQerrorMessage(c));
+		k = strlen(why);
+		while (k > 0 && (why[k - 1] == '\n' || why[k - 1] == ' '))
+			why[--k] = '\0';
+		sl_warn("postgres: the catalog connection was lost (%s): connecting again", why);
+		PQreset(c);
+		*res = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+	}
 	if (PQresultStatus(*res) != PGRES_TUPLES_OK && PQresultStatus(*res) != PGRES_COMMAND_OK) {
 		char msg[300];
 		size_t n;

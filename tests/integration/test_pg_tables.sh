@@ -16,6 +16,7 @@
 #  - an unlogged table (no WAL, refused by CREATE PUBLICATION, which stopped
 #    capture at start when public.* matched one) is left out with a warning,
 #    and a publication sluice creates works (the last part);
+#  - capture's catalog connection, closed under it, is opened again;
 #  - a LATIN1 database gives UTF-8 events, snapshot and stream;
 #  - a row past producer.message.max.bytes stops capture saying so;
 #  - a topic_prefix (or a source name standing in for it) that no topic
@@ -122,6 +123,18 @@ it_wait 20 "the warning about the renamed table's topic" \
     grep -q 'WARN .*table public.Order_Items now goes to topic own.public.Order_Items, public.Order Items' "$IT_DIR/cap-own.log"
 cap_dump "$b_ADDR" own.public.Order_Items "$IT_DIR/own-items.dump"
 grep -q '"v":"four"' "$IT_DIR/own-items.dump" || it_fail "the row inserted after the rename is not in own.public.Order_Items"
+# The catalog connection closed under capture (a proxy, idle_session_timeout):
+# the next lookup (a new partition's Relation) connects again.
+pg_sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE application_name = 'sluice-capture' AND backend_type = 'client backend'" >/dev/null
+pg_sql "CREATE TABLE ev_4 PARTITION OF ev FOR VALUES FROM (400) TO (500);
+        INSERT INTO ev VALUES (401, 'after the catalog connection was closed')"
+cap_wait_caught_up sluice_own 60
+grep -q 'WARN .*the catalog connection was lost' "$IT_DIR/cap-own.log" ||
+	it_fail "capture did not say it connected its catalog connection again"
+cap_dump "$b_ADDR" own.public.ev "$IT_DIR/own-ev.dump"
+grep -q '"v":"after the catalog connection was closed"' "$IT_DIR/own-ev.dump" ||
+	it_fail "the row written after the catalog connection was closed is not in own.public.ev"
 cap_stop own
 
 # A LATIN1 database: events are UTF-8 all the same (capture asks for
