@@ -114,8 +114,12 @@ snap_describe(struct cap_pg *s, struct snap_table *st, struct sl_err *err)
 		char *nm = PQescapeIdentifier(s->sql, st->t->name, strlen(st->t->name));
 
 		sl_buf_add_u8(&cols, 0);
-		/* a partitioned table has no rows of its own to COPY: its partitions do */
-		if (st->t->partitioned)
+		/*
+		 * A partitioned table has no rows of its own to COPY (its
+		 * partitions do), and COPY t () is a syntax error for a table
+		 * without columns: both take a SELECT.
+		 */
+		if (st->t->partitioned || n == 0)
 			st->copy_sql = sl_asprintf("COPY (SELECT %s FROM %s.%s) TO STDOUT",
 			    n ? (const char *)cols.p : "", sc, nm);
 		else

@@ -13,6 +13,7 @@
 #    onto the same topic while capture runs goes on there with a warning;
 #  - an existing publication that leaves out a table 'tables' matches gets
 #    a warning naming it and the ALTER PUBLICATION that adds it;
+#  - a table without columns is copied (COPY t () was a syntax error);
 #  - an unlogged table (no WAL, refused by CREATE PUBLICATION, which stopped
 #    capture at start when public.* matched one) is left out with a warning,
 #    and a publication sluice creates works (the last part);
@@ -36,7 +37,8 @@ pg_sql "CREATE TABLE ev (id int PRIMARY KEY, v text) PARTITION BY RANGE (id);
         INSERT INTO \"café\" VALUES (1, 'crème');
         CREATE TABLE left_out (id int PRIMARY KEY);
         CREATE UNLOGGED TABLE scratch (id int PRIMARY KEY);
-        CREATE PUBLICATION pub FOR TABLE ev, \"Order Items\", \"café\";"
+        CREATE TABLE nocols (); INSERT INTO nocols DEFAULT VALUES;
+        CREATE PUBLICATION pub FOR TABLE ev, \"Order Items\", \"café\", nocols;"
 
 cap_config app "$b_ADDR" "tables = public.*" "publication = pub" "format = json" \
     "topic.partitions = 3"
@@ -47,6 +49,7 @@ grep -q 'WARN .*publication pub does not include 1 table .*public.left_out.*ALTE
 grep -q 'table public.Order Items goes to topic app.public.Order_Items' "$log" ||
 	it_fail "no line saying where \"Order Items\" goes"
 grep -q 'snapshot of public.ev: 150 rows' "$log" || it_fail "the partitioned table was not copied whole"
+grep -q 'snapshot of public.nocols: 1 rows' "$log" || it_fail "the table without columns was not copied"
 grep -q "WARN .*'tables' matches 1 unlogged table, left out: public.scratch" "$log" ||
 	it_fail "no warning that the unlogged table is left out"
 
@@ -112,7 +115,7 @@ grep -q 'tables public.a b and public.a_b both map to topic clash.public.a_b' "$
 # A publication capture creates itself leaves the unlogged table out.
 cap_config own "$b_ADDR" "tables = public.*, !public.a?b" "format = json" "snapshot = never"
 cap_start own
-grep -q 'created publication sluice_own for 4 tables' "$IT_DIR/cap-own.log" ||
+grep -q 'created publication sluice_own for 5 tables' "$IT_DIR/cap-own.log" ||
 	{ cat "$IT_DIR/cap-own.log" >&2; it_fail "capture did not create its publication without the unlogged table"; }
 # A table renamed while capture runs to a name with the same topic: its
 # changes go on there (a warning, not the start's refusal).
