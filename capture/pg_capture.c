@@ -305,6 +305,20 @@ cap_pg_table_topic(struct cap_pg *s, const char *schema, const char *name,
 	return cap_table_topic_open(s->prod, &s->conf, schema, name, compact, strict, out, err);
 }
 
+/*
+ * Whether 'r' (a partition: its root) is one of the tables 'tables' names.
+ * A publication may hold more (FOR ALL TABLES, a schema, one shared with
+ * other consumers), and an excluded table must stay out of the topics
+ * whatever the publication says, as Debezium's table.include.list does.
+ * Without patterns (unit tests) every table is wanted.
+ */
+static int
+rel_wanted(const struct cap_pg *s, const struct cap_rel *r)
+{
+	return s->conf.tables == NULL ||
+	    cap_pg_table_match(s->conf.tables, r->table.schema, r->table.name);
+}
+
 int
 cap_pg_on_relation(struct cap_pg *s, const struct cap_pgo_msg *m, struct sl_err *err)
 {
@@ -408,7 +422,12 @@ cap_pg_on_relation(struct cap_pg *s, const struct cap_pgo_msg *m, struct sl_err 
 		rel_free_contents(&tmp);	/* resent unchanged */
 		return 0;
 	}
-	if ((rc = cap_pg_table_topic(s, tmp.table.schema, tmp.table.name, has_key, 0,
+	if (!rel_wanted(s, &tmp)) {
+		tmp.topic = NULL;	/* described, so its changes can be told apart */
+		if (r == NULL)
+			sl_info("table %s is published but 'tables' leaves it out: its changes "
+			    "are not captured", tmp.collection);
+	} else if ((rc = cap_pg_table_topic(s, tmp.table.schema, tmp.table.name, has_key, 0,
 	    &tmp.topic, err)) != 0) {
 		rel_free_contents(&tmp);
 		return rc;
@@ -543,6 +562,8 @@ cap_on_change(struct cap_pg *s, struct cap_txn *t, const struct cap_pgo_msg *m, 
 		return SL_CORRUPT(err, "pgoutput %s at LSN %s: relation %u was never described",
 		    cap_pgo_type_name(m->type), cap_lsn_fmt(lsn, lb, sizeof(lb)),
 		    m->u.change.relid);
+	if (r->topic == NULL)
+		return 0;	/* a table 'tables' leaves out (rel_wanted()) */
 	if (m->u.change.old_kind &&
 	    (rc = cap_tuple_values(s, r, &m->u.change.old_tuple, lsn, &before, err)) != 0)
 		return rc;
@@ -647,6 +668,8 @@ cap_on_truncate(struct cap_pg *s, struct cap_txn *t, const struct cap_pgo_msg *m
 		struct cap_rel *r = cap_pg_rel_find(s, m->u.truncate.relids[i]);
 		long in_msg = 0, leaves = 0;
 
+		if (r->topic == NULL)
+			continue;	/* a table 'tables' leaves out */
 		if (r->root == 0) {
 			if ((rc = cap_pg_emit_truncate(s, t, r, lsn, err)) != 0)
 				return rc;
