@@ -313,7 +313,12 @@ cap_pg_snapshot(struct cap_pg *s, const char *snapshot_name, const struct cap_pg
 		 * slot dropped after it was lost) may hold rows deleted since:
 		 * a truncate first, so a replay keeps only this snapshot's.
 		 */
-		tp = tabs[i].rel->topic;
+		if (tabs[i].rel == NULL || (tp = tabs[i].rel->topic) == NULL) {
+			rc = sl_errf(err, SL_ESTATE, "snapshot of %s.%s: the table has no topic "
+			    "('tables' = %s)", tables[i].schema, tables[i].name,
+			    s->conf.tables ? s->conf.tables : "");
+			goto out;
+		}
 		for (p = 0; p < tp->partitions; p++)
 			used |= tp->hi[p] > 0;
 		if (used || s->snap_adhoc) {
