@@ -345,8 +345,14 @@ cap_pg_adhoc_snapshot(struct cap_pg *s, const uint8_t *patterns, size_t len, uin
 	s->snap_lsn = s->snap_pos_lsn = 0;
 	cap_pg_repl_close(r);
 	r = NULL;
-	if (rc == 0)
+	if (rc == 0) {
 		rc = slot_drop(s, tmp, err);
+	} else {
+		/* a slot left behind would hold WAL back; the next start drops it too */
+		struct sl_err ignored = { 0 };
+
+		(void)slot_drop(s, tmp, &ignored);
+	}
 out:
 	cap_pg_repl_close(r);
 	free(saved);
@@ -448,6 +454,20 @@ cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 			goto out;
 	}
 
+	{
+		/* an ad-hoc snapshot cut short leaves its slot, which holds WAL back */
+		char *adhoc = sl_asprintf("%s_adhoc", s->conf.slot);
+
+		struct sl_err why = { 0 };
+
+		if (cap_pg_slot_info(s->sql, adhoc, &si, &why) == 0 && si.exists) {
+			sl_info("dropping slot %s, left by an ad-hoc snapshot that did not end "
+			    "(the message that asked for it is read again)", adhoc);
+			if (slot_drop(s, adhoc, &why) != 0)
+				sl_warn("%s (the next ad-hoc snapshot drops it)", why.msg);
+		}
+		free(adhoc);
+	}
 	clean = clean_stop_take(&s->conf, &clean_lsn);
 	if ((rc = cap_pg_slot_info(s->sql, s->conf.slot, &si, err)) != 0)
 		goto out;

@@ -8,8 +8,8 @@
 #    inserts, updates and deletes going on throughout, replaying its topic
 #    gives the table back, and the other table's topic is untouched;
 #  - capture killed with SIGKILL while such a copy runs: the next start
-#    reads the message again, copies again, and the replay is still the
-#    table;
+#    drops the slot the copy left (it would hold WAL back), reads the
+#    message again, copies again, and the replay is still the table;
 #  - a message whose patterns match none of the source's tables is a
 #    warning, and streaming goes on.
 . "$(dirname "$0")/lib.sh"
@@ -120,6 +120,10 @@ replay b b2
 after_copy "$IT_DIR/b2.dump"
 [ "$(grep -c 'copying 1 table again' "$IT_DIR/cap-app.log")" = 3 ] ||
 	it_fail "the copy the kill interrupted was not taken again after the restart"
+grep -q 'dropping slot sluice_app_adhoc, left by an ad-hoc snapshot that did not end' "$IT_DIR/cap-app.log" ||
+	it_fail "the restart did not drop the slot the killed copy left"
+[ "$(pg_sql "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'sluice_app_adhoc'")" = 0 ] ||
+	it_fail "slot sluice_app_adhoc is left after the copies ended"
 n_t=$(grep -c '"op":"t"' "$IT_DIR/b2.dump")
 [ "$n_t" -ge 6 ] || it_fail "the copy after the restart did not truncate first ($n_t truncates)"
 
