@@ -393,6 +393,52 @@ table_schema(struct mat_view_txn *t, const char *table, const struct mat_schema 
 	return rc < 0 ? rc : sl_errf(err, SL_ENOTFOUND, "no schema for table %s", table);
 }
 
+/*
+ * Column 'name' of 'table': from 's' (the first row's schema), else from
+ * any schema stored for the table that has it.  A column added by ALTER
+ * TABLE is only in the schemas of rows written since, and the first row
+ * in key order may be older.
+ */
+static int
+table_column(struct mat_view_txn *t, const char *table, const struct mat_schema *s,
+    const char *name, const struct mat_column **out, struct sl_err *err)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint32_t j;
+	int rc;
+
+	*out = NULL;
+	for (j = 0; j < s->n_columns; j++)
+		if (strcmp(s->columns[j].name, name) == 0) {
+			*out = &s->columns[j];
+			return 0;
+		}
+	if ((rc = mdb_cursor_open(t->txn, t->schemas_db, &c)) != 0)
+		return view_lmdb_fail(err, rc, "cursor");
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && *out == NULL;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		const struct mat_schema *o;
+
+		if (k.mv_size != 8)
+			continue;
+		if ((rc = schema_get(t, sl_get_be64(k.mv_data), &o, err)) != 0)
+			break;
+		if (strcmp(o->table, table) != 0)
+			continue;
+		for (j = 0; j < o->n_columns; j++)
+			if (strcmp(o->columns[j].name, name) == 0) {
+				*out = &o->columns[j];
+				break;
+			}
+	}
+	mdb_cursor_close(c);
+	if (*out)
+		return 0;
+	return rc < 0 ? rc : sl_errf(err, SL_ENOTFOUND, "table %s has no column %s", table,
+	    name);
+}
+
 /* The columns of index 'index' from "__meta" ("index:<name>" = "a,b"). */
 static int
 index_columns(struct mat_view_txn *t, const char *index, struct sl_buf *cols,
@@ -438,14 +484,11 @@ mat_view_key_from_text(struct mat_view_txn *t, const char *table, const char *in
 			goto out;
 		for (p = strtok_r((char *)cols.p, ",", &save); p && i < n;
 		    p = strtok_r(NULL, ",", &save), i++) {
-			for (j = 0; j < s->n_columns; j++)
-				if (strcmp(s->columns[j].name, p) == 0)
-					break;
-			if (j == s->n_columns) {
-				rc = sl_errf(err, SL_ENOTFOUND, "table %s has no column %s", table, p);
+			const struct mat_column *col;
+
+			if ((rc = table_column(t, table, s, p, &col, err)) != 0)
 				goto out;
-			}
-			if ((rc = mat_key_parse_text(&s->columns[j], args[i], &a, &val, err)) != 0 ||
+			if ((rc = mat_key_parse_text(col, args[i], &a, &val, err)) != 0 ||
 			    (rc = mat_key_encode_value(&val, out)) != 0)
 				goto out;
 		}
