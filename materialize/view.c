@@ -390,6 +390,8 @@ table_schema(struct mat_view_txn *t, const char *table, const struct mat_schema 
 	mdb_cursor_close(c);
 	if (*out)
 		return 0;
+	if (rc == MDB_NOTFOUND)		/* the end of the schemas: none is the table's */
+		rc = 0;
 	return rc < 0 ? rc : sl_errf(err, SL_ENOTFOUND, "no schema for table %s", table);
 }
 
@@ -435,6 +437,8 @@ table_column(struct mat_view_txn *t, const char *table, const struct mat_schema 
 	mdb_cursor_close(c);
 	if (*out)
 		return 0;
+	if (rc == MDB_NOTFOUND)		/* the end of the schemas: no schema has it */
+		rc = 0;
 	return rc < 0 ? rc : sl_errf(err, SL_ENOTFOUND, "table %s has no column %s", table,
 	    name);
 }
