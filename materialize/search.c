@@ -56,42 +56,54 @@ mat_search_open(const char *path, struct mat_search **out, struct sl_err *err)
 
 	*out = NULL;
 	s->path = sl_strdup(path);
-	/* a rebuild may swap and remove the directory between resolve and open */
+	/*
+	 * A rebuild may swap the link and remove the old directory between
+	 * our resolve and SQLite's opening of the file (or of its -wal and
+	 * -shm, at the first query): resolve again and retry.
+	 */
 	for (tries = 0; tries < 5; tries++) {
+		if (tries > 0)
+			usleep(10000);
+		if (s->db) {
+			sqlite3_close(s->db);
+			s->db = NULL;
+		}
 		if ((rc = mat_path_resolve(path, 0, &d, err)) != 0)
 			goto fail;
 		if (realpath((const char *)d.p, real) == NULL) {
 			rc = errno == ENOENT ? SL_ENOTFOUND : -errno;
 			sl_errf(err, rc, "search view %s: %s", path, strerror(errno));
-			usleep(10000);
 			continue;
 		}
 		free(file);
 		file = sl_asprintf("%s/%s", real, MAT_FTS_FILE);
-		if (stat(file, &st) == 0) {
-			rc = 0;
-			break;
+		if (stat(file, &st) != 0) {
+			free(mdb);
+			mdb = sl_asprintf("%s/data.mdb", real);
+			rc = sl_errf(err, SL_ENOTFOUND, "no search view at %s (%s)", path,
+			    access(mdb, F_OK) == 0 ? "it holds an LMDB view: read it with sluice "
+			    "view" : "nothing materialized yet");
+			continue;
 		}
-		free(mdb);
-		mdb = sl_asprintf("%s/data.mdb", real);
-		rc = sl_errf(err, SL_ENOTFOUND, "no search view at %s (%s)", path,
-		    access(mdb, F_OK) == 0 ? "it holds an LMDB view: read it with sluice view" :
-		    "nothing materialized yet");
-		usleep(10000);
+		rc = sqlite3_open_v2(file, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_extended_result_codes(s->db, 1);
+			sqlite3_busy_timeout(s->db, 5000);
+			rc = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'version'",
+			    -1, &q, NULL);
+			if (rc == SQLITE_OK)
+				rc = sqlite3_step(q);
+		}
+		if ((rc & 0xff) == SQLITE_CANTOPEN || (rc & 0xff) == SQLITE_IOERR) {
+			rc = search_fail(s, err, rc, "open");
+			sqlite3_finalize(q);
+			q = NULL;
+			continue;	/* the directory went away under us */
+		}
+		break;
 	}
-	if (rc != 0)
+	if (tries == 5)
 		goto fail;
-	rc = sqlite3_open_v2(file, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		rc = search_fail(s, err, rc, "open");
-		goto fail;
-	}
-	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, 5000);
-	rc = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'version'", -1, &q,
-	    NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(q, 0),
 	    MAT_FTS_VERSION) != 0) {
 		/* the materializer refuses it too: it says to rebuild */
