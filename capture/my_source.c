@@ -708,8 +708,7 @@ tables_resolve(struct cap_my *s, struct tables_ctx *t, struct sl_err *err)
 	t->s = s;
 	rc = cap_my_query(s->sql, "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE FROM "
 	    "information_schema.TABLES WHERE TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') "
-	    "AND TABLE_SCHEMA NOT IN ('mysql', "
-	    "'information_schema', 'performance_schema', 'sys') ORDER BY 1, 2", tables_row, t, err);
+	    "ORDER BY 1, 2", tables_row, t, err);	/* cap_my_match leaves out the server's */
 	if (rc == 0 && t->n == 0)
 		rc = sl_errf(err, SL_ENOTFOUND, "%s: no table matches tables = %s", s->where,
 		    s->conf.tables);

@@ -182,6 +182,22 @@ slot_drop(struct cap_pg *s, const char *slot, struct sl_err *err)
 	return rc;
 }
 
+/* Drop 'slot' when it exists; '*dropped' (may be NULL) says whether it did. */
+static int
+slot_drop_if_exists(struct cap_pg *s, const char *slot, int *dropped, struct sl_err *err)
+{
+	struct cap_pg_slot_info si;
+	int rc;
+
+	if (dropped)
+		*dropped = 0;
+	if ((rc = cap_pg_slot_info(s->sql, slot, &si, err)) != 0 || !si.exists)
+		return rc;
+	if ((rc = slot_drop(s, slot, err)) == 0 && dropped)
+		*dropped = 1;
+	return rc;
+}
+
 /*
  * Create "<slot>_snap" with an exported snapshot, copy the tables, wait for
  * every row's acknowledgement, then copy the slot to "<slot>" (1).
@@ -191,20 +207,16 @@ source_snapshot(struct cap_pg *s, const struct cap_pg_table *tables, size_t n,
     volatile sig_atomic_t *stop, struct sl_err *err)
 {
 	char *tmp = sl_asprintf("%s_snap", s->conf.slot);
-	struct cap_pg_slot_info si;
 	struct cap_pg_repl *r = NULL;
 	char *snapname = NULL, *a = NULL, *b = NULL, *sql = NULL;
 	uint64_t consistent;
-	int rc;
+	int rc, dropped;
 
-	if ((rc = cap_pg_slot_info(s->sql, tmp, &si, err)) != 0)
+	if ((rc = slot_drop_if_exists(s, tmp, &dropped, err)) != 0)
 		goto out;
-	if (si.exists) {
+	if (dropped)
 		sl_warn("slot %s is left from an interrupted snapshot: dropping it and "
 		    "taking the snapshot again", tmp);
-		if ((rc = slot_drop(s, tmp, err)) != 0)
-			goto out;
-	}
 	if ((rc = cap_pg_repl_open(s->conf.dsn, &r, err)) != 0)
 		goto out;
 	if ((rc = cap_pg_slot_create(r, tmp, cap_pg_plugin(&s->conf), 1, &consistent, &snapname,
@@ -263,7 +275,6 @@ cap_pg_adhoc_snapshot(struct cap_pg *s, const uint8_t *patterns, size_t len, uin
 	char *pat = NULL, *tmp = sl_asprintf("%s_adhoc", s->conf.slot), *snapname = NULL;
 	struct cap_pg_table *all = NULL, *pick = NULL;
 	struct cap_rel **saved = NULL;
-	struct cap_pg_slot_info si;
 	struct cap_pg_repl *r = NULL;
 	size_t n_all = 0, n = 0, i;
 	uint64_t consistent, rows0 = s->snap_rows;
@@ -292,9 +303,7 @@ cap_pg_adhoc_snapshot(struct cap_pg *s, const uint8_t *patterns, size_t len, uin
 		    s->conf.tables);
 		goto out;
 	}
-	if ((rc = cap_pg_slot_info(s->sql, tmp, &si, err)) != 0)
-		goto out;
-	if (si.exists && (rc = slot_drop(s, tmp, err)) != 0)
+	if ((rc = slot_drop_if_exists(s, tmp, NULL, err)) != 0)
 		goto out;
 	if ((rc = cap_pg_repl_open(s->conf.dsn, &r, err)) != 0 ||
 	    (rc = cap_pg_slot_create(r, tmp, cap_pg_plugin(&s->conf), 1, &consistent, &snapname,
@@ -459,13 +468,13 @@ cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 		char *adhoc = sl_asprintf("%s_adhoc", s->conf.slot);
 
 		struct sl_err why = { 0 };
+		int dropped;
 
-		if (cap_pg_slot_info(s->sql, adhoc, &si, &why) == 0 && si.exists) {
+		if (slot_drop_if_exists(s, adhoc, &dropped, &why) != 0)
+			sl_warn("%s (the next ad-hoc snapshot drops it)", why.msg);
+		else if (dropped)
 			sl_info("dropping slot %s, left by an ad-hoc snapshot that did not end "
 			    "(the message that asked for it is read again)", adhoc);
-			if (slot_drop(s, adhoc, &why) != 0)
-				sl_warn("%s (the next ad-hoc snapshot drops it)", why.msg);
-		}
 		free(adhoc);
 	}
 	clean = clean_stop_take(&s->conf, &clean_lsn);

@@ -348,6 +348,52 @@ mat_view_pick_table(struct mat_view_txn *t, const char *table, struct sl_buf *ou
 
 /* ------------------------------------------------------------------ keys */
 
+/*
+ * A schema stored for 'table' (ids are hashes: no order to prefer), one
+ * with column 'column' when that is not NULL ('*col' then points at it).
+ */
+static int
+schema_of_table(struct mat_view_txn *t, const char *table, const char *column,
+    const struct mat_schema **out, const struct mat_column **col, struct sl_err *err)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint32_t j;
+	int rc;
+
+	*out = NULL;
+	if ((rc = mdb_cursor_open(t->txn, t->schemas_db, &c)) != 0)
+		return view_lmdb_fail(err, rc, "cursor");
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_LAST); rc == 0 && *out == NULL;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_PREV)) {
+		const struct mat_schema *s;
+
+		if (k.mv_size != 8)
+			continue;
+		if ((rc = schema_get(t, sl_get_be64(k.mv_data), &s, err)) != 0)
+			break;
+		if (strcmp(s->table, table) != 0)
+			continue;
+		for (j = 0; column && j < s->n_columns; j++)
+			if (strcmp(s->columns[j].name, column) == 0)
+				break;
+		if (column == NULL || j < s->n_columns) {
+			*out = s;
+			if (col)
+				*col = column ? &s->columns[j] : NULL;
+		}
+	}
+	mdb_cursor_close(c);
+	if (*out)
+		return 0;
+	if (rc == MDB_NOTFOUND)		/* the end of the schemas: none fits */
+		rc = 0;
+	if (rc < 0)
+		return rc;
+	return column ? sl_errf(err, SL_ENOTFOUND, "table %s has no column %s", table, column) :
+	    sl_errf(err, SL_ENOTFOUND, "no schema for table %s", table);
+}
+
 /* The schema describing 'table': its first row's, else any stored for it. */
 static int
 table_schema(struct mat_view_txn *t, const char *table, const struct mat_schema **out,
@@ -372,27 +418,7 @@ table_schema(struct mat_view_txn *t, const char *table, const struct mat_schema 
 			return rc;
 		return schema_get(t, sid, out, err);
 	}
-	if ((rc = mdb_cursor_open(t->txn, t->schemas_db, &c)) != 0)
-		return view_lmdb_fail(err, rc, "cursor");
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_LAST); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_PREV)) {
-		const struct mat_schema *s;
-
-		if (k.mv_size != 8)
-			continue;
-		if ((rc = schema_get(t, sl_get_be64(k.mv_data), &s, err)) != 0)
-			break;
-		if (strcmp(s->table, table) == 0) {
-			*out = s;
-			break;
-		}
-	}
-	mdb_cursor_close(c);
-	if (*out)
-		return 0;
-	if (rc == MDB_NOTFOUND)		/* the end of the schemas: none is the table's */
-		rc = 0;
-	return rc < 0 ? rc : sl_errf(err, SL_ENOTFOUND, "no schema for table %s", table);
+	return schema_of_table(t, table, NULL, out, NULL, err);
 }
 
 /*
@@ -405,42 +431,15 @@ static int
 table_column(struct mat_view_txn *t, const char *table, const struct mat_schema *s,
     const char *name, const struct mat_column **out, struct sl_err *err)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
+	const struct mat_schema *o;
 	uint32_t j;
-	int rc;
 
-	*out = NULL;
 	for (j = 0; j < s->n_columns; j++)
 		if (strcmp(s->columns[j].name, name) == 0) {
 			*out = &s->columns[j];
 			return 0;
 		}
-	if ((rc = mdb_cursor_open(t->txn, t->schemas_db, &c)) != 0)
-		return view_lmdb_fail(err, rc, "cursor");
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && *out == NULL;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		const struct mat_schema *o;
-
-		if (k.mv_size != 8)
-			continue;
-		if ((rc = schema_get(t, sl_get_be64(k.mv_data), &o, err)) != 0)
-			break;
-		if (strcmp(o->table, table) != 0)
-			continue;
-		for (j = 0; j < o->n_columns; j++)
-			if (strcmp(o->columns[j].name, name) == 0) {
-				*out = &o->columns[j];
-				break;
-			}
-	}
-	mdb_cursor_close(c);
-	if (*out)
-		return 0;
-	if (rc == MDB_NOTFOUND)		/* the end of the schemas: no schema has it */
-		rc = 0;
-	return rc < 0 ? rc : sl_errf(err, SL_ENOTFOUND, "table %s has no column %s", table,
-	    name);
+	return schema_of_table(t, table, name, &o, out, err);
 }
 
 /* The columns of index 'index' from "__meta" ("index:<name>" = "a,b"). */

@@ -70,12 +70,7 @@ replay() {
 # status other than 0; its status in EXIT_ST
 wait_exit() {
 	pid=$(mycap_pid "$1")
-	n=0
-	while kill -0 "$pid" 2>/dev/null; do
-		n=$((n + 1))
-		[ $n -lt 300 ] || it_fail "capture $1 still runs 30 s after what it must refuse"
-		sleep 0.1
-	done
+	it_wait 30 "capture $1 to exit after what it must refuse" sh -c "! kill -0 $pid"
 	if wait "$pid" 2>/dev/null; then EXIT_ST=0; else EXIT_ST=$?; fi
 	[ "$EXIT_ST" -ne 0 ] || it_fail "capture $1 exited 0 after what it must refuse"
 }
