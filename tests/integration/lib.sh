@@ -300,10 +300,13 @@ cap_pid() {
 	cat "$IT_DIR/cap-$1.pid"
 }
 
-# cap_kill NAME: SIGKILL, as a crash, and reap.
+# cap_kill NAME: SIGKILL, as a crash, and reap.  The pid file goes too:
+# the waits that check every capture with a pid file for one that died
+# (cap_wait_caught_up) must not count one a test stopped on purpose.
 cap_kill() {
 	pid=$(cap_pid "$1")
 	kill -KILL "$pid" 2>/dev/null || true
 	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 	wait "$pid" 2>/dev/null || true
+	rm -f "$IT_DIR/cap-$1.pid"
 }

@@ -125,16 +125,19 @@ cap_start() {
 # cap_pid and cap_kill NAME are in lib.sh (shared with my_lib.sh).
 
 # cap_stop NAME: SIGTERM and wait; fails if it takes more than 20 s.
+# Removes the pid file, as cap_kill does.
 cap_stop() {
 	pid=$(cap_pid "$1")
-	kill -TERM "$pid" 2>/dev/null || return 0
-	n=0
-	while kill -0 "$pid" 2>/dev/null; do
-		n=$((n + 1))
-		[ $n -lt 200 ] || it_fail "capture $1 ignored SIGTERM for 20s"
-		sleep 0.1
-	done
+	if kill -TERM "$pid" 2>/dev/null; then
+		n=0
+		while kill -0 "$pid" 2>/dev/null; do
+			n=$((n + 1))
+			[ $n -lt 200 ] || it_fail "capture $1 ignored SIGTERM for 20s"
+			sleep 0.1
+		done
+	fi
 	wait "$pid" 2>/dev/null || true
+	rm -f "$IT_DIR/cap-$1.pid"
 }
 
 # pg_slot_flush SLOT: the slot's confirmed_flush_lsn as a number.

@@ -136,7 +136,6 @@ if len(set(first)) != 3:
     sys.exit("the three rows of one transaction share WAL positions: %s" % first)
 ' || it_fail "the insert-only publication through pg_sluice: see above"
 cap_stop ins
-rm -f "$IT_DIR/cap-ins.pid"	# cap_wait_caught_up checks every capture with a pid file
 
 # which tables a publication covers, as pgoutput decides it: a schema
 # (FOR TABLES IN SCHEMA), FOR ALL TABLES, a partition through its parent's
