@@ -226,6 +226,7 @@ struct cap_conf {
 	const char *name;
 	const char *dsn;			/* libpq conninfo, or the mysql dsn */
 	const char *tables;
+	const char *exclude_columns;	/* patterns ns.table.column, or NULL */
 	char *slot;			/* postgres */
 	char *publication;		/* postgres */
 	int plugin_sluice;		/* postgres: plugin = pg_sluice (contrib/) */
@@ -511,6 +512,29 @@ int cap_event_encode(int json, const struct sch_json_opts *jo, const struct sch_
 uint64_t cap_fnv1a(uint64_t h, const void *p, size_t n);
 /* Count one event of 'collection' in a transaction's per-table counts. */
 uint64_t cap_tx_count(struct sch_tx_count **counts, uint32_t *n, const char *collection);
+
+/*
+ * exclude_columns (Debezium's column.exclude.list): comma-separated shell
+ * patterns over "ns.table.column", ns the schema (PostgreSQL) or database
+ * (MySQL).  A left-out column is in no event, no schema and no view.
+ */
+struct sch_column;
+struct sch_value;
+/* 1 if 'patterns' (NULL: none) name column 'column' of ns.table. */
+int cap_column_excluded(const char *patterns, const char *ns, const char *table,
+    const char *column);
+/* 0, or -1 with 'why' naming the pattern that is not "ns.table.column". */
+int cap_exclude_columns_check(const char *patterns, char *why, size_t whylen);
+/*
+ * Which of the 'n' columns 'cols' of ns.table stay: '*keep' NULL and
+ * '*n_keep' = n when all do; else a new array (free()) of the indexes
+ * kept, ascending.  SL_ECONFIG when a key column would be left out.
+ */
+int cap_columns_keep(const char *patterns, const char *ns, const char *table,
+    const struct sch_column *cols, uint32_t n, uint32_t **keep, uint32_t *n_keep,
+    struct sl_err *err);
+/* Move the kept values of a full-width row 'v' to its front (keep NULL: none). */
+void cap_values_keep(struct sch_value *v, const uint32_t *keep, uint32_t n_keep);
 
 /* -------------------------------------------------- HTTP (http.c) */
 

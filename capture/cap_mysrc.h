@@ -86,8 +86,13 @@ struct cap_my_rel {
 	char *collection;		/* "db.table" */
 	struct sch_table table;
 	struct sl_buf table_pb;		/* sch_table_encode_pb of 'table' */
-	struct cap_my_column *cols;
+	struct cap_my_column *cols;	/* every column, as the binlog has them */
 	uint32_t n_cols;
+	/*
+	 * exclude_columns: 'table' holds the kept columns; keep[i] is the
+	 * index in 'cols' of table column i.  NULL when all are kept.
+	 */
+	uint32_t *keep;
 	int has_key;
 	struct cap_topic *topic;
 };
@@ -158,6 +163,10 @@ uint64_t cap_my_pack(const struct cap_my_pos *p);
 /* Pop the closed, acknowledged transactions: 'flushed' moves. */
 void cap_my_txq_advance(struct cap_my *);
 int cap_my_stream(struct cap_my *, volatile sig_atomic_t *stop, struct sl_err *err);
+/*
+ * 'before' and 'after' are full-width (r->n_cols values, NULL when the op
+ * has none); the columns exclude_columns leaves out are dropped in place.
+ */
 int cap_my_emit_row(struct cap_my *, struct cap_my_txn *, struct cap_my_rel *, enum sch_op,
     struct sch_value *before, struct sch_value *after, const struct cap_my_pos *at,
     uint32_t row, struct sl_err *err);

@@ -19,6 +19,13 @@ struct cap_rel {
 	struct sl_buf table_pb;		/* sch_table_encode_pb of 'table' */
 	uint32_t *parse_oid;		/* per column: oid to parse the text as */
 	int *is_enum;			/* per column */
+	/*
+	 * exclude_columns: 'table' holds the kept columns only; keep[i] is
+	 * the index in the source's tuples (n_src values) of column i.
+	 * NULL when every column is kept (n_src = table.n_columns).
+	 */
+	uint32_t *keep;
+	uint32_t n_src;
 	int has_key;
 	char *collection;		/* "schema.table" */
 	struct cap_topic *topic;

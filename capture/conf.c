@@ -121,6 +121,13 @@ cap_conf_parse(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	if ((c->tables = sl_conf_get(sec, "tables")) == NULL)
 		return cap_conf_bad(cfg, sec, "tables", pg ? "is required (e.g. public.*)" :
 		    "is required (e.g. app.*)", err);
+	if ((v = sl_conf_get(sec, "exclude_columns")) != NULL && v[0] != '\0') {
+		char why[300];
+
+		if (cap_exclude_columns_check(v, why, sizeof(why)) != 0)
+			return cap_conf_bad(cfg, sec, "exclude_columns", why, err);
+		c->exclude_columns = v;
+	}
 	if (pg) {
 		v = sl_conf_get(sec, "slot");
 		c->slot = v ? sl_strdup(v) : slot_name_of(c->name);

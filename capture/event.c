@@ -1,8 +1,11 @@
 /*
  * capture/event.c: what both source types do with a change event once it
  * is built: its partition, its key and value in the configured format, and
- * the per-table counts of its transaction.
+ * the per-table counts of its transaction; and the columns exclude_columns
+ * leaves out of every event.
  */
+#include <fnmatch.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "capture/cap_int.h"
@@ -79,4 +82,116 @@ cap_fnv1a(uint64_t h, const void *p, size_t n)
 		h *= 1099511628211ull;
 	}
 	return h;
+}
+
+/* ------------------------------------------------- exclude_columns */
+
+/*
+ * Each pattern of 'patterns' (comma-separated, spaces around trimmed) is
+ * matched with fnmatch against "ns.table.column", where ns is the schema
+ * (PostgreSQL) or the database (MySQL).
+ */
+int
+cap_column_excluded(const char *patterns, const char *ns, const char *table,
+    const char *column)
+{
+	const char *p = patterns;
+	char pat[600], full[800];
+
+	if (p == NULL)
+		return 0;
+	if ((size_t)snprintf(full, sizeof(full), "%s.%s.%s", ns ? ns : "", table,
+	    column) >= sizeof(full))
+		return 0;
+	while (*p) {
+		const char *s = p, *e = strchr(p, ',');
+		size_t n;
+
+		if (e == NULL)
+			e = p + strlen(p);
+		while (s < e && (*s == ' ' || *s == '\t'))
+			s++;
+		n = (size_t)(e - s);
+		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		if (n > 0 && n < sizeof(pat)) {
+			memcpy(pat, s, n);
+			pat[n] = '\0';
+			if (fnmatch(pat, full, 0) == 0)
+				return 1;
+		}
+		p = *e ? e + 1 : e;
+	}
+	return 0;
+}
+
+int
+cap_exclude_columns_check(const char *patterns, char *why, size_t whylen)
+{
+	const char *p = patterns;
+
+	while (*p) {
+		const char *s = p, *e = strchr(p, ','), *d;
+		size_t n;
+		int dots = 0;
+
+		if (e == NULL)
+			e = p + strlen(p);
+		while (s < e && (*s == ' ' || *s == '\t'))
+			s++;
+		n = (size_t)(e - s);
+		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		for (d = s; d < s + n; d++)
+			dots += *d == '.';
+		if (n == 0 || dots < 2 || n >= 600 || s[0] == '!') {
+			snprintf(why, whylen, "'%.*s' is not a pattern ns.table.column "
+			    "(e.g. public.users.password_hash, *.*.ssn)", (int)(n > 200 ? 200 : n), s);
+			return -1;
+		}
+		p = *e ? e + 1 : e;
+	}
+	return 0;
+}
+
+int
+cap_columns_keep(const char *patterns, const char *ns, const char *table,
+    const struct sch_column *cols, uint32_t n, uint32_t **keep, uint32_t *n_keep,
+    struct sl_err *err)
+{
+	uint32_t i, k = 0;
+	uint32_t *out;
+
+	*keep = NULL;
+	*n_keep = n;
+	if (patterns == NULL)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (cap_column_excluded(patterns, ns, table, cols[i].name)) {
+			if (cols[i].is_key)
+				return sl_errf(err, SL_ECONFIG, "exclude_columns: column %s of "
+				    "%s.%s is part of the message key, which cannot leave a "
+				    "column out", cols[i].name, ns ? ns : "", table);
+			k++;
+		}
+	if (k == 0)
+		return 0;
+	out = sl_calloc(n - k + 1, sizeof(*out));
+	for (i = 0, k = 0; i < n; i++)
+		if (!cap_column_excluded(patterns, ns, table, cols[i].name))
+			out[k++] = i;
+	*keep = out;
+	*n_keep = k;
+	return 0;
+}
+
+void
+cap_values_keep(struct sch_value *v, const uint32_t *keep, uint32_t n_keep)
+{
+	uint32_t i;
+
+	if (v == NULL || keep == NULL)
+		return;
+	for (i = 0; i < n_keep; i++)	/* keep[i] >= i: in place, ascending */
+		v[i] = v[keep[i]];
 }

@@ -194,7 +194,7 @@ key_changed(const struct cap_my_rel *r, const struct sch_value *a, const struct 
 {
 	uint32_t i;
 
-	for (i = 0; i < r->n_cols; i++)
+	for (i = 0; i < r->table.n_columns; i++)
 		if (r->table.columns[i].is_key && !sch_value_equal(&a[i], &b[i]))
 			return 1;
 	return 0;
@@ -214,6 +214,9 @@ cap_my_emit_row(struct cap_my *s, struct cap_my_txn *t, struct cap_my_rel *r, en
 	struct sch_event ev;
 	int rc;
 
+	/* full-width images, as the binlog and the snapshot give them */
+	cap_values_keep(before, r->keep, r->table.n_columns);
+	cap_values_keep(after, r->keep, r->table.n_columns);
 	memset(&ev, 0, sizeof(ev));
 	ev.table = &r->table;
 	ev.ts_ms = sl_now_ms();
@@ -478,7 +481,7 @@ on_rows(struct cap_my *s, const struct cap_my_event *ev, uint32_t start,
 			    (op != SCH_OP_DELETE && after[i].kind == SCH_UNCHANGED))
 				return row_image_error(s, start, r, op != SCH_OP_CREATE &&
 				    before[i].kind == SCH_UNCHANGED ? "before" : "after",
-				    r->table.columns[i].name, err);
+				    r->cols[i].name, err);
 		rc = cap_my_emit_row(s, s->cur, r, op, op == SCH_OP_CREATE ? NULL : before,
 		    op == SCH_OP_DELETE ? NULL : after, &at, row++, err);
 		if (rc != 0)
@@ -1318,6 +1321,7 @@ cap_my_state_free(struct cap_my *s)
 		}
 		free(r->cols);
 		free(r->table.columns);
+		free(r->keep);
 		free(r->db);
 		free(r->name);
 		free(r->collection);

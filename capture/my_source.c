@@ -47,7 +47,8 @@
 #include "capture/cap_mysrc.h"
 
 const char *const cap_my_conf_keys[] = {
-	"type", "dsn", "tables", "server_id", "position", "topic_prefix", "format", "snapshot",
+	"type", "dsn", "tables", "exclude_columns", "server_id", "position", "topic_prefix",
+	"format", "snapshot",
 	"heartbeat", "status_interval", "bootstrap", "tombstones", "topic.partitions",
 	"topic.replication_factor", "topic.cleanup_policy", "topic.retention",
 	"transaction.topic", "transaction.retention", "heartbeat.topic",
@@ -133,7 +134,7 @@ rel_schema_id(const struct cap_my_rel *r)
 
 	h = cap_fnv1a(h, r->db, strlen(r->db) + 1);
 	h = cap_fnv1a(h, r->name, strlen(r->name) + 1);
-	for (i = 0; i < r->n_cols; i++) {
+	for (i = 0; i < r->table.n_columns; i++) {
 		const struct sch_column *c = &r->table.columns[i];
 
 		h = cap_fnv1a(h, c->name, strlen(c->name) + 1);
@@ -200,14 +201,22 @@ col_typmod(const struct cap_my_column *c)
 	}
 }
 
-/* Replace the columns of 'r' with copies of 'cols' and rebuild its table. */
-static void
-rel_set_cols(struct cap_my_rel *r, const struct cap_my_column *cols, uint32_t n, int has_key)
+/*
+ * Replace the columns of 'r' with copies of 'cols' and rebuild its table,
+ * leaving out the columns exclude_columns names (SL_ECONFIG for a key
+ * column: 'r' is then left without columns).
+ */
+static int
+rel_set_cols(struct cap_my *s, struct cap_my_rel *r, const struct cap_my_column *cols,
+    uint32_t n, int has_key, struct sl_err *err)
 {
-	uint32_t i, l;
+	uint32_t i, k, l, n_keep;
+	int rc;
 
 	cols_free(r->cols, r->n_cols);
 	free(r->table.columns);
+	free(r->keep);
+	r->keep = NULL;
 	r->cols = sl_calloc(n + 1, sizeof(*r->cols));
 	r->table.columns = sl_calloc(n + 1, sizeof(*r->table.columns));
 	for (i = 0; i < n; i++) {
@@ -231,9 +240,32 @@ rel_set_cols(struct cap_my_rel *r, const struct cap_my_column *cols, uint32_t n,
 	r->table.schema = NULL;
 	r->table.name = r->name;
 	r->table.n_columns = n;
+	if ((rc = cap_columns_keep(s->conf.exclude_columns, r->db, r->name, r->table.columns, n,
+	    &r->keep, &n_keep, err)) != 0) {
+		cols_free(r->cols, r->n_cols);
+		r->cols = NULL;
+		r->n_cols = r->table.n_columns = 0;
+		return rc;
+	}
+	if (r->keep != NULL) {
+		struct sl_buf gone = { 0 };
+
+		for (i = 0, k = 0; i < n; i++) {
+			if (k < n_keep && r->keep[k] == i)
+				r->table.columns[k++] = r->table.columns[i];
+			else
+				sl_buf_printf(&gone, "%s%s", gone.len ? ", " : "", r->cols[i].name);
+		}
+		r->table.n_columns = n_keep;
+		sl_buf_add_u8(&gone, 0);
+		sl_info("table %s: column%s %s left out of its events (exclude_columns)",
+		    r->collection, n - n_keep > 1 ? "s" : "", (const char *)gone.p);
+		sl_buf_free(&gone);
+	}
 	r->table.schema_id = rel_schema_id(r);
 	sl_buf_reset(&r->table_pb);
 	sch_table_encode_pb(&r->table, &r->table_pb);
+	return 0;
 }
 
 static struct cap_my_rel *
@@ -286,8 +318,7 @@ cap_my_rel_tmap(struct cap_my *s, const struct cap_my_table_map *tm, struct cap_
 		if (i == tm->n_columns)
 			return 0;
 	}
-	rel_set_cols(r, tm->columns, tm->n_columns, tm->has_key);
-	return 0;
+	return rel_set_cols(s, r, tm->columns, tm->n_columns, tm->has_key, err);
 }
 
 struct catalog_ctx {
@@ -376,10 +407,8 @@ cap_my_rel_catalog(struct cap_my *s, const char *db, const char *table,
 	rc = catalog_columns(s, s->sql, db, table, &arena, &c, err);
 	if (rc == 0 && r == NULL)
 		rc = rel_new(s, db, table, c.has_key, &r, err);
-	if (rc == 0) {
-		rel_set_cols(r, c.cols, c.n, c.has_key);
+	if (rc == 0 && (rc = rel_set_cols(s, r, c.cols, c.n, c.has_key, err)) == 0)
 		*out = r;
-	}
 	free(c.cols);
 	sl_arena_free(&arena);
 	return rc;
@@ -394,9 +423,9 @@ cap_my_rel_dropped(struct cap_my *s, const char *db, const char *table,
 
 	if (r == NULL) {
 		/* no key known: a compacted topic would refuse a later keyless row */
-		if ((rc = rel_new(s, db, table, 0, &r, err)) != 0)
+		if ((rc = rel_new(s, db, table, 0, &r, err)) != 0 ||
+		    (rc = rel_set_cols(s, r, NULL, 0, 0, err)) != 0)
 			return rc;
-		rel_set_cols(r, NULL, 0, 0);
 		sl_info("table %s.%s is no longer in the catalog (dropped since): its changes "
 		    "in the binlog still go to topic %s", db, table, r->topic->name);
 	}
@@ -803,20 +832,25 @@ static char *
 snapshot_select(const struct cap_my_rel *r)
 {
 	struct sl_buf b = { 0 };
-	uint32_t i;
+	uint32_t i, k;
 	char *out;
 
 	sl_buf_printf(&b, "SELECT ");
-	for (i = 0; i < r->n_cols; i++) {
+	for (i = 0, k = 0; i < r->n_cols; i++) {
 		if (i > 0)
 			sl_buf_add(&b, ", ", 2);
-		if (r->cols[i].type == CAP_MYT_FLOAT) {
+		if (r->keep != NULL && !(k < r->table.n_columns && r->keep[k] == i)) {
+			/* left out by exclude_columns: its values stay on the server */
+			sl_buf_printf(&b, "NULL");
+		} else if (r->cols[i].type == CAP_MYT_FLOAT) {
 			sl_buf_printf(&b, "CAST(");
 			add_ident(&b, r->cols[i].name);
 			sl_buf_printf(&b, " AS DOUBLE)");
 		} else {
 			add_ident(&b, r->cols[i].name);
 		}
+		if (r->keep != NULL && k < r->table.n_columns && r->keep[k] == i)
+			k++;
 	}
 	sl_buf_printf(&b, " FROM ");
 	add_ident(&b, r->db);

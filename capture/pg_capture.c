@@ -226,6 +226,7 @@ rel_free_contents(struct cap_rel *r)
 	free(r->table.columns);
 	free(r->parse_oid);
 	free(r->is_enum);
+	free(r->keep);
 	free((char *)r->table.schema);
 	free((char *)r->table.name);
 	free(r->collection);
@@ -317,6 +318,49 @@ rel_wanted(const struct cap_pg *s, const struct cap_rel *r)
 {
 	return s->conf.tables == NULL ||
 	    cap_pg_table_match(s->conf.tables, r->table.schema, r->table.name);
+}
+
+/*
+ * exclude_columns: drop the columns it names from 'r' (a relation being
+ * built, before its schema id), keeping their source indexes in r->keep.
+ * Said once per table and column set, when the set is new.
+ */
+static int
+rel_exclude_columns(struct cap_pg *s, struct cap_rel *r, struct sl_err *err)
+{
+	struct cap_rel *old;
+	struct sl_buf gone = { 0 };
+	uint32_t i, k, n_keep;
+	int rc;
+
+	if (s->conf.exclude_columns == NULL)
+		return 0;
+	if ((rc = cap_columns_keep(s->conf.exclude_columns, r->table.schema, r->table.name,
+	    r->table.columns, r->table.n_columns, &r->keep, &n_keep, err)) != 0 ||
+	    r->keep == NULL)
+		return rc;
+	for (i = 0, k = 0; i < r->table.n_columns; i++) {
+		if (k < n_keep && r->keep[k] == i) {
+			r->table.columns[k] = r->table.columns[i];
+			r->parse_oid[k] = r->parse_oid[i];
+			r->is_enum[k] = r->is_enum[i];
+			k++;
+			continue;
+		}
+		sl_buf_printf(&gone, "%s%s", gone.len ? ", " : "", r->table.columns[i].name);
+		free((char *)r->table.columns[i].name);
+		free((char *)r->table.columns[i].type_name);
+	}
+	r->table.n_columns = n_keep;
+	old = cap_pg_rel_find(s, r->relid);
+	if (rel_wanted(s, r) && (old == NULL || old->n_src != r->n_src)) {
+		sl_buf_add_u8(&gone, 0);
+		sl_info("table %s.%s: column%s %s left out of its events (exclude_columns)",
+		    r->table.schema, r->table.name, r->n_src - n_keep > 1 ? "s" : "",
+		    (const char *)gone.p);
+	}
+	sl_buf_free(&gone);
+	return 0;
 }
 
 int
@@ -411,6 +455,11 @@ cap_pg_on_relation(struct cap_pg *s, const struct cap_pgo_msg *m, struct sl_err 
 			free(pk[k]);
 		free(pk);
 	}
+	tmp.n_src = tmp.table.n_columns;
+	if ((rc = rel_exclude_columns(s, &tmp, err)) != 0) {
+		rel_free_contents(&tmp);
+		return rc;
+	}
 	tmp.has_key = has_key;
 	tmp.table.schema_id = rel_schema_id(&tmp);
 	(void)sch_table_encode_pb(&tmp.table, &tmp.table_pb);
@@ -418,7 +467,9 @@ cap_pg_on_relation(struct cap_pg *s, const struct cap_pgo_msg *m, struct sl_err 
 
 	r = cap_pg_rel_find(s, tmp.relid);
 	if (r != NULL && r->table.schema_id == tmp.table.schema_id &&
-	    strcmp(r->table.name, tmp.table.name) == 0) {
+	    strcmp(r->table.name, tmp.table.name) == 0 && r->n_src == tmp.n_src &&
+	    (r->keep == NULL) == (tmp.keep == NULL) && (r->keep == NULL ||
+	    memcmp(r->keep, tmp.keep, tmp.table.n_columns * sizeof(*tmp.keep)) == 0)) {
 		rel_free_contents(&tmp);	/* resent unchanged */
 		return 0;
 	}
@@ -437,8 +488,10 @@ cap_pg_on_relation(struct cap_pg *s, const struct cap_pgo_msg *m, struct sl_err 
 		s->rels = sl_realloc(s->rels, (s->n_rels + 1) * sizeof(*s->rels));
 		s->rels[s->n_rels++] = r;
 	} else {
-		sl_info("table %s: new schema version %" PRIu64 " (%u columns)",
-		    tmp.collection, tmp.table.schema_id, tmp.table.n_columns);
+		/* the same schema with another set of left-out columns is not new */
+		if (r->table.schema_id != tmp.table.schema_id)
+			sl_info("table %s: new schema version %" PRIu64 " (%u columns)",
+			    tmp.collection, tmp.table.schema_id, tmp.table.n_columns);
 		rel_free_contents(r);
 	}
 	*r = tmp;
@@ -456,13 +509,12 @@ cap_tuple_values(struct cap_pg *s, const struct cap_rel *r, const struct cap_pgo
 	char lb[32];
 	int rc;
 
-	if (tup->ncols != r->table.n_columns)
+	if (tup->ncols != r->n_src)
 		return SL_CORRUPT(err, "pgoutput change at LSN %s for %s: %u values for %u columns",
-		    cap_lsn_fmt(lsn, lb, sizeof(lb)), r->collection, tup->ncols,
-		    r->table.n_columns);
+		    cap_lsn_fmt(lsn, lb, sizeof(lb)), r->collection, tup->ncols, r->n_src);
 	v = sl_arena_alloc(&s->arena, (r->table.n_columns ? r->table.n_columns : 1) * sizeof(*v));
 	for (i = 0; i < r->table.n_columns; i++) {
-		const struct cap_pgo_value *pv = &tup->cols[i];
+		const struct cap_pgo_value *pv = &tup->cols[r->keep ? r->keep[i] : i];
 
 		switch (pv->kind) {
 		case 'n':

@@ -63,17 +63,31 @@ snap_exec(PGconn *c, const char *sql, struct sl_err *err)
 static int
 snap_describe(struct cap_pg *s, struct snap_table *st, struct sl_err *err)
 {
-	static const char sql[] =
-	    "SELECT a.attname, a.atttypid::text, a.atttypmod::text, "
-	    " (c.relreplident = 'f' OR a.attnum = ANY(coalesce((SELECT i.indkey::int2[] "
-	    "   FROM pg_index i WHERE i.indrelid = c.oid AND ((c.relreplident = 'd' AND "
-	    "   i.indisprimary) OR (c.relreplident = 'i' AND i.indisreplident)) LIMIT 1), "
-	    "   '{}')))::text, c.relreplident::text, c.reltuples::text "
-	    "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-	    "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped "
-	    "AND a.attgenerated = '' ORDER BY a.attnum";
+#define SNAP_COLS_SQL(pubcols) \
+	    "SELECT a.attname, a.atttypid::text, a.atttypmod::text, " \
+	    " (c.relreplident = 'f' OR a.attnum = ANY(coalesce((SELECT i.indkey::int2[] " \
+	    "   FROM pg_index i WHERE i.indrelid = c.oid AND ((c.relreplident = 'd' AND " \
+	    "   i.indisprimary) OR (c.relreplident = 'i' AND i.indisreplident)) LIMIT 1), " \
+	    "   '{}')))::text, c.relreplident::text, c.reltuples::text " \
+	    "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid " \
+	    "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped " \
+	    "AND a.attgenerated = '' " pubcols "ORDER BY a.attnum"
+	/*
+	 * PostgreSQL 15+: a publication's column list (FOR TABLE t (a, b))
+	 * leaves columns out of what pgoutput sends; the snapshot leaves out
+	 * the same ones, or its rows would hold what the stream does not.
+	 */
+	static const char sql[] = SNAP_COLS_SQL("");
+	static const char sql15[] = SNAP_COLS_SQL(
+	    "AND a.attname = ANY(coalesce((SELECT pt.attnames FROM pg_publication_tables pt "
+	    "  JOIN pg_namespace n ON n.nspname = pt.schemaname "
+	    "  WHERE pt.pubname = $2 AND n.oid = c.relnamespace AND pt.tablename = c.relname), "
+	    "  ARRAY[a.attname])) ");
+#undef SNAP_COLS_SQL
 	char oid[16];
-	const char *params[1] = { oid };
+	const char *params[2] = { oid, s->conf.publication };
+	int pub15 = !s->conf.plugin_sluice && s->conf.publication != NULL &&
+	    PQserverVersion(s->sql) >= 150000;
 	struct cap_pgo_msg m;
 	struct sl_buf cols = { 0 };
 	PGresult *res;
@@ -81,7 +95,8 @@ snap_describe(struct cap_pg *s, struct snap_table *st, struct sl_err *err)
 	int i, n, rc;
 
 	snprintf(oid, sizeof(oid), "%u", st->t->oid);
-	res = PQexecParams(s->sql, sql, 1, NULL, params, NULL, NULL, 0);
+	res = PQexecParams(s->sql, pub15 ? sql15 : sql, pub15 ? 2 : 1, NULL, params, NULL,
+	    NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = sl_errf(err, SL_EPROTO, "postgres: columns of %s.%s: %s", st->t->schema,
 		    st->t->name, PQresultErrorMessage(res));
@@ -103,16 +118,23 @@ snap_describe(struct cap_pg *s, struct snap_table *st, struct sl_err *err)
 		m.u.rel.cols[i].type_oid = (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10);
 		m.u.rel.cols[i].typmod = (int32_t)strtol(PQgetvalue(res, i, 2), NULL, 10);
 		m.u.rel.cols[i].flags = strcmp(PQgetvalue(res, i, 3), "true") == 0;
-		id = PQescapeIdentifier(s->sql, PQgetvalue(res, i, 0), strlen(PQgetvalue(res, i, 0)));
-		sl_buf_printf(&cols, "%s%s", i ? ", " : "", id);
-		PQfreemem(id);
 	}
 	rc = cap_pg_on_relation(s, &m, err);
 	PQclear(res);
 	if (rc == 0) {
 		char *sc = PQescapeIdentifier(s->sql, st->t->schema, strlen(st->t->schema));
 		char *nm = PQescapeIdentifier(s->sql, st->t->name, strlen(st->t->name));
+		struct cap_rel *r = cap_pg_rel_find(s, st->t->oid);
 
+		/* the columns the relation kept (exclude_columns), in its order */
+		n = r ? (int)r->table.n_columns : 0;
+		for (i = 0; i < n; i++) {
+			const char *cn = r->table.columns[i].name;
+
+			id = PQescapeIdentifier(s->sql, cn, strlen(cn));
+			sl_buf_printf(&cols, "%s%s", i ? ", " : "", id);
+			PQfreemem(id);
+		}
 		sl_buf_add_u8(&cols, 0);
 		/*
 		 * A partitioned table has no rows of its own to COPY (its
@@ -127,7 +149,7 @@ snap_describe(struct cap_pg *s, struct snap_table *st, struct sl_err *err)
 			    n ? (const char *)cols.p : "");
 		PQfreemem(sc);
 		PQfreemem(nm);
-		st->rel = cap_pg_rel_find(s, st->t->oid);
+		st->rel = r;
 	}
 	sl_buf_free(&cols);
 	return rc;

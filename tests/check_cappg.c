@@ -639,7 +639,7 @@ rel_install(struct cap_pg *s, const struct golden *g, struct cap_topic *topic)
 	r->table.db = s->dbname;
 	r->table.schema = sl_strdup(m.u.rel.nspname);
 	r->table.name = sl_strdup(m.u.rel.relname);
-	r->table.n_columns = m.u.rel.ncols;
+	r->table.n_columns = r->n_src = m.u.rel.ncols;
 	r->table.columns = sl_calloc(m.u.rel.ncols, sizeof(*r->table.columns));
 	r->parse_oid = sl_calloc(m.u.rel.ncols, sizeof(*r->parse_oid));
 	r->is_enum = sl_calloc(m.u.rel.ncols, sizeof(*r->is_enum));
@@ -792,6 +792,57 @@ START_TEST(table_patterns_include_and_exclude)
 }
 END_TEST
 
+START_TEST(exclude_columns_patterns_and_key_columns)
+{
+	struct sch_column cols[4] = {
+		{ .name = "id", .is_key = 1 }, { .name = "email" },
+		{ .name = "password_hash" }, { .name = "ssn" },
+	};
+	struct sch_value v[4];
+	struct sl_err err = { 0 };
+	uint32_t *keep, n_keep;
+	char why[300];
+
+	ck_assert_int_eq(cap_column_excluded("public.users.password_hash", "public", "users",
+	    "password_hash"), 1);
+	ck_assert_int_eq(cap_column_excluded("public.users.password_hash", "public", "users",
+	    "email"), 0);
+	ck_assert_int_eq(cap_column_excluded(" x.y.z , *.*.ssn ", "app", "people", "ssn"), 1);
+	ck_assert_int_eq(cap_column_excluded("*.*.ssn", "app", "people", "ssn2"), 0);
+	ck_assert_int_eq(cap_column_excluded(NULL, "app", "people", "ssn"), 0);
+	ck_assert_int_eq(cap_exclude_columns_check("public.users.pw, *.*.ssn", why,
+	    sizeof(why)), 0);
+	ck_assert_int_eq(cap_exclude_columns_check("public.users.pw, users.pw", why,
+	    sizeof(why)), -1);
+	ck_assert_str_eq(why, "'users.pw' is not a pattern ns.table.column "
+	    "(e.g. public.users.password_hash, *.*.ssn)");
+	ck_assert_int_eq(cap_exclude_columns_check("a.b.c,,d.e.f", why, sizeof(why)), -1);
+
+	/* nothing named: every column stays, no array */
+	ck_assert_int_eq(cap_columns_keep("other.t.c", "public", "users", cols, 4, &keep,
+	    &n_keep, &err), 0);
+	ck_assert_ptr_null(keep);
+	ck_assert_uint_eq(n_keep, 4);
+	ck_assert_int_eq(cap_columns_keep("public.users.password_hash, *.*.ssn", "public",
+	    "users", cols, 4, &keep, &n_keep, &err), 0);
+	ck_assert_uint_eq(n_keep, 2);
+	ck_assert_uint_eq(keep[0], 0);
+	ck_assert_uint_eq(keep[1], 1);
+	v[0] = sch_value_int64(7);
+	v[1] = sch_value_null();
+	v[2] = sch_value_int64(9);
+	v[3] = sch_value_int64(10);
+	cap_values_keep(v, keep, n_keep);
+	ck_assert_int_eq(v[0].u.i64, 7);
+	ck_assert_int_eq(v[1].kind, SCH_NULL);
+	free(keep);
+	/* the key cannot go */
+	ck_assert_int_eq(cap_columns_keep("public.users.id", "public", "users", cols, 4, &keep,
+	    &n_keep, &err), SL_ECONFIG);
+	ck_assert_str_eq(err.msg, "exclude_columns: column id of public.users is part of the "
+	    "message key, which cannot leave a column out");
+}
+END_TEST
 
 START_TEST(spool_replays_in_order_and_reports_a_torn_record)
 {
@@ -866,6 +917,7 @@ cappg_suite(void)
 	tcase_add_test(tc, a_bad_frame_in_a_batch_stops_capture_without_advancing_flush);
 	tcase_add_test(tc, position_header_round_trips_and_rejects_junk);
 	tcase_add_test(tc, table_patterns_include_and_exclude);
+	tcase_add_test(tc, exclude_columns_patterns_and_key_columns);
 	tcase_add_test(tc, topic_names_take_only_what_kafka_allows);
 	tcase_add_test(tc, spool_replays_in_order_and_reports_a_torn_record);
 	suite_add_tcase(s, tc);

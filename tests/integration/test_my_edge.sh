@@ -31,7 +31,9 @@
 #    capture with an error naming binlog_format and the table (it used to
 #    be missed without a word);
 #  - ver: a snapshot of a system-versioned table is refused by name (it was
-#    left out of the snapshot without a word).
+#    left out of the snapshot without a word);
+#  - ex: exclude_columns leaves columns out of snapshot and stream, one
+#    added later included, and refuses a key column.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/my_lib.sh"
 
@@ -280,4 +282,50 @@ set -e
 grep "^sluice: " "$IT_DIR/cap-ver.log" | grep -q "table app.vers is system-versioned.*snapshot = never" ||
 	{ tail -n 5 "$IT_DIR/cap-ver.log" >&2; it_fail "capture ver did not refuse the snapshot of app.vers by name"; }
 it_log "ver: exit $st: $(grep '^sluice: ' "$IT_DIR/cap-ver.log" | cut -c1-160)"
+# ------------------------------------------------------------------
+# ex: exclude_columns (Debezium's column.exclude.list): the columns named
+# are in no event, snapshot or stream, nor their values; one added by
+# ALTER TABLE that a pattern names stays out; a key column is refused
+# ------------------------------------------------------------------
+my_sql "CREATE TABLE ppl (id int PRIMARY KEY, name varchar(20), ssn varchar(20), pw varbinary(20), n int);
+        INSERT INTO ppl VALUES (1, 'a', 'SSN-SNAP-1', 'PW-SNAP-1', 1), (2, 'b', 'SSN-SNAP-2', 'PW-SNAP-2', 2),
+                               (3, 'c', 'SSN-SNAP-3', 'PW-SNAP-3', 3)"
+mycap_config ex "$b_ADDR" "tables = app.ppl" "format = json" \
+    "exclude_columns = app.ppl.ssn, *.*.pw, app.ppl.secret_*"
+mycap_start ex
+grep -q 'table app.ppl: columns ssn, pw left out of its events (exclude_columns)' "$IT_DIR/cap-ex.log" ||
+	{ tail -n 5 "$IT_DIR/cap-ex.log" >&2; it_fail "capture ex did not name the columns it leaves out"; }
+my_sql "INSERT INTO ppl VALUES (4, 'live', 'SSN-LIVE', 'PW-LIVE', 4);
+        UPDATE ppl SET ssn = 'SSN-UPD', pw = 'PW-UPD', name = 'changed' WHERE id = 1;
+        UPDATE ppl SET id = 20 WHERE id = 2;
+        DELETE FROM ppl WHERE id = 3;
+        ALTER TABLE ppl ADD COLUMN secret_note varchar(20);
+        INSERT INTO ppl VALUES (5, 'late', 'SSN-LATE', 'PW-LATE', 5, 'SECRET-LATE');
+        UPDATE ppl SET secret_note = 'SECRET-UPD', n = -1 WHERE id = 4"
+mycap_wait_caught_up ex 30
+f="$IT_DIR/ex"
+mycap_dump "$b_ADDR" ex.app.ppl "$f.dump"
+my_sql "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, COLUMN_KEY FROM information_schema.COLUMNS
+    WHERE TABLE_SCHEMA = 'app' AND TABLE_NAME = 'ppl' AND COLUMN_NAME IN ('id', 'name', 'n')
+    ORDER BY ORDINAL_POSITION" >"$f.want.cols"
+mariadb --no-defaults --socket="$MY_SOCK" -uroot -p"$MY_PW" -N -B -D app \
+    -e "SET time_zone = '+00:00'; $("$IT_PY" "$HERE/my_replay.py" --select "$f.want.cols" ppl)" \
+    >"$f.want.rows" || it_fail "reading table app.ppl failed"
+"$IT_PY" "$HERE/my_replay.py" "$f.dump" "$f.want" --no-dups >"$f.replay" 2>&1 ||
+	{ head -n 40 "$f.replay" >&2; it_fail "replaying ex.app.ppl does not give app.ppl (id, name, n)"; }
+grep -q '"name":"late"' "$f.dump" || it_fail "the row inserted after ALTER TABLE is not in ex.app.ppl"
+if grep -E -q 'SSN-|PW-|SECRET-|"ssn"|"pw"|"secret_note"' "$f.dump"; then
+	grep -E 'SSN-|PW-|SECRET-|"ssn"|"pw"|"secret_note"' "$f.dump" | head -n 3 >&2
+	it_fail "a left-out column or its value is in ex.app.ppl"
+fi
+mycap_stop ex
+mycap_config exkey "$b_ADDR" "tables = app.ppl" "exclude_columns = app.ppl.id"
+set +e
+timeout 30 "$SLUICE" capture -c "$IT_DIR/cap-exkey.ini" >"$IT_DIR/cap-exkey.log" 2>&1
+st=$?
+set -e
+[ "$st" -ne 0 ] && [ "$st" -ne 124 ] || { tail -n 5 "$IT_DIR/cap-exkey.log" >&2; it_fail "capture exkey exited $st"; }
+grep -q 'exclude_columns: column id of app.ppl is part of the message key' "$IT_DIR/cap-exkey.log" ||
+	{ tail -n 5 "$IT_DIR/cap-exkey.log" >&2; it_fail "capture exkey did not refuse the key column by name"; }
+it_log "ex: $(grep '^replayed' "$f.replay")"
 it_log "ok"
