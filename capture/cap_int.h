@@ -227,6 +227,7 @@ struct cap_conf {
 	const char *dsn;			/* libpq conninfo, or the mysql dsn */
 	const char *tables;
 	const char *exclude_columns;	/* patterns ns.table.column, or NULL */
+	const char *key_columns;	/* "pattern:col,col; ...", or NULL */
 	char *slot;			/* postgres */
 	char *publication;		/* postgres */
 	int plugin_sluice;		/* postgres: plugin = pg_sluice (contrib/) */
@@ -535,6 +536,23 @@ int cap_columns_keep(const char *patterns, const char *ns, const char *table,
     struct sl_err *err);
 /* Move the kept values of a full-width row 'v' to its front (keep NULL: none). */
 void cap_values_keep(struct sch_value *v, const uint32_t *keep, uint32_t n_keep);
+
+/*
+ * key_columns (Debezium's message.key.columns): "pattern:col[,col]; ..."
+ * names the columns of the Kafka key of the tables a pattern (over
+ * "ns.table") matches; the first matching entry counts.
+ */
+/* 0, or -1 with 'why' naming the entry that is not pattern:columns. */
+int cap_key_columns_check(const char *spec, char *why, size_t whylen);
+/* 1 if 'spec' (NULL: none) names the key of ns.table. */
+int cap_key_columns_named(const char *spec, const char *ns, const char *table);
+/*
+ * Set the key flags of 'cols' as 'spec' says for ns.table ('*applied' 1),
+ * or leave them ('*applied' 0).  SL_ECONFIG naming a column the table
+ * does not have.
+ */
+int cap_key_columns_apply(const char *spec, const char *ns, const char *table,
+    struct sch_column *cols, uint32_t n, int *applied, struct sl_err *err);
 
 /* -------------------------------------------------- HTTP (http.c) */
 

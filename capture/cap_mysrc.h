@@ -93,7 +93,8 @@ struct cap_my_rel {
 	 * index in 'cols' of table column i.  NULL when all are kept.
 	 */
 	uint32_t *keep;
-	int has_key;
+	int has_key;			/* the table's own key (the binlog's) */
+	int key_override;		/* key_columns names the key instead */
 	struct cap_topic *topic;
 };
 

@@ -128,6 +128,13 @@ cap_conf_parse(const struct sl_config *cfg, const struct sl_conf_section *sec,
 			return cap_conf_bad(cfg, sec, "exclude_columns", why, err);
 		c->exclude_columns = v;
 	}
+	if ((v = sl_conf_get(sec, "key_columns")) != NULL && v[0] != '\0') {
+		char why[300];
+
+		if (cap_key_columns_check(v, why, sizeof(why)) != 0)
+			return cap_conf_bad(cfg, sec, "key_columns", why, err);
+		c->key_columns = v;
+	}
 	if (pg) {
 		v = sl_conf_get(sec, "slot");
 		c->slot = v ? sl_strdup(v) : slot_name_of(c->name);

@@ -195,3 +195,137 @@ cap_values_keep(struct sch_value *v, const uint32_t *keep, uint32_t n_keep)
 	for (i = 0; i < n_keep; i++)	/* keep[i] >= i: in place, ascending */
 		v[i] = v[keep[i]];
 }
+
+/* ------------------------------------------------------ key_columns */
+
+/*
+ * The entry of 'spec' ("pattern:col,col; pattern:col") whose table pattern
+ * matches "ns.table": its column list as [*cols, *cols + *len); 0 if none.
+ */
+static int
+key_columns_find(const char *spec, const char *ns, const char *table, const char **cols,
+    size_t *len)
+{
+	const char *p = spec;
+	char pat[600], full[600];
+
+	if (spec == NULL ||
+	    (size_t)snprintf(full, sizeof(full), "%s.%s", ns ? ns : "", table) >= sizeof(full))
+		return 0;
+	while (*p) {
+		const char *e = strchr(p, ';'), *c, *s = p;
+		size_t n;
+
+		if (e == NULL)
+			e = p + strlen(p);
+		while (s < e && (*s == ' ' || *s == '\t'))
+			s++;
+		c = memchr(s, ':', (size_t)(e - s));
+		if (c != NULL) {
+			n = (size_t)(c - s);
+			while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+				n--;
+			if (n < sizeof(pat)) {
+				memcpy(pat, s, n);
+				pat[n] = '\0';
+				if (fnmatch(pat, full, 0) == 0) {
+					*cols = c + 1;
+					*len = (size_t)(e - c - 1);
+					return 1;
+				}
+			}
+		}
+		p = *e ? e + 1 : e;
+	}
+	return 0;
+}
+
+int
+cap_key_columns_check(const char *spec, char *why, size_t whylen)
+{
+	const char *p = spec;
+
+	while (*p) {
+		const char *e = strchr(p, ';'), *s = p, *c, *d, *q;
+		size_t n;
+		int dots = 0, names = 0, empty = 0;
+
+		if (e == NULL)
+			e = p + strlen(p);
+		while (s < e && (*s == ' ' || *s == '\t'))
+			s++;
+		n = (size_t)(e - s);
+		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		if (n == 0 && *e == '\0' && p != spec)
+			break;		/* a trailing ';' */
+		c = memchr(s, ':', n);
+		for (d = s; c != NULL && d < c; d++)
+			dots += *d == '.';
+		/* the columns: comma-separated, none empty */
+		for (q = c ? c + 1 : s + n; c != NULL && q <= s + n; ) {
+			const char *ce = memchr(q, ',', (size_t)(s + n - q)), *a = q;
+
+			if (ce == NULL)
+				ce = s + n;
+			while (a < ce && (*a == ' ' || *a == '\t'))
+				a++;
+			empty |= a == ce;
+			names++;
+			q = ce + 1;
+		}
+		if (c == NULL || dots == 0 || names == 0 || empty || n >= 600) {
+			snprintf(why, whylen, "'%.*s' is not schema.table:column[,column] "
+			    "(e.g. public.audit:id,ts; app.*_log:id)", (int)(n > 200 ? 200 : n), s);
+			return -1;
+		}
+		p = *e ? e + 1 : e;
+	}
+	return 0;
+}
+
+int
+cap_key_columns_named(const char *spec, const char *ns, const char *table)
+{
+	const char *cols;
+	size_t len;
+
+	return key_columns_find(spec, ns, table, &cols, &len);
+}
+
+int
+cap_key_columns_apply(const char *spec, const char *ns, const char *table,
+    struct sch_column *cols, uint32_t n, int *applied, struct sl_err *err)
+{
+	const char *list, *p;
+	size_t len;
+	uint32_t i;
+
+	*applied = 0;
+	if (!key_columns_find(spec, ns, table, &list, &len))
+		return 0;
+	for (i = 0; i < n; i++)
+		cols[i].is_key = 0;
+	for (p = list; p < list + len; ) {
+		const char *e = memchr(p, ',', (size_t)(list + len - p)), *s = p;
+		size_t k;
+
+		if (e == NULL)
+			e = list + len;
+		while (s < e && (*s == ' ' || *s == '\t'))
+			s++;
+		k = (size_t)(e - s);
+		while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t'))
+			k--;
+		for (i = 0; i < n; i++)
+			if (strlen(cols[i].name) == k && memcmp(cols[i].name, s, k) == 0)
+				break;
+		if (i == n)
+			return sl_errf(err, SL_ECONFIG, "key_columns: table %s%s%s has no column "
+			    "'%.*s'", ns ? ns : "", ns ? "." : "", table, (int)k, s);
+		cols[i].is_key = 1;
+		p = e + 1;
+	}
+	*applied = 1;
+	return 0;
+}

@@ -229,7 +229,8 @@ cap_my_emit_row(struct cap_my *s, struct cap_my_txn *t, struct cap_my_rel *r, en
 	}
 	if ((rc = txn_started(s, t, err)) != 0)
 		return rc;
-	if (op == SCH_OP_UPDATE && r->has_key && key_changed(r, before, after)) {
+	if (op == SCH_OP_UPDATE && (r->has_key || r->key_override) &&
+	    key_changed(r, before, after)) {
 		ev.op = SCH_OP_DELETE;
 		ev.before = before;
 		ev.tx.id = s->conf.tx_topic ? t->id : NULL;

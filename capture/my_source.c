@@ -47,9 +47,8 @@
 #include "capture/cap_mysrc.h"
 
 const char *const cap_my_conf_keys[] = {
-	"type", "dsn", "tables", "exclude_columns", "server_id", "position", "topic_prefix",
-	"format", "snapshot",
-	"heartbeat", "status_interval", "bootstrap", "tombstones", "topic.partitions",
+	"type", "dsn", "tables", "exclude_columns", "key_columns", "server_id", "position",
+	"topic_prefix", "format", "snapshot", "heartbeat", "status_interval", "bootstrap", "tombstones", "topic.partitions",
 	"topic.replication_factor", "topic.cleanup_policy", "topic.retention",
 	"transaction.topic", "transaction.retention", "heartbeat.topic",
 	"heartbeat.retention", "json.decimal_handling", "http", "producer.", NULL
@@ -240,7 +239,14 @@ rel_set_cols(struct cap_my *s, struct cap_my_rel *r, const struct cap_my_column 
 	r->table.schema = NULL;
 	r->table.name = r->name;
 	r->table.n_columns = n;
-	if ((rc = cap_columns_keep(s->conf.exclude_columns, r->db, r->name, r->table.columns, n,
+	/*
+	 * The binlog always has whole rows: any columns can be the key.  A
+	 * table known only by name (dropped) has no columns to name.
+	 */
+	r->key_override = 0;
+	if ((n > 0 && (rc = cap_key_columns_apply(s->conf.key_columns, r->db, r->name,
+	    r->table.columns, n, &r->key_override, err)) != 0) ||
+	    (rc = cap_columns_keep(s->conf.exclude_columns, r->db, r->name, r->table.columns, n,
 	    &r->keep, &n_keep, err)) != 0) {
 		cols_free(r->cols, r->n_cols);
 		r->cols = NULL;
@@ -285,7 +291,8 @@ rel_new(struct cap_my *s, const char *db, const char *table, int has_key,
     struct cap_my_rel **out, struct sl_err *err)
 {
 	struct cap_my_rel *r = sl_calloc(1, sizeof(*r));
-	int rc = cap_table_topic_open(s->prod, &s->conf, db, table, has_key, 0, &r->topic, err);
+	int rc = cap_table_topic_open(s->prod, &s->conf, db, table,
+	    has_key || cap_key_columns_named(s->conf.key_columns, db, table), 0, &r->topic, err);
 
 	if (rc != 0) {
 		free(r);

@@ -363,6 +363,38 @@ rel_exclude_columns(struct cap_pg *s, struct cap_rel *r, struct sl_err *err)
 	return 0;
 }
 
+/*
+ * key_columns: the Kafka key of 'r' (being built from Relation 'm') is the
+ * columns it names.  The old image of an UPDATE or DELETE must hold them:
+ * with REPLICA IDENTITY FULL it holds every column, without a replica
+ * identity there is none (the server refuses UPDATE and DELETE of a table
+ * published for them), and otherwise only the identity's own columns.
+ */
+static int
+rel_key_columns(struct cap_pg *s, struct cap_rel *r, const struct cap_pgo_msg *m,
+    int *has_key, struct sl_err *err)
+{
+	uint32_t i;
+	int rc, applied, own = *has_key;
+
+	if ((rc = cap_key_columns_apply(s->conf.key_columns, r->table.schema, r->table.name,
+	    r->table.columns, r->table.n_columns, &applied, err)) != 0 || !applied)
+		return rc;
+	*has_key = 0;
+	for (i = 0; i < r->table.n_columns; i++) {
+		if (!r->table.columns[i].is_key)
+			continue;
+		*has_key = 1;
+		if (own && m->u.rel.replident != 'f' && !(m->u.rel.cols[i].flags & 1))
+			return sl_errf(err, SL_ECONFIG, "key_columns: column %s of %s.%s is not in "
+			    "its replica identity, so a DELETE would not carry it: ALTER TABLE "
+			    "%s.%s REPLICA IDENTITY FULL, or name the identity's columns",
+			    r->table.columns[i].name, r->table.schema, r->table.name,
+			    r->table.schema, r->table.name);
+	}
+	return 0;
+}
+
 int
 cap_pg_on_relation(struct cap_pg *s, const struct cap_pgo_msg *m, struct sl_err *err)
 {
@@ -454,6 +486,11 @@ cap_pg_on_relation(struct cap_pg *s, const struct cap_pgo_msg *m, struct sl_err 
 		for (k = 0; k < npk; k++)
 			free(pk[k]);
 		free(pk);
+	}
+	if (s->conf.key_columns != NULL && rel_wanted(s, &tmp) &&
+	    (rc = rel_key_columns(s, &tmp, m, &has_key, err)) != 0) {
+		rel_free_contents(&tmp);
+		return rc;
 	}
 	tmp.n_src = tmp.table.n_columns;
 	if ((rc = rel_exclude_columns(s, &tmp, err)) != 0) {

@@ -844,6 +844,46 @@ START_TEST(exclude_columns_patterns_and_key_columns)
 }
 END_TEST
 
+START_TEST(key_columns_name_the_key_of_matching_tables)
+{
+	struct sch_column cols[3] = {
+		{ .name = "id", .is_key = 1 }, { .name = "a" }, { .name = "b" },
+	};
+	struct sl_err err = { 0 };
+	char why[300];
+	int applied;
+
+	ck_assert_int_eq(cap_key_columns_check("public.t:a,b; app.*_log: id", why,
+	    sizeof(why)), 0);
+	ck_assert_int_eq(cap_key_columns_check("public.t:a;", why, sizeof(why)), 0);
+	ck_assert_int_eq(cap_key_columns_check("public.t", why, sizeof(why)), -1);
+	ck_assert_str_eq(why, "'public.t' is not schema.table:column[,column] "
+	    "(e.g. public.audit:id,ts; app.*_log:id)");
+	ck_assert_int_eq(cap_key_columns_check("t:a", why, sizeof(why)), -1);
+	ck_assert_int_eq(cap_key_columns_check("public.t:a,,b", why, sizeof(why)), -1);
+	ck_assert_int_eq(cap_key_columns_check("public.t:", why, sizeof(why)), -1);
+	ck_assert_int_eq(cap_key_columns_named("public.t:a; app.*_log:id", "app", "ev_log"), 1);
+	ck_assert_int_eq(cap_key_columns_named("public.t:a", "public", "u"), 0);
+	ck_assert_int_eq(cap_key_columns_named(NULL, "public", "t"), 0);
+
+	/* not named: the flags stay */
+	ck_assert_int_eq(cap_key_columns_apply("public.u:a", "public", "t", cols, 3, &applied,
+	    &err), 0);
+	ck_assert_int_eq(applied, 0);
+	ck_assert_int_eq(cols[0].is_key, 1);
+	/* the first matching entry counts, and replaces the table's own key */
+	ck_assert_int_eq(cap_key_columns_apply("public.t: b , a ; public.*:id", "public", "t",
+	    cols, 3, &applied, &err), 0);
+	ck_assert_int_eq(applied, 1);
+	ck_assert_int_eq(cols[0].is_key, 0);
+	ck_assert_int_eq(cols[1].is_key, 1);
+	ck_assert_int_eq(cols[2].is_key, 1);
+	ck_assert_int_eq(cap_key_columns_apply("public.t:a,zz", "public", "t", cols, 3, &applied,
+	    &err), SL_ECONFIG);
+	ck_assert_str_eq(err.msg, "key_columns: table public.t has no column 'zz'");
+}
+END_TEST
+
 START_TEST(spool_replays_in_order_and_reports_a_torn_record)
 {
 	char dir[] = "/tmp/cappg-spool-XXXXXX";
@@ -918,6 +958,7 @@ cappg_suite(void)
 	tcase_add_test(tc, position_header_round_trips_and_rejects_junk);
 	tcase_add_test(tc, table_patterns_include_and_exclude);
 	tcase_add_test(tc, exclude_columns_patterns_and_key_columns);
+	tcase_add_test(tc, key_columns_name_the_key_of_matching_tables);
 	tcase_add_test(tc, topic_names_take_only_what_kafka_allows);
 	tcase_add_test(tc, spool_replays_in_order_and_reports_a_torn_record);
 	suite_add_tcase(s, tc);

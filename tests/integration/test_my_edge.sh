@@ -33,7 +33,8 @@
 #  - ver: a snapshot of a system-versioned table is refused by name (it was
 #    left out of the snapshot without a word);
 #  - ex: exclude_columns leaves columns out of snapshot and stream, one
-#    added later included, and refuses a key column.
+#    added later included, and refuses a key column;
+#  - kc: key_columns keys a table without a primary key.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/my_lib.sh"
 
@@ -328,4 +329,33 @@ set -e
 grep -q 'exclude_columns: column id of app.ppl is part of the message key' "$IT_DIR/cap-exkey.log" ||
 	{ tail -n 5 "$IT_DIR/cap-exkey.log" >&2; it_fail "capture exkey did not refuse the key column by name"; }
 it_log "ex: $(grep '^replayed' "$f.replay")"
+
+# kc: key_columns keys a table without a primary key on the columns named
+my_sql "CREATE TABLE nk (a int NOT NULL, b varchar(10) NOT NULL, c varchar(10));
+        INSERT INTO nk VALUES (1, 'x', 'c1'), (2, 'y', 'c2'), (3, 'z', 'c3')"
+mycap_config kc "$b_ADDR" "tables = app.nk" "format = json" "key_columns = app.nk:a,b"
+mycap_start kc
+my_sql "INSERT INTO nk VALUES (4, 'w', 'c4');
+        UPDATE nk SET c = 'c1b' WHERE a = 1;
+        UPDATE nk SET a = 20 WHERE a = 2;
+        DELETE FROM nk WHERE a = 3"
+mycap_wait_caught_up kc 30
+f="$IT_DIR/kc"
+mycap_dump "$b_ADDR" kc.app.nk "$f.dump"
+grep -q 'created topic kc.app.nk (6 partitions, compacted)' "$IT_DIR/b/broker.log" ||
+	it_fail "the topic of a table keyed by key_columns is not compacted"
+my_sql "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IF(COLUMN_NAME IN ('a', 'b'), 'PRI', '')
+    FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'app' AND TABLE_NAME = 'nk'
+    ORDER BY ORDINAL_POSITION" >"$f.want.cols"
+mariadb --no-defaults --socket="$MY_SOCK" -uroot -p"$MY_PW" -N -B -D app \
+    -e "SET time_zone = '+00:00'; $("$IT_PY" "$HERE/my_replay.py" --select "$f.want.cols" nk)" \
+    >"$f.want.rows" || it_fail "reading table app.nk failed"
+"$IT_PY" "$HERE/my_replay.py" "$f.dump" "$f.want" --no-dups >"$f.replay" 2>&1 ||
+	{ head -n 40 "$f.replay" >&2; it_fail "replaying kc.app.nk keyed on (a, b) does not give app.nk"; }
+cut -f3 "$f.dump" | grep -qx '{"a":20,"b":"y"}' ||
+	{ cut -f3 "$f.dump" | sort -u >&2; it_fail "no key {a, b} in kc.app.nk"; }
+[ "$(cut -f4 "$f.dump" | grep -c '"op":"d"')" = 2 ] ||
+	it_fail "the delete and the key change did not give two deletes in kc.app.nk"
+mycap_stop kc
+it_log "kc: $(grep '^replayed' "$f.replay")"
 it_log "ok"

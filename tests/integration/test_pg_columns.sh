@@ -1,6 +1,7 @@
 #!/bin/sh
-# test_pg_columns.sh: exclude_columns (Debezium's column.exclude.list)
-# keeps columns out of every event, snapshot and stream, in both formats:
+# test_pg_columns.sh: which columns events carry and are keyed on.
+# exclude_columns (Debezium's column.exclude.list) keeps columns out of
+# every event, snapshot and stream, in both formats:
 #  - the values of the named columns are nowhere in the topic, nor their
 #    names (the protobuf schema), and the topic replays to the table
 #    without them;
@@ -8,7 +9,11 @@
 #    is the same, the source's tuples are one value wider);
 #  - a key column cannot be left out: capture stops saying so;
 #  - a pattern that is not schema.table.column is a config error naming
-#    file and line.
+#    file and line;
+#  - a publication's column list leaves the columns out of the snapshot too.
+# key_columns (Debezium's message.key.columns) keys a table without a
+# primary key on the columns it names, and refuses columns the old image
+# would not carry, a column the table lacks, and an entry without columns.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
 
@@ -87,6 +92,51 @@ if [ "${CAP_PLUGIN:-pgoutput}" = pgoutput ]; then
 	fi
 	cap_stop cl
 fi
+
+# key_columns (Debezium's message.key.columns): a table without a primary
+# key (REPLICA IDENTITY FULL) keyed on the columns named, so its topic is
+# compacted and replays by key; a change of those columns is a delete of
+# the old key and a create of the new one.
+pg_sql "CREATE TABLE nokey (a int NOT NULL, b text NOT NULL, c text);
+        ALTER TABLE nokey REPLICA IDENTITY FULL;
+        INSERT INTO nokey VALUES (1, 'x', 'c1'), (2, 'y', 'c2'), (3, 'z', 'c3');
+        CREATE TABLE pkt (id int PRIMARY KEY, code text UNIQUE NOT NULL);
+        INSERT INTO pkt VALUES (1, 'one');"
+cap_config kc "$b_ADDR" "tables = public.nokey" "format = json" "key_columns = public.nokey:a,b"
+cap_start kc
+pg_sql "INSERT INTO nokey VALUES (4, 'w', 'c4');
+        UPDATE nokey SET c = 'c1b' WHERE a = 1;
+        UPDATE nokey SET a = 20 WHERE a = 2;
+        DELETE FROM nokey WHERE a = 3;"
+cap_wait_caught_up sluice_kc 60
+grep -q 'created topic kc.public.nokey (6 partitions, compacted)' "$IT_DIR/b/broker.log" ||
+	it_fail "the topic of a table keyed by key_columns is not compacted"
+replay_equal kc.public.nokey "SELECT a, b, c FROM nokey" nokey
+cut -f3 "$IT_DIR/nokey.dump" | sort -u >"$IT_DIR/nokey.keys"
+grep -qx '{"a":20,"b":"y"}' "$IT_DIR/nokey.keys" || { cat "$IT_DIR/nokey.keys" >&2; it_fail "no key {a, b} in kc.public.nokey"; }
+grep -q '"c"' "$IT_DIR/nokey.keys" && it_fail "a column key_columns does not name is in the key"
+[ "$(cut -f4 "$IT_DIR/nokey.dump" | grep -c '"op":"d"')" = 2 ] ||
+	it_fail "the delete and the key change did not give two deletes"
+cap_stop kc
+# a key of columns the old image does not carry (the replica identity is
+# the primary key): refused, saying what to do
+cap_config kpk "$b_ADDR" "tables = public.pkt" "key_columns = public.pkt:code"
+if timeout 60 "$SLUICE" capture -c "$IT_DIR/cap-kpk.ini" >"$IT_DIR/kpk.out" 2>&1; then
+	it_fail "capture keyed on a column outside the replica identity started"
+fi
+grep -q 'key_columns: column code of public.pkt is not in its replica identity.*REPLICA IDENTITY FULL'     "$IT_DIR/kpk.out" || { tail -n 5 "$IT_DIR/kpk.out" >&2; it_fail "the refusal does not name the column and the fix"; }
+cap_config kmiss "$b_ADDR" "tables = public.nokey" "key_columns = public.nokey:a,zz"
+if timeout 60 "$SLUICE" capture -c "$IT_DIR/cap-kmiss.ini" >"$IT_DIR/kmiss.out" 2>&1; then
+	it_fail "key_columns naming a missing column was accepted"
+fi
+grep -q "key_columns: table public.nokey has no column 'zz'" "$IT_DIR/kmiss.out" ||
+	{ tail -n 5 "$IT_DIR/kmiss.out" >&2; it_fail "the missing key column is not named"; }
+cap_config kbad "$b_ADDR" "tables = public.nokey" "key_columns = public.nokey"
+if "$SLUICE" capture -c "$IT_DIR/cap-kbad.ini" >"$IT_DIR/kbad.out" 2>&1; then
+	it_fail "key_columns without columns was accepted"
+fi
+grep -q "cap-kbad.ini:[0-9]*: \[source \"kbad\"\] key_columns: 'public.nokey' is not schema.table:column" \
+    "$IT_DIR/kbad.out" || { cat "$IT_DIR/kbad.out" >&2; it_fail "the bad key_columns error does not name file and line"; }
 
 # a key column: refused, by name
 cap_config key "$b_ADDR" "tables = public.people" "exclude_columns = public.people.id"
