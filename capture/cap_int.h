@@ -228,6 +228,9 @@ struct cap_conf {
 	const char *tables;
 	const char *exclude_columns;	/* patterns ns.table.column, or NULL */
 	const char *key_columns;	/* "pattern:col,col; ...", or NULL */
+	const char *outbox_tables;	/* outbox.tables patterns, or NULL */
+	const char *outbox_topic;	/* "outbox.event.{route}" */
+	const char *outbox_route, *outbox_key, *outbox_payload, *outbox_id;
 	char *slot;			/* postgres */
 	char *publication;		/* postgres */
 	int plugin_sluice;		/* postgres: plugin = pg_sluice (contrib/) */
@@ -434,6 +437,13 @@ struct cap_topic_spec {
  */
 char *cap_table_topic_name(const char *prefix, const char *ns, const char *table,
     int *renamed, struct sl_err *err);
+/* Kafka's longest topic name. */
+#define CAP_TOPIC_NAME_MAX 249
+/*
+ * Append the 'n' bytes at 'part' to 'b' with what a topic name cannot hold
+ * replaced as cap_table_topic_name() does ('*renamed' set if anything was).
+ */
+void cap_topic_part(struct sl_buf *b, const char *part, size_t n, int *renamed);
 struct cap_producer;
 /*
  * The topic of table 'ns'.'table' of the source configured by 'c' (name,
@@ -485,6 +495,12 @@ int cap_produce(struct cap_producer *, struct cap_topic *, int32_t partition,
     const void *key, size_t key_len, const void *value, size_t value_len,
     const struct cap_pos *pos, void *opaque, struct sl_err *err);
 void cap_producer_poll(struct cap_producer *, int timeout_ms);
+/*
+ * Give the next cap_produce() one more header 'name' (with the 'len' bytes
+ * at 'val', which must live until that call).
+ */
+void cap_producer_next_header(struct cap_producer *, const char *name, const void *val,
+    size_t len);
 int cap_producer_outstanding(const struct cap_producer *);
 /* Times cap_produce() waited for room in a full producer queue. */
 uint64_t cap_producer_full_waits(const struct cap_producer *);
@@ -553,6 +569,41 @@ int cap_key_columns_named(const char *spec, const char *ns, const char *table);
  */
 int cap_key_columns_apply(const char *spec, const char *ns, const char *table,
     struct sch_column *cols, uint32_t n, int *applied, struct sl_err *err);
+
+/* ----------------------------------------------- outbox (outbox.c) */
+
+struct sch_table;
+
+/* Column indexes of an outbox table's route, key, payload and id (-1: none). */
+struct cap_outbox_cols {
+	int route, key, payload, id;
+};
+
+/* One outbox message: its topic (NUL-terminated), key, value and id. */
+struct cap_outbox_msg {
+	struct sl_buf topic, route, key, value, id;
+	int null_key, null_value, has_id;
+};
+
+/*
+ * Find the columns c->outbox_* name in table 't' ('collection' names it in
+ * errors).  SL_ECONFIG when the route, key or payload column is missing.
+ */
+int cap_outbox_bind(const struct cap_conf *c, const struct sch_table *t, const char *collection,
+    struct cap_outbox_cols *ob, struct sl_err *err);
+/*
+ * The message of an outbox row 'after' (the values of 't', as bound): the
+ * topic is c->outbox_topic with "{route}" replaced by the route's text
+ * (what a topic name cannot hold becomes '_'); a null payload is a null
+ * value (a tombstone).  SL_EINVAL for a null route or a value kind that
+ * has no bytes to send.
+ */
+int cap_outbox_event(const struct cap_conf *c, const struct cap_outbox_cols *ob,
+    const struct sch_table *t, const char *collection, const struct sch_value *after,
+    struct cap_outbox_msg *m, struct sl_err *err);
+/* 0 when 'tmpl' makes topic names, else -1 and 'why'. */
+int cap_outbox_topic_check(const char *tmpl, char *why, size_t whylen);
+void cap_outbox_msg_free(struct cap_outbox_msg *m);
 
 /* -------------------------------------------------- HTTP (http.c) */
 

@@ -95,7 +95,10 @@ struct cap_my_rel {
 	uint32_t *keep;
 	int has_key;			/* the table's own key (the binlog's) */
 	int key_override;		/* key_columns names the key instead */
-	struct cap_topic *topic;
+	struct cap_topic *topic;	/* NULL for an outbox table */
+	int outbox;			/* outbox.tables: its inserts are routed */
+	int outbox_warned;		/* an UPDATE of it was warned about */
+	struct cap_outbox_cols ob;
 };
 
 /* Table ids of the stream to tables: 'rel' NULL for a table not captured. */
@@ -132,6 +135,7 @@ struct cap_my {
 	struct cap_my_decoder dec;
 	struct sl_arena arena;		/* reset per event */
 	struct sl_buf key, val;
+	struct cap_outbox_msg ob_msg;	/* scratch of the outbox router */
 	struct cap_producer *prod;
 	struct cap_topic *tx_topic, *hb_topic, *off_topic;
 	char *off_topic_name;
@@ -158,6 +162,9 @@ struct cap_my {
 	char fatal_msg[256];
 	uint64_t produced, acked, skipped, txns, snap_rows, events_in;
 };
+
+/* 1 if outbox.tables names db.table (my_source.c) */
+int cap_my_is_outbox(const struct cap_my *, const char *db, const char *table);
 
 /* my_capture.c */
 uint64_t cap_my_pack(const struct cap_my_pos *p);

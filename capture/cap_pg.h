@@ -26,6 +26,10 @@ struct cap_rel {
 	 */
 	uint32_t *keep;
 	uint32_t n_src;
+	/* an outbox table (outbox.tables): its inserts are routed, 'topic' NULL */
+	int outbox;
+	int outbox_warned;		/* an UPDATE of it was warned about */
+	struct cap_outbox_cols ob;
 	int has_key;
 	char *collection;		/* "schema.table" */
 	struct cap_topic *topic;
@@ -69,6 +73,7 @@ struct cap_pg {
 	struct cap_pgo_decoder dec;
 	struct sl_arena arena;		/* reset per message */
 	struct sl_buf key, val;
+	struct cap_outbox_msg ob_msg;	/* scratch of the outbox router */
 
 	struct cap_topic *tx_topic, *hb_topic, *msg_topic;
 	struct cap_rel **rels;
@@ -139,6 +144,8 @@ int cap_pg_emit_truncate(struct cap_pg *, struct cap_txn *, struct cap_rel *, ui
 int cap_pg_heartbeat(struct cap_pg *, struct sl_err *err);
 void cap_pg_queue_advance(struct cap_pg *);
 struct cap_rel *cap_pg_rel_find(struct cap_pg *, uint32_t relid);
+/* 1 if outbox.tables names schema.name */
+int cap_pg_is_outbox(const struct cap_pg *, const char *schema, const char *name);
 void cap_pg_rels_free(struct cap_pg *);
 void cap_pg_state_free(struct cap_pg *);
 

@@ -135,6 +135,26 @@ cap_conf_parse(const struct sl_config *cfg, const struct sl_conf_section *sec,
 			return cap_conf_bad(cfg, sec, "key_columns", why, err);
 		c->key_columns = v;
 	}
+	if ((v = sl_conf_get(sec, "outbox.tables")) != NULL && v[0] != '\0')
+		c->outbox_tables = v;
+	c->outbox_topic = sl_conf_get(sec, "outbox.topic");
+	if (c->outbox_topic == NULL)
+		c->outbox_topic = "outbox.event.{route}";
+	else {
+		char why[400];
+
+		if (cap_outbox_topic_check(c->outbox_topic, why, sizeof(why)) != 0)
+			return cap_conf_bad(cfg, sec, "outbox.topic", why, err);
+	}
+	/* Debezium's EventRouter's column names */
+	if ((c->outbox_route = sl_conf_get(sec, "outbox.route_column")) == NULL)
+		c->outbox_route = "aggregatetype";
+	if ((c->outbox_key = sl_conf_get(sec, "outbox.key_column")) == NULL)
+		c->outbox_key = "aggregateid";
+	if ((c->outbox_payload = sl_conf_get(sec, "outbox.payload_column")) == NULL)
+		c->outbox_payload = "payload";
+	if ((c->outbox_id = sl_conf_get(sec, "outbox.id_column")) == NULL)
+		c->outbox_id = "id";
 	if (pg) {
 		v = sl_conf_get(sec, "slot");
 		c->slot = v ? sl_strdup(v) : slot_name_of(c->name);

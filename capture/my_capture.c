@@ -201,6 +201,49 @@ key_changed(const struct cap_my_rel *r, const struct sch_value *a, const struct 
 }
 
 /*
+ * A row change of an outbox table: an INSERT is one message on the topic
+ * its route names (capture/outbox.c); a DELETE is the application emptying
+ * the table, an UPDATE is not an event: neither gives anything.
+ */
+static int
+outbox_row(struct cap_my *s, struct cap_my_txn *t, struct cap_my_rel *r, enum sch_op op,
+    const struct sch_value *after, const struct cap_my_pos *at, struct sl_err *err)
+{
+	struct cap_outbox_msg *o = &s->ob_msg;
+	struct cap_topic_spec spec;
+	struct cap_topic *topic;
+	int rc;
+
+	if (t == NULL || op == SCH_OP_DELETE)
+		return 0;
+	if (op != SCH_OP_CREATE) {
+		if (!r->outbox_warned)
+			sl_warn("outbox table %s: an UPDATE at binlog %s:%" PRIu32 " gives no event "
+			    "(only INSERTs do); said once", r->collection, at->file, at->pos);
+		r->outbox_warned = 1;
+		return 0;
+	}
+	if ((rc = cap_outbox_event(&s->conf, &r->ob, &r->table, r->collection, after, o,
+	    err)) != 0)
+		return sl_errf(err, rc, "%s (binlog %s:%" PRIu32 ")", err ? err->msg : "", at->file,
+		    at->pos);
+	memset(&spec, 0, sizeof(spec));
+	spec.name = (const char *)o->topic.p;
+	spec.partitions = s->conf.topic_partitions;
+	spec.replication_factor = s->conf.topic_replication;
+	spec.retention_ms = s->conf.msg_retention_ms;
+	if ((rc = cap_topic_open(s->prod, &spec, &topic, err)) != 0)
+		return rc;
+	if (o->has_id)
+		cap_producer_next_header(s->prod, "id", o->id.p, o->id.len);
+	rc = emit(s, t, topic, o->null_key ? 0 : cap_key_partition(topic, &o->key),
+	    o->null_key ? NULL : &o->key, o->null_value ? NULL : (o->value.p ? o->value.p :
+	    (const uint8_t *)""), o->null_value ? 0 : o->value.len, err);
+	cap_producer_next_header(s->prod, NULL, NULL, 0);	/* skipped: not carried over */
+	return rc;
+}
+
+/*
  * One row change of 'r'.  An update that moves the primary key is a delete
  * of the old key (with its tombstone) and a create of the new one, as
  * Debezium emits it, so compaction and views keyed by the primary key see
@@ -217,6 +260,8 @@ cap_my_emit_row(struct cap_my *s, struct cap_my_txn *t, struct cap_my_rel *r, en
 	/* full-width images, as the binlog and the snapshot give them */
 	cap_values_keep(before, r->keep, r->table.n_columns);
 	cap_values_keep(after, r->keep, r->table.n_columns);
+	if (r->outbox)
+		return outbox_row(s, t, r, op, after, at, err);
 	memset(&ev, 0, sizeof(ev));
 	ev.table = &r->table;
 	ev.ts_ms = sl_now_ms();
@@ -506,6 +551,8 @@ cap_my_emit_truncate(struct cap_my *s, struct cap_my_txn *t, struct cap_my_rel *
 	int32_t p;
 	int rc;
 
+	if (r->outbox)
+		return 0;	/* emptying an outbox table is no event */
 	memset(&e, 0, sizeof(e));
 	e.op = SCH_OP_TRUNCATE;
 	e.table = &r->table;
@@ -1338,5 +1385,6 @@ cap_my_state_free(struct cap_my *s)
 	sl_arena_free(&s->arena);
 	sl_buf_free(&s->key);
 	sl_buf_free(&s->val);
+	cap_outbox_msg_free(&s->ob_msg);
 	free(s->off_topic_name);
 }

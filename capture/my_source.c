@@ -47,11 +47,13 @@
 #include "capture/cap_mysrc.h"
 
 const char *const cap_my_conf_keys[] = {
-	"type", "dsn", "tables", "exclude_columns", "key_columns", "server_id", "position",
+	"type", "dsn", "tables", "exclude_columns", "key_columns","server_id", "position",
 	"topic_prefix", "format", "snapshot", "heartbeat", "status_interval", "bootstrap", "tombstones", "topic.partitions",
 	"topic.replication_factor", "topic.cleanup_policy", "topic.retention",
 	"transaction.topic", "transaction.retention", "heartbeat.topic",
-	"heartbeat.retention", "json.decimal_handling", "http", "producer.", NULL
+	"heartbeat.retention", "json.decimal_handling", "http", "outbox.tables", "outbox.topic",
+	"outbox.route_column", "outbox.key_column", "outbox.payload_column", "outbox.id_column",
+	"producer.", NULL
 };
 
 /* ------------------------------------------------------------ tables */
@@ -271,6 +273,8 @@ rel_set_cols(struct cap_my *s, struct cap_my_rel *r, const struct cap_my_column 
 	r->table.schema_id = rel_schema_id(r);
 	sl_buf_reset(&r->table_pb);
 	sch_table_encode_pb(&r->table, &r->table_pb);
+	if (r->outbox && n > 0)
+		return cap_outbox_bind(&s->conf, &r->table, r->collection, &r->ob, err);
 	return 0;
 }
 
@@ -285,15 +289,30 @@ rel_find(struct cap_my *s, const char *db, const char *table)
 	return NULL;
 }
 
-/* A new relation with its topic (created when missing). */
+int
+cap_my_is_outbox(const struct cap_my *s, const char *db, const char *table)
+{
+	return s->conf.outbox_tables != NULL &&
+	    cap_my_match(s->conf.outbox_tables, s->dsn.database, db, table);
+}
+
+/* A new relation with its topic (created when missing; none for an outbox). */
 static int
 rel_new(struct cap_my *s, const char *db, const char *table, int has_key,
     struct cap_my_rel **out, struct sl_err *err)
 {
 	struct cap_my_rel *r = sl_calloc(1, sizeof(*r));
-	int rc = cap_table_topic_open(s->prod, &s->conf, db, table,
-	    has_key || cap_key_columns_named(s->conf.key_columns, db, table), 0, &r->topic, err);
+	int rc = 0;
 
+	if (cap_my_is_outbox(s, db, table)) {
+		r->outbox = 1;
+		sl_info("table %s.%s is an outbox: its inserts go to %s (outbox.topic), and the "
+		    "snapshot leaves it out", db, table, s->conf.outbox_topic);
+	} else {
+		rc = cap_table_topic_open(s->prod, &s->conf, db, table,
+		    has_key || cap_key_columns_named(s->conf.key_columns, db, table), 0,
+		    &r->topic, err);
+	}
 	if (rc != 0) {
 		free(r);
 		return rc;
@@ -433,8 +452,10 @@ cap_my_rel_dropped(struct cap_my *s, const char *db, const char *table,
 		if ((rc = rel_new(s, db, table, 0, &r, err)) != 0 ||
 		    (rc = rel_set_cols(s, r, NULL, 0, 0, err)) != 0)
 			return rc;
-		sl_info("table %s.%s is no longer in the catalog (dropped since): its changes "
-		    "in the binlog still go to topic %s", db, table, r->topic->name);
+		if (r->topic != NULL)
+			sl_info("table %s.%s is no longer in the catalog (dropped since): its "
+			    "changes in the binlog still go to topic %s", db, table,
+			    r->topic->name);
 	}
 	*out = r;
 	return 0;
@@ -941,6 +962,8 @@ snapshot(struct cap_my *s, volatile sig_atomic_t *stop, struct sl_err *err)
 
 		if ((rc = cap_my_rel_catalog(s, tabs.names[i][0], tabs.names[i][1], &r, err)) != 0)
 			goto out;
+		if (r->outbox)
+			continue;	/* its rows were events before capture began */
 		if (r->topic->hi != NULL) {
 			int32_t p;
 

@@ -510,7 +510,14 @@ cap_pg_on_relation(struct cap_pg *s, const struct cap_pgo_msg *m, struct sl_err 
 		rel_free_contents(&tmp);	/* resent unchanged */
 		return 0;
 	}
-	if (!rel_wanted(s, &tmp)) {
+	if (rel_wanted(s, &tmp) && cap_pg_is_outbox(s, tmp.table.schema, tmp.table.name)) {
+		tmp.outbox = 1;		/* routed per row: no topic of its own */
+		if ((rc = cap_outbox_bind(&s->conf, &tmp.table, tmp.collection, &tmp.ob,
+		    err)) != 0) {
+			rel_free_contents(&tmp);
+			return rc;
+		}
+	} else if (!rel_wanted(s, &tmp)) {
 		tmp.topic = NULL;	/* described, so its changes can be told apart */
 		if (r == NULL)
 			sl_info("table %s is published but 'tables' leaves it out: its changes "
@@ -638,6 +645,61 @@ cap_pg_emit_row(struct cap_pg *s, struct cap_txn *t, struct cap_rel *r, enum sch
 	return rc;
 }
 
+int
+cap_pg_is_outbox(const struct cap_pg *s, const char *schema, const char *name)
+{
+	return s->conf.outbox_tables != NULL &&
+	    cap_pg_table_match(s->conf.outbox_tables, schema, name);
+}
+
+/*
+ * A change of an outbox table: an INSERT is one message on the topic its
+ * route names (capture/outbox.c); a DELETE is the application emptying
+ * the table, an UPDATE is not an event: neither gives anything.
+ */
+static int
+outbox_change(struct cap_pg *s, struct cap_txn *t, struct cap_rel *r,
+    const struct cap_pgo_msg *m, uint64_t lsn, struct sl_err *err)
+{
+	struct cap_outbox_msg *o = &s->ob_msg;
+	struct cap_topic_spec spec;
+	struct cap_topic *topic;
+	struct sch_value *after;
+	char lb[32];
+	int rc;
+
+	if (m->type == CAP_PGO_DELETE)
+		return 0;
+	if (m->type != CAP_PGO_INSERT) {
+		if (!r->outbox_warned)
+			sl_warn("outbox table %s: an UPDATE at LSN %s gives no event (only "
+			    "INSERTs do); said once", r->collection,
+			    cap_lsn_fmt(lsn, lb, sizeof(lb)));
+		r->outbox_warned = 1;
+		return 0;
+	}
+	if ((rc = cap_tuple_values(s, r, &m->u.change.new_tuple, lsn, &after, err)) != 0)
+		return rc;
+	if ((rc = cap_outbox_event(&s->conf, &r->ob, &r->table, r->collection, after, o,
+	    err)) != 0)
+		return sl_errf(err, rc, "%s (LSN %s)", err ? err->msg : "",
+		    cap_lsn_fmt(lsn, lb, sizeof(lb)));
+	memset(&spec, 0, sizeof(spec));
+	spec.name = (const char *)o->topic.p;
+	spec.partitions = s->conf.topic_partitions;
+	spec.replication_factor = s->conf.topic_replication;
+	spec.retention_ms = s->conf.msg_retention_ms;
+	if ((rc = cap_topic_open(s->prod, &spec, &topic, err)) != 0)
+		return rc;
+	if (o->has_id)
+		cap_producer_next_header(s->prod, "id", o->id.p, o->id.len);
+	rc = cap_pg_emit(s, t, topic, o->null_key ? 0 : cap_key_partition(topic, &o->key),
+	    o->null_key ? NULL : &o->key, o->null_value ? NULL : (o->value.p ? o->value.p :
+	    (const uint8_t *)""), o->null_value ? 0 : o->value.len, 0, err);
+	cap_producer_next_header(s->prod, NULL, NULL, 0);	/* skipped: not carried over */
+	return rc;
+}
+
 static int
 cap_on_change(struct cap_pg *s, struct cap_txn *t, const struct cap_pgo_msg *m, uint64_t lsn,
     struct sl_err *err)
@@ -651,6 +713,8 @@ cap_on_change(struct cap_pg *s, struct cap_txn *t, const struct cap_pgo_msg *m, 
 		return SL_CORRUPT(err, "pgoutput %s at LSN %s: relation %u was never described",
 		    cap_pgo_type_name(m->type), cap_lsn_fmt(lsn, lb, sizeof(lb)),
 		    m->u.change.relid);
+	if (r->outbox)
+		return outbox_change(s, t, r, m, lsn, err);
 	if (r->topic == NULL)
 		return 0;	/* a table 'tables' leaves out (rel_wanted()) */
 	if (m->u.change.old_kind &&
@@ -1303,6 +1367,7 @@ cap_pg_state_free(struct cap_pg *s)
 	sl_arena_free(&s->arena);
 	sl_buf_free(&s->key);
 	sl_buf_free(&s->val);
+	cap_outbox_msg_free(&s->ob_msg);
 }
 
 cap_delivery_fn *const cap_pg_delivered = capq_delivered;

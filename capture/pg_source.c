@@ -38,13 +38,15 @@
 #include "capture/cap_pg.h"
 
 const char *const cap_pg_conf_keys[] = {
-	"type", "dsn", "tables", "exclude_columns", "key_columns", "slot", "publication",
+	"type", "dsn", "tables", "exclude_columns", "key_columns","slot", "publication",
 	"plugin", "topic_prefix", "format", "snapshot", "snapshot_workers", "heartbeat",
 	"status_interval", "bootstrap", "streaming", "tombstones", "spool_dir", "topic.partitions",
 	"topic.replication_factor", "topic.cleanup_policy", "topic.retention",
 	"transaction.topic", "transaction.retention", "heartbeat.topic",
 	"heartbeat.retention", "messages.topic", "messages.retention",
-	"json.decimal_handling", "http", "producer.", NULL
+	"json.decimal_handling", "http", "outbox.tables", "outbox.topic",
+	"outbox.route_column", "outbox.key_column", "outbox.payload_column", "outbox.id_column",
+	"producer.", NULL
 };
 
 int
@@ -293,7 +295,8 @@ cap_pg_adhoc_snapshot(struct cap_pg *s, const uint8_t *patterns, size_t len, uin
 	if ((rc = cap_pg_tables_resolve(s->sql, s->conf.tables, &all, &n_all, err)) != 0)
 		goto out;
 	for (i = 0; i < n_all; i++)
-		if (cap_pg_table_match(pat, all[i].schema, all[i].name)) {
+		if (cap_pg_table_match(pat, all[i].schema, all[i].name) &&
+		    !cap_pg_is_outbox(s, all[i].schema, all[i].name)) {
 			pick = sl_realloc(pick, (n + 1) * sizeof(*pick));
 			pick[n++] = all[i];
 		}
@@ -408,10 +411,10 @@ cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
     const char *bootstrap_default, volatile sig_atomic_t *stop, struct sl_err *err)
 {
 	struct cap_pg *s = sl_calloc(1, sizeof(*s));
-	struct cap_pg_table *tables = NULL;
+	struct cap_pg_table *tables = NULL, *snap_tables = NULL;
 	struct cap_pg_slot_info si;
 	struct cap_pg_sysinfo sys;
-	size_t n_tables = 0, i;
+	size_t n_tables = 0, n_snap = 0, i;
 	int rc, created, proto, ver, clean;
 	uint64_t clean_lsn = 0;
 	PGresult *res;
@@ -455,9 +458,18 @@ cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	    (s->conf.messages_topic && (rc = source_aux_topic(s, "messages",
 	    s->conf.msg_retention_ms, &s->msg_topic, err)) != 0))
 		goto out;
+	/* outbox tables: no topic of their own, and nothing to copy */
+	snap_tables = sl_calloc(n_tables ? n_tables : 1, sizeof(*snap_tables));
 	for (i = 0; i < n_tables; i++) {
 		struct cap_topic *t;
 
+		if (cap_pg_is_outbox(s, tables[i].schema, tables[i].name)) {
+			sl_info("table %s.%s is an outbox: its inserts go to %s (outbox.topic), "
+			    "and the snapshot leaves it out", tables[i].schema, tables[i].name,
+			    s->conf.outbox_topic);
+			continue;
+		}
+		snap_tables[n_snap++] = tables[i];
 		if ((rc = cap_pg_table_topic(s, tables[i].schema, tables[i].name,
 		    tables[i].has_key, 1, &t, err)) != 0)
 			goto out;
@@ -509,12 +521,12 @@ cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 		goto out;
 	}
 	if (s->conf.snapshot == CAP_SNAP_INITIAL_ONLY) {
-		rc = source_snapshot(s, tables, n_tables, stop, err);
+		rc = source_snapshot(s, snap_tables, n_snap, stop, err);
 		goto out;
 	}
 	if (!si.exists) {
 		if (s->conf.snapshot == CAP_SNAP_INITIAL) {
-			if ((rc = source_snapshot(s, tables, n_tables, stop, err)) != 0)
+			if ((rc = source_snapshot(s, snap_tables, n_snap, stop, err)) != 0)
 				goto out;
 		} else {
 			struct cap_pg_repl *r;
@@ -590,6 +602,7 @@ out:
 	cap_pg_state_free(s);
 	cap_producer_close(s->prod);
 	cap_pg_sql_close(s->sql);
+	free(snap_tables);		/* its entries are the strings of 'tables' */
 	cap_pg_tables_free(tables, n_tables);
 	cap_conf_free(&s->conf);
 	free(s);

@@ -51,6 +51,10 @@ struct cap_producer {
 	volatile sig_atomic_t *stop;	/* ends a wait for queue room */
 	const char *max_message;	/* message.max.bytes, into props or static */
 	uint64_t full_waits;		/* waits for room in a full queue (metrics) */
+	/* one more header for the next cap_produce() only (the outbox's "id") */
+	const char *xhdr_name;
+	const void *xhdr_val;
+	size_t xhdr_len;
 };
 
 /*
@@ -540,7 +544,7 @@ cap_producer_settle(struct cap_producer *p, int settle_ms, struct sl_err *err)
 }
 
 /* Kafka's rule for topic names (Topic.validate): these bytes, at most 249. */
-#define TOPIC_NAME_MAX 249
+#define TOPIC_NAME_MAX CAP_TOPIC_NAME_MAX
 
 static int
 topic_char_ok(unsigned char ch)
@@ -567,13 +571,16 @@ cap_topic_prefix_check(const char *prefix, struct sl_err *err)
 	return 0;
 }
 
-/* Append 'part' to 'b', one '_' for each UTF-8 character Kafka does not take. */
-static void
-topic_part(struct sl_buf *b, const char *part, int *renamed)
+/*
+ * Append the 'n' bytes at 'part' to 'b', one '_' for each UTF-8 character
+ * Kafka does not take.
+ */
+void
+cap_topic_part(struct sl_buf *b, const char *part, size_t n, int *renamed)
 {
-	const unsigned char *q = (const unsigned char *)part;
+	const unsigned char *q = (const unsigned char *)part, *e = q + n;
 
-	for (; *q; q++) {
+	for (; q < e; q++) {
 		if (topic_char_ok(*q)) {
 			sl_buf_add_u8(b, *q);
 			continue;
@@ -581,7 +588,7 @@ topic_part(struct sl_buf *b, const char *part, int *renamed)
 		*renamed = 1;
 		sl_buf_add_u8(b, '_');
 		if (*q >= 0xC0)		/* a UTF-8 lead byte: skip its continuation bytes */
-			while ((q[1] & 0xC0) == 0x80)
+			while (q + 1 < e && (q[1] & 0xC0) == 0x80)
 				q++;
 	}
 }
@@ -594,9 +601,9 @@ cap_table_topic_name(const char *prefix, const char *ns, const char *table, int 
 
 	*renamed = 0;
 	sl_buf_printf(&b, "%s.", prefix);
-	topic_part(&b, ns, renamed);
+	cap_topic_part(&b, ns, strlen(ns), renamed);
 	sl_buf_add_u8(&b, '.');
-	topic_part(&b, table, renamed);
+	cap_topic_part(&b, table, strlen(table), renamed);
 	if (b.len > TOPIC_NAME_MAX) {
 		sl_errf(err, SL_EINVAL, "table %s.%s: its topic name would be %zu characters, "
 		    "more than Kafka's %d: choose a shorter topic_prefix, or exclude the table "
@@ -725,12 +732,25 @@ cap_produce(struct cap_producer *p, struct cap_topic *t, int32_t partition,
 	size_t n = cap_pos_fmt(pos, hdr, sizeof(hdr));
 	rd_kafka_resp_err_t e;
 
+	const char *xname = p->xhdr_name;
+
+	p->xhdr_name = NULL;
 	for (;;) {
-		e = rd_kafka_producev(p->rk, RD_KAFKA_V_RKT(t->rkt),
-		    RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-		    RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
-		    RD_KAFKA_V_HEADER("sluice.pos", hdr, (ssize_t)n),
-		    RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+		if (xname != NULL)
+			e = rd_kafka_producev(p->rk, RD_KAFKA_V_RKT(t->rkt),
+			    RD_KAFKA_V_PARTITION(partition),
+			    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_len),
+			    RD_KAFKA_V_VALUE((void *)value, value_len),
+			    RD_KAFKA_V_HEADER("sluice.pos", hdr, (ssize_t)n),
+			    RD_KAFKA_V_HEADER(xname, p->xhdr_val, (ssize_t)p->xhdr_len),
+			    RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+		else
+			e = rd_kafka_producev(p->rk, RD_KAFKA_V_RKT(t->rkt),
+			    RD_KAFKA_V_PARTITION(partition),
+			    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_len),
+			    RD_KAFKA_V_VALUE((void *)value, value_len),
+			    RD_KAFKA_V_HEADER("sluice.pos", hdr, (ssize_t)n),
+			    RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			break;
 		if (rd_kafka_outq_len(p->rk) == 0)	/* full although empty: too big */
@@ -752,6 +772,15 @@ cap_produce(struct cap_producer *p, struct cap_topic *t, int32_t partition,
 		return sl_errf(err, SL_EPROTO, "kafka: produce to %s [%d]: %s", t->name,
 		    (int)partition, rd_kafka_err2str(e));
 	return 0;
+}
+
+void
+cap_producer_next_header(struct cap_producer *p, const char *name, const void *val,
+    size_t len)
+{
+	p->xhdr_name = name;
+	p->xhdr_val = val;
+	p->xhdr_len = len;
 }
 
 void

@@ -884,6 +884,69 @@ START_TEST(key_columns_name_the_key_of_matching_tables)
 }
 END_TEST
 
+START_TEST(outbox_rows_become_routed_messages)
+{
+	struct sch_column cols[5] = {
+		{ .name = "id", .is_key = 1 }, { .name = "aggregatetype" },
+		{ .name = "aggregateid" }, { .name = "type" }, { .name = "payload" },
+	};
+	struct sch_table t = { .name = "outbox", .columns = cols, .n_columns = 5 };
+	struct cap_conf c = { .outbox_topic = "outbox.event.{route}",
+	    .outbox_route = "aggregatetype", .outbox_key = "aggregateid",
+	    .outbox_payload = "payload", .outbox_id = "id" };
+	struct cap_outbox_cols ob;
+	struct cap_outbox_msg m = { 0 };
+	struct sch_value v[5];
+	struct sl_err err = { 0 };
+	char why[400];
+	static const uint8_t u[16] = { 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0,
+	    0, 1, 2, 3, 4, 5, 6, 7 };
+
+	ck_assert_int_eq(cap_outbox_bind(&c, &t, "public.outbox", &ob, &err), 0);
+	ck_assert_int_eq(ob.route, 1);
+	ck_assert_int_eq(ob.key, 2);
+	ck_assert_int_eq(ob.payload, 4);
+	ck_assert_int_eq(ob.id, 0);
+	v[0].kind = SCH_UUID;
+	memcpy(v[0].u.uuid, u, 16);
+	v[1] = sch_value_text("Pay ment/\xc3\xa9", 11);
+	v[2] = sch_value_int64(42);
+	v[3] = sch_value_text("Paid", 4);
+	v[4] = sch_value_text("{\"a\": 1}", 8);
+	ck_assert_int_eq(cap_outbox_event(&c, &ob, &t, "public.outbox", v, &m, &err), 0);
+	ck_assert_str_eq((const char *)m.topic.p, "outbox.event.Pay_ment__");
+	ck_assert_int_eq(m.null_key, 0);
+	ck_assert_int_eq((int)m.key.len, 2);
+	ck_assert_int_eq(memcmp(m.key.p, "42", 2), 0);
+	ck_assert_int_eq((int)m.value.len, 8);
+	ck_assert_int_eq(m.has_id, 1);
+	ck_assert_int_eq(memcmp(m.id.p, "12345678-9abc-def0-0001-020304050607", 36), 0);
+	/* a null payload is a tombstone; a null route has no topic */
+	v[4] = sch_value_null();
+	ck_assert_int_eq(cap_outbox_event(&c, &ob, &t, "public.outbox", v, &m, &err), 0);
+	ck_assert_int_eq(m.null_value, 1);
+	v[1] = sch_value_null();
+	ck_assert_int_eq(cap_outbox_event(&c, &ob, &t, "public.outbox", v, &m, &err), SL_EINVAL);
+	ck_assert_msg(strstr(err.msg, "null aggregatetype") != NULL, "%s", err.msg);
+	/* a kind with no bytes to send */
+	v[1] = sch_value_text("Order", 5);
+	v[4].kind = SCH_DOUBLE;
+	v[4].u.f64 = 1.5;
+	ck_assert_int_eq(cap_outbox_event(&c, &ob, &t, "public.outbox", v, &m, &err), SL_EINVAL);
+	ck_assert_msg(strstr(err.msg, "column payload") != NULL, "%s", err.msg);
+	cap_outbox_msg_free(&m);
+	/* a missing column is named with its key */
+	c.outbox_payload = "body";
+	ck_assert_int_eq(cap_outbox_bind(&c, &t, "public.outbox", &ob, &err), SL_ECONFIG);
+	ck_assert_str_eq(err.msg, "outbox table public.outbox has no column 'body' "
+	    "(outbox.payload_column): name its column in the source section");
+	ck_assert_int_eq(cap_outbox_topic_check("events.{route}.v1", why, sizeof(why)), 0);
+	ck_assert_int_eq(cap_outbox_topic_check("all-events", why, sizeof(why)), 0);
+	ck_assert_int_eq(cap_outbox_topic_check("my events.{route}", why, sizeof(why)), -1);
+	ck_assert_int_eq(cap_outbox_topic_check("", why, sizeof(why)), -1);
+}
+END_TEST
+
 START_TEST(spool_replays_in_order_and_reports_a_torn_record)
 {
 	char dir[] = "/tmp/cappg-spool-XXXXXX";
@@ -959,6 +1022,7 @@ cappg_suite(void)
 	tcase_add_test(tc, table_patterns_include_and_exclude);
 	tcase_add_test(tc, exclude_columns_patterns_and_key_columns);
 	tcase_add_test(tc, key_columns_name_the_key_of_matching_tables);
+	tcase_add_test(tc, outbox_rows_become_routed_messages);
 	tcase_add_test(tc, topic_names_take_only_what_kafka_allows);
 	tcase_add_test(tc, spool_replays_in_order_and_reports_a_torn_record);
 	suite_add_tcase(s, tc);

@@ -34,7 +34,9 @@
 #    left out of the snapshot without a word);
 #  - ex: exclude_columns leaves columns out of snapshot and stream, one
 #    added later included, and refuses a key column;
-#  - kc: key_columns keys a table without a primary key.
+#  - kc: key_columns keys a table without a primary key;
+#  - ob: the outbox router (outbox.tables) sends inserts into an outbox
+#    table as messages on outbox.event.<route>.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/my_lib.sh"
 
@@ -358,4 +360,40 @@ cut -f3 "$f.dump" | grep -qx '{"a":20,"b":"y"}' ||
 	it_fail "the delete and the key change did not give two deletes in kc.app.nk"
 mycap_stop kc
 it_log "kc: $(grep '^replayed' "$f.replay")"
+
+# ob: the outbox router: an INSERT into the outbox table is a message on
+# outbox.event.<aggregatetype> keyed by aggregateid, the payload as value
+# and the id as header; the DELETE that empties the table, a rollback and
+# an UPDATE give nothing; rows from before capture started are not sent
+my_sql "CREATE TABLE outbox (id varchar(36) PRIMARY KEY, aggregatetype varchar(64) NOT NULL,
+            aggregateid varchar(64), type varchar(64), payload longtext);
+        CREATE TABLE orders (id int PRIMARY KEY, total int);
+        INSERT INTO outbox VALUES ('e0', 'Order', 'o-0', 'Old', '{\"old\": true}')"
+mycap_config ob "$b_ADDR" "tables = app.outbox, app.orders" "format = json" \
+    "outbox.tables = app.outbox" "topic_prefix = obx"
+mycap_start ob
+my_sql "BEGIN; INSERT INTO orders VALUES (1, 10);
+        INSERT INTO outbox VALUES ('e1', 'Order', 'o-1', 'OrderCreated', '{\"id\": 1}');
+        DELETE FROM outbox WHERE id = 'e1'; COMMIT;
+        BEGIN; INSERT INTO outbox VALUES ('e9', 'Order', 'o-9', 'RolledBack', '{}'); ROLLBACK;
+        INSERT INTO outbox VALUES ('e2', 'Order', 'o-1', 'OrderPaid', '{\"id\": 1, \"paid\": true}'),
+                                  ('e3', 'Customer', 'c-1', 'CustomerCreated', '{\"name\": \"Ann\"}');
+        UPDATE outbox SET type = 'Changed' WHERE id = 'e3'"
+mycap_wait_caught_up ob 30
+f="$IT_DIR/ob"
+mycap_dump "$b_ADDR" outbox.event.Order "$f.order"
+cut -f3,4 "$f.order" >"$f.order.kv"
+printf 'o-1\t{"id": 1}\no-1\t{"id": 1, "paid": true}\n' | cmp -s - "$f.order.kv" ||
+	{ cat "$f.order" >&2; it_fail "outbox.event.Order does not hold o-1's two events in order"; }
+grep -q 'id=e1' "$f.order" || it_fail "the outbox message has no header id"
+mycap_dump "$b_ADDR" outbox.event.Customer "$f.customer"
+[ "$(cut -f3,4 "$f.customer")" = "$(printf 'c-1\t{"name": "Ann"}')" ] ||
+	{ cat "$f.customer" >&2; it_fail "outbox.event.Customer does not hold the one customer event"; }
+grep -q "WARN .*outbox table app.outbox: an UPDATE at binlog" "$IT_DIR/cap-ob.log" ||
+	it_fail "no warning about the UPDATE of an outbox row"
+kcat -b "$b_ADDR" -L 2>/dev/null | grep -q 'topic "obx.app.outbox"' && it_fail "the outbox table got a topic of its own"
+mycap_dump "$b_ADDR" obx.app.orders "$f.orders"
+grep -q '"total":10' "$f.orders" || it_fail "the order written with the outbox row is not in obx.app.orders"
+mycap_stop ob
+it_log "ob: ok"
 it_log "ok"

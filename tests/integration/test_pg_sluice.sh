@@ -12,8 +12,8 @@
 # nothing appears before the commit), partitioned tables, names, encodings
 # and publication coverage (test_pg_tables: pg_sluice once listed a
 # partitioned table in Truncate, which pgoutput never does), ad-hoc
-# snapshots while streaming (test_pg_resnapshot) and columns left out
-# (test_pg_columns).
+# snapshots while streaming (test_pg_resnapshot), columns left out and
+# chosen keys (test_pg_columns) and the outbox router (test_pg_outbox).
 # Each runs with CAP_PLUGIN=pg_sluice: cap_config adds "plugin = pg_sluice"
 # and cap_start fails unless capture says it streams with pg_sluice.
 # Then what only pg_sluice does: a publication with a row filter is refused
@@ -36,7 +36,7 @@ json_events() {
 }
 [ -f "$BUILD/contrib/pg_sluice.so" ] || it_fail "$BUILD/contrib/pg_sluice.so is not built"
 for t in test_pg_basic test_pg_types test_pg_kill test_pg_toast_idle test_pg_snapshot \
-    test_pg_stream test_pg_tables test_pg_resnapshot test_pg_columns; do
+    test_pg_stream test_pg_tables test_pg_resnapshot test_pg_columns test_pg_outbox; do
 	it_log "running $t with plugin = pg_sluice"
 	CAP_PLUGIN=pg_sluice sh "$here/$t.sh" >"$IT_DIR/$t.log" 2>&1 || {
 		tail -n 30 "$IT_DIR/$t.log" >&2
