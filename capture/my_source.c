@@ -1117,12 +1117,19 @@ cap_my_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 		struct tables_ctx t;
 		size_t i;
 
+		size_t n_outbox = 0;
+
 		if ((rc = tables_resolve(s, &t, err)) == 0)
 			for (i = 0; i < t.n && rc == 0; i++) {
 				struct cap_my_rel *r;
 
 				rc = cap_my_rel_catalog(s, t.names[i][0], t.names[i][1], &r, err);
+				n_outbox += rc == 0 && r->outbox;
 			}
+		if (rc == 0 && s->conf.outbox_tables != NULL && n_outbox == 0)
+			sl_warn("outbox.tables (%s) matches none of the tables captured "
+			    "('tables' = %s): an outbox table must be captured too",
+			    s->conf.outbox_tables, s->conf.tables);
 		free(t.names);
 		if (rc != 0)
 			goto out;

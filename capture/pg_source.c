@@ -460,6 +460,15 @@ cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 		goto out;
 	/* outbox tables: no topic of their own, and nothing to copy */
 	snap_tables = sl_calloc(n_tables ? n_tables : 1, sizeof(*snap_tables));
+	if (s->conf.outbox_tables != NULL) {
+		for (i = 0; i < n_tables; i++)
+			if (cap_pg_is_outbox(s, tables[i].schema, tables[i].name))
+				break;
+		if (i == n_tables)
+			sl_warn("outbox.tables (%s) matches none of the tables captured "
+			    "('tables' = %s): an outbox table must be captured too",
+			    s->conf.outbox_tables, s->conf.tables);
+	}
 	for (i = 0; i < n_tables; i++) {
 		struct cap_topic *t;
 

@@ -395,5 +395,10 @@ kcat -b "$b_ADDR" -L 2>/dev/null | grep -q 'topic "obx.app.outbox"' && it_fail "
 mycap_dump "$b_ADDR" obx.app.orders "$f.orders"
 grep -q '"total":10' "$f.orders" || it_fail "the order written with the outbox row is not in obx.app.orders"
 mycap_stop ob
+mycap_config obm "$b_ADDR" "tables = app.orders" "outbox.tables = app.outbox" "snapshot = never"
+mycap_start obm
+grep -q "WARN .*outbox.tables (app.outbox) matches none of the tables captured" "$IT_DIR/cap-obm.log" ||
+	{ tail -n 5 "$IT_DIR/cap-obm.log" >&2; it_fail "no warning that the outbox table is not captured"; }
+mycap_stop obm
 it_log "ob: ok"
 it_log "ok"
