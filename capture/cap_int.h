@@ -228,6 +228,8 @@ struct cap_conf {
 	const char *tables;
 	const char *exclude_columns;	/* patterns ns.table.column, or NULL */
 	const char *key_columns;	/* "pattern:col,col; ...", or NULL */
+	const char *mask_columns;	/* patterns ns.table.column, or NULL */
+	const char *mask_salt;		/* with mask_columns: required */
 	const char *outbox_tables;	/* outbox.tables patterns, or NULL */
 	const char *outbox_topic;	/* "outbox.event.{route}" */
 	const char *outbox_route, *outbox_key, *outbox_payload, *outbox_id;
@@ -569,6 +571,25 @@ int cap_key_columns_named(const char *spec, const char *ns, const char *table);
  */
 int cap_key_columns_apply(const char *spec, const char *ns, const char *table,
     struct sch_column *cols, uint32_t n, int *applied, struct sl_err *err);
+
+/*
+ * mask_columns: the columns its patterns (as exclude_columns') name carry
+ * the lowercase hex SHA-256 of mask_salt followed by their value, so they
+ * stay joinable without being readable.  The flags per column of 't', or
+ * NULL when none is masked (free()).
+ */
+struct sch_table;
+uint8_t *cap_columns_mask(const char *patterns, const char *ns, const char *table,
+    const struct sch_column *cols, uint32_t n);
+/*
+ * '*out': 'v' (the values of 't') with the masked columns hashed, a copy
+ * in 'a' ('v' itself when 'mask' is NULL or 'v' is NULL); nulls and
+ * unchanged markers stay.  SL_ECONFIG naming a masked column that holds
+ * neither text nor bytes.
+ */
+int cap_values_mask(const char *salt, const uint8_t *mask, const struct sch_table *t,
+    const char *collection, const struct sch_value *v, struct sch_value **out,
+    struct sl_arena *a, struct sl_err *err);
 
 /* ----------------------------------------------- outbox (outbox.c) */
 

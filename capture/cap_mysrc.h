@@ -93,6 +93,7 @@ struct cap_my_rel {
 	 * index in 'cols' of table column i.  NULL when all are kept.
 	 */
 	uint32_t *keep;
+	uint8_t *mask;			/* mask_columns: per column of 'table', or NULL */
 	int has_key;			/* the table's own key (the binlog's) */
 	int key_override;		/* key_columns names the key instead */
 	struct cap_topic *topic;	/* NULL for an outbox table */
@@ -136,6 +137,7 @@ struct cap_my {
 	struct sl_arena arena;		/* reset per event */
 	struct sl_buf key, val;
 	struct cap_outbox_msg ob_msg;	/* scratch of the outbox router */
+	struct sl_arena mask_arena;	/* masked images, reset per row event */
 	struct cap_producer *prod;
 	struct cap_topic *tx_topic, *hb_topic, *off_topic;
 	char *off_topic_name;

@@ -26,6 +26,7 @@ struct cap_rel {
 	 */
 	uint32_t *keep;
 	uint32_t n_src;
+	uint8_t *mask;			/* mask_columns: per column of 'table', or NULL */
 	/* an outbox table (outbox.tables): its inserts are routed, 'topic' NULL */
 	int outbox;
 	int outbox_warned;		/* an UPDATE of it was warned about */
@@ -74,6 +75,7 @@ struct cap_pg {
 	struct sl_arena arena;		/* reset per message */
 	struct sl_buf key, val;
 	struct cap_outbox_msg ob_msg;	/* scratch of the outbox router */
+	struct sl_arena mask_arena;	/* masked images, reset per row event */
 
 	struct cap_topic *tx_topic, *hb_topic, *msg_topic;
 	struct cap_rel **rels;

@@ -128,6 +128,18 @@ cap_conf_parse(const struct sl_config *cfg, const struct sl_conf_section *sec,
 			return cap_conf_bad(cfg, sec, "exclude_columns", why, err);
 		c->exclude_columns = v;
 	}
+	if ((v = sl_conf_get(sec, "mask_columns")) != NULL && v[0] != '\0') {
+		char why[300];
+
+		if (cap_exclude_columns_check(v, why, sizeof(why)) != 0)
+			return cap_conf_bad(cfg, sec, "mask_columns", why, err);
+		c->mask_columns = v;
+		c->mask_salt = sl_conf_get(sec, "mask_salt");
+		if (c->mask_salt == NULL || c->mask_salt[0] == '\0')
+			return cap_conf_bad(cfg, sec, "mask_columns", "needs mask_salt (a secret: "
+			    "mask_salt = ${SLUICE_MASK_SALT}); an unsalted hash of an e-mail or a "
+			    "phone number is found again by hashing candidates", err);
+	}
 	if ((v = sl_conf_get(sec, "key_columns")) != NULL && v[0] != '\0') {
 		char why[300];
 

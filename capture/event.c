@@ -329,3 +329,72 @@ cap_key_columns_apply(const char *spec, const char *ns, const char *table,
 	*applied = 1;
 	return 0;
 }
+
+/* ----------------------------------------------------- mask_columns */
+
+uint8_t *
+cap_columns_mask(const char *patterns, const char *ns, const char *table,
+    const struct sch_column *cols, uint32_t n)
+{
+	uint8_t *mask = NULL;
+	uint32_t i;
+
+	for (i = 0; patterns != NULL && i < n; i++)
+		if (cap_column_excluded(patterns, ns, table, cols[i].name)) {
+			if (mask == NULL)
+				mask = sl_calloc(n + 1, 1);
+			mask[i] = 1;
+		}
+	return mask;
+}
+
+static void
+mask_one(const char *salt, const void *p, size_t n, struct sl_arena *a, struct sch_value *out)
+{
+	static const char hexd[] = "0123456789abcdef";
+	struct sl_sha256 c;
+	uint8_t d[32];
+	char *hex = sl_arena_alloc(a, 65);
+	int i;
+
+	sl_sha256_init(&c);
+	sl_sha256_update(&c, salt, strlen(salt));
+	sl_sha256_update(&c, p, n);
+	sl_sha256_final(&c, d);
+	for (i = 0; i < 32; i++) {
+		hex[2 * i] = hexd[d[i] >> 4];
+		hex[2 * i + 1] = hexd[d[i] & 15];
+	}
+	hex[64] = '\0';
+	*out = sch_value_text(hex, 64);
+}
+
+int
+cap_values_mask(const char *salt, const uint8_t *mask, const struct sch_table *t,
+    const char *collection, const struct sch_value *v, struct sch_value **out,
+    struct sl_arena *a, struct sl_err *err)
+{
+	struct sch_value *m;
+	uint32_t i;
+
+	*out = (struct sch_value *)v;
+	if (mask == NULL || v == NULL)
+		return 0;
+	m = sl_arena_alloc(a, (t->n_columns + 1) * sizeof(*m));
+	memcpy(m, v, t->n_columns * sizeof(*m));
+	for (i = 0; i < t->n_columns; i++) {
+		if (!mask[i] || v[i].kind == SCH_NULL || v[i].kind == SCH_UNCHANGED)
+			continue;
+		if (v[i].kind == SCH_BYTES)
+			mask_one(salt, v[i].u.bytes.p, v[i].u.bytes.len, a, &m[i]);
+		else if (sch_kind_is_text(v[i].kind))
+			mask_one(salt, v[i].u.s.p, v[i].u.s.len, a, &m[i]);
+		else
+			return sl_errf(err, SL_ECONFIG, "mask_columns: column %s of %s holds %s values; "
+			    "only text and bytes columns can be masked (leave it out with "
+			    "exclude_columns instead)", t->columns[i].name, collection,
+			    sch_kind_name(v[i].kind));
+	}
+	*out = m;
+	return 0;
+}

@@ -262,6 +262,12 @@ cap_my_emit_row(struct cap_my *s, struct cap_my_txn *t, struct cap_my_rel *r, en
 	cap_values_keep(after, r->keep, r->table.n_columns);
 	if (r->outbox)
 		return outbox_row(s, t, r, op, after, at, err);
+	sl_arena_reset(&s->mask_arena);
+	if ((rc = cap_values_mask(s->conf.mask_salt, r->mask, &r->table, r->collection, before,
+	    &before, &s->mask_arena, err)) != 0 ||
+	    (rc = cap_values_mask(s->conf.mask_salt, r->mask, &r->table, r->collection, after,
+	    &after, &s->mask_arena, err)) != 0)
+		return rc;
 	memset(&ev, 0, sizeof(ev));
 	ev.table = &r->table;
 	ev.ts_ms = sl_now_ms();
@@ -1370,6 +1376,7 @@ cap_my_state_free(struct cap_my *s)
 		free(r->cols);
 		free(r->table.columns);
 		free(r->keep);
+		free(r->mask);
 		free(r->db);
 		free(r->name);
 		free(r->collection);
@@ -1386,5 +1393,6 @@ cap_my_state_free(struct cap_my *s)
 	sl_buf_free(&s->key);
 	sl_buf_free(&s->val);
 	cap_outbox_msg_free(&s->ob_msg);
+	sl_arena_free(&s->mask_arena);
 	free(s->off_topic_name);
 }

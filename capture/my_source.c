@@ -47,8 +47,9 @@
 #include "capture/cap_mysrc.h"
 
 const char *const cap_my_conf_keys[] = {
-	"type", "dsn", "tables", "exclude_columns", "key_columns","server_id", "position",
-	"topic_prefix", "format", "snapshot", "heartbeat", "status_interval", "bootstrap", "tombstones", "topic.partitions",
+	"type", "dsn", "tables", "exclude_columns", "key_columns", "mask_columns", "mask_salt",
+	"server_id", "position", "topic_prefix", "format", "snapshot", "heartbeat",
+	"status_interval", "bootstrap", "tombstones", "topic.partitions",
 	"topic.replication_factor", "topic.cleanup_policy", "topic.retention",
 	"transaction.topic", "transaction.retention", "heartbeat.topic",
 	"heartbeat.retention", "json.decimal_handling", "http", "outbox.tables", "outbox.topic",
@@ -270,6 +271,9 @@ rel_set_cols(struct cap_my *s, struct cap_my_rel *r, const struct cap_my_column 
 		    r->collection, n - n_keep > 1 ? "s" : "", (const char *)gone.p);
 		sl_buf_free(&gone);
 	}
+	free(r->mask);
+	r->mask = cap_columns_mask(s->conf.mask_columns, r->db, r->name, r->table.columns,
+	    r->table.n_columns);
 	r->table.schema_id = rel_schema_id(r);
 	sl_buf_reset(&r->table_pb);
 	sch_table_encode_pb(&r->table, &r->table_pb);

@@ -227,6 +227,7 @@ rel_free_contents(struct cap_rel *r)
 	free(r->parse_oid);
 	free(r->is_enum);
 	free(r->keep);
+	free(r->mask);
 	free((char *)r->table.schema);
 	free((char *)r->table.name);
 	free(r->collection);
@@ -497,6 +498,8 @@ cap_pg_on_relation(struct cap_pg *s, const struct cap_pgo_msg *m, struct sl_err 
 		rel_free_contents(&tmp);
 		return rc;
 	}
+	tmp.mask = cap_columns_mask(s->conf.mask_columns, tmp.table.schema, tmp.table.name,
+	    tmp.table.columns, tmp.table.n_columns);
 	tmp.has_key = has_key;
 	tmp.table.schema_id = rel_schema_id(&tmp);
 	(void)sch_table_encode_pb(&tmp.table, &tmp.table_pb);
@@ -634,6 +637,12 @@ cap_pg_emit_row(struct cap_pg *s, struct cap_txn *t, struct cap_rel *r, enum sch
 		ev.tx.data_collection_order = cap_txn_count(t, r->collection);
 		ev.tx.total_order = t->events;
 	}
+	sl_arena_reset(&s->mask_arena);
+	if ((rc = cap_values_mask(s->conf.mask_salt, r->mask, &r->table, r->collection, before,
+	    &ev.before, &s->mask_arena, err)) != 0 ||
+	    (rc = cap_values_mask(s->conf.mask_salt, r->mask, &r->table, r->collection, after,
+	    &ev.after, &s->mask_arena, err)) != 0)
+		return rc;
 	if ((rc = cap_encode(s, &ev, r, &s->key, &s->val, err)) != 0)
 		return rc;
 	part = cap_key_partition(r->topic, &s->key);
@@ -1368,6 +1377,7 @@ cap_pg_state_free(struct cap_pg *s)
 	sl_buf_free(&s->key);
 	sl_buf_free(&s->val);
 	cap_outbox_msg_free(&s->ob_msg);
+	sl_arena_free(&s->mask_arena);
 }
 
 cap_delivery_fn *const cap_pg_delivered = capq_delivered;

@@ -38,8 +38,8 @@
 #include "capture/cap_pg.h"
 
 const char *const cap_pg_conf_keys[] = {
-	"type", "dsn", "tables", "exclude_columns", "key_columns","slot", "publication",
-	"plugin", "topic_prefix", "format", "snapshot", "snapshot_workers", "heartbeat",
+	"type", "dsn", "tables", "exclude_columns", "key_columns", "mask_columns", "mask_salt",
+	"slot", "publication", "plugin", "topic_prefix", "format", "snapshot", "snapshot_workers", "heartbeat",
 	"status_interval", "bootstrap", "streaming", "tombstones", "spool_dir", "topic.partitions",
 	"topic.replication_factor", "topic.cleanup_policy", "topic.retention",
 	"transaction.topic", "transaction.retention", "heartbeat.topic",

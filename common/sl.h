@@ -249,6 +249,17 @@ int32_t sl_murmur2(const void *key, size_t len);
 /* Kafka's default partitioner: (murmur2(key) & 0x7fffffff) % 'partitions'. */
 int32_t sl_murmur2_partition(const void *key, size_t len, int32_t partitions);
 
+/* SHA-256 (FIPS 180-4): init, update any number of times, final. */
+struct sl_sha256 {
+	uint32_t h[8];
+	uint64_t len;			/* bytes so far */
+	uint8_t buf[64];
+	size_t used;
+};
+void sl_sha256_init(struct sl_sha256 *);
+void sl_sha256_update(struct sl_sha256 *, const void *data, size_t n);
+void sl_sha256_final(struct sl_sha256 *, uint8_t out[32]);
+
 /* ------------------------------------------------------------------ clocks */
 
 int64_t sl_now_ms(void);		/* wall clock, ms since the epoch */

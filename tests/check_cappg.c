@@ -947,6 +947,55 @@ START_TEST(outbox_rows_become_routed_messages)
 }
 END_TEST
 
+START_TEST(mask_columns_hash_text_and_bytes_with_the_salt)
+{
+	struct sch_column cols[4] = {
+		{ .name = "id", .is_key = 1 }, { .name = "email" }, { .name = "doc" },
+		{ .name = "n" },
+	};
+	struct sch_table t = { .name = "users", .columns = cols, .n_columns = 4 };
+	struct sch_value v[4], *out;
+	struct sl_arena a = { 0 };
+	struct sl_err err = { 0 };
+	uint8_t *mask;
+
+	ck_assert_ptr_null(cap_columns_mask("x.y.z", "public", "users", cols, 4));
+	mask = cap_columns_mask("public.users.email, public.users.doc, *.*.n", "public", "users",
+	    cols, 4);
+	ck_assert_ptr_nonnull(mask);
+	ck_assert_int_eq(mask[0] + 2 * mask[1] + 4 * mask[2] + 8 * mask[3], 14);
+	v[0] = sch_value_int64(1);
+	v[1] = sch_value_text("abc", 3);
+	v[2].kind = SCH_BYTES;
+	v[2].u.bytes.p = (const uint8_t *)"abc";
+	v[2].u.bytes.len = 3;
+	v[3] = sch_value_null();
+	/* sha256("" + "abc"): FIPS 180-4's example */
+	ck_assert_int_eq(cap_values_mask("", mask, &t, "public.users", v, &out, &a, &err), 0);
+	ck_assert_ptr_ne(out, v);
+	ck_assert_int_eq(out[1].kind, SCH_TEXT);
+	ck_assert_str_eq(out[1].u.s.p,
+	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	ck_assert_str_eq(out[2].u.s.p, out[1].u.s.p);
+	ck_assert_int_eq(out[3].kind, SCH_NULL);
+	ck_assert_int_eq(out[0].u.i64, 1);
+	ck_assert_int_eq(v[1].kind, SCH_TEXT);	/* the input is left as it was */
+	ck_assert_int_eq((int)v[1].u.s.len, 3);
+	/* the salt goes first: sha256("ab" + "c") is the same digest */
+	v[1] = sch_value_text("c", 1);
+	ck_assert_int_eq(cap_values_mask("ab", mask, &t, "public.users", v, &out, &a, &err), 0);
+	ck_assert_str_eq(out[1].u.s.p,
+	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	v[3] = sch_value_int64(5);
+	ck_assert_int_eq(cap_values_mask("s", mask, &t, "public.users", v, &out, &a, &err),
+	    SL_ECONFIG);
+	ck_assert_msg(strstr(err.msg, "column n of public.users holds int64 values") != NULL,
+	    "%s", err.msg);
+	free(mask);
+	sl_arena_free(&a);
+}
+END_TEST
+
 START_TEST(spool_replays_in_order_and_reports_a_torn_record)
 {
 	char dir[] = "/tmp/cappg-spool-XXXXXX";
@@ -1023,6 +1072,7 @@ cappg_suite(void)
 	tcase_add_test(tc, exclude_columns_patterns_and_key_columns);
 	tcase_add_test(tc, key_columns_name_the_key_of_matching_tables);
 	tcase_add_test(tc, outbox_rows_become_routed_messages);
+	tcase_add_test(tc, mask_columns_hash_text_and_bytes_with_the_salt);
 	tcase_add_test(tc, topic_names_take_only_what_kafka_allows);
 	tcase_add_test(tc, spool_replays_in_order_and_reports_a_torn_record);
 	suite_add_tcase(s, tc);

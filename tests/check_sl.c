@@ -65,6 +65,47 @@ START_TEST(crc32c_hw_and_table_agree_at_every_alignment_and_split)
 }
 END_TEST
 
+/* FIPS 180-4's examples, a million 'a's, and a split across blocks. */
+START_TEST(sha256_matches_the_standard_vectors)
+{
+	static const struct { const char *in; const char *hex; } v[] = {
+		{ "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
+		{ "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
+		{ "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+		  "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1" },
+	};
+	struct sl_sha256 c;
+	uint8_t out[32];
+	char hex[65], a[1000];
+	size_t i, j;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		sl_sha256_init(&c);
+		/* byte by byte and whole: the same digest */
+		for (j = 0; j < strlen(v[i].in); j++)
+			sl_sha256_update(&c, v[i].in + j, 1);
+		sl_sha256_final(&c, out);
+		for (j = 0; j < 32; j++)
+			snprintf(hex + 2 * j, 3, "%02x", out[j]);
+		ck_assert_str_eq(hex, v[i].hex);
+		sl_sha256_init(&c);
+		sl_sha256_update(&c, v[i].in, strlen(v[i].in));
+		sl_sha256_final(&c, out);
+		for (j = 0; j < 32; j++)
+			snprintf(hex + 2 * j, 3, "%02x", out[j]);
+		ck_assert_str_eq(hex, v[i].hex);
+	}
+	memset(a, 'a', sizeof(a));
+	sl_sha256_init(&c);
+	for (i = 0; i < 1000; i++)
+		sl_sha256_update(&c, a, sizeof(a));
+	sl_sha256_final(&c, out);
+	for (j = 0; j < 32; j++)
+		snprintf(hex + 2 * j, 3, "%02x", out[j]);
+	ck_assert_str_eq(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+END_TEST
+
 START_TEST(murmur2_matches_kafka_values)
 {
 	static const struct {
@@ -320,6 +361,7 @@ sl_suite(void)
 	tcase_add_test(tc, crc32c_matches_rfc3720_vectors);
 	tcase_add_test(tc, crc32c_hw_and_table_agree_at_every_alignment_and_split);
 	tcase_add_test(tc, murmur2_matches_kafka_values);
+	tcase_add_test(tc, sha256_matches_the_standard_vectors);
 	tcase_add_test(tc, varints_round_trip_and_reject_overlong);
 	tcase_add_test(tc, buffers_grow_and_encode_big_endian);
 	tcase_add_test(tc, arena_allocations_are_aligned_and_survive_until_reset);

@@ -11,6 +11,7 @@
 #  - a pattern that is not schema.table.column is a config error naming
 #    file and line;
 #  - a publication's column list leaves the columns out of the snapshot too.
+# mask_columns (Debezium's column.mask.hash) hashes text columns with a salt.
 # key_columns (Debezium's message.key.columns) keys a table without a
 # primary key on the columns it names, and refuses columns the old image
 # would not carry, a column the table lacks, and an entry without columns.
@@ -137,6 +138,48 @@ if "$SLUICE" capture -c "$IT_DIR/cap-kbad.ini" >"$IT_DIR/kbad.out" 2>&1; then
 fi
 grep -q "cap-kbad.ini:[0-9]*: \[source \"kbad\"\] key_columns: 'public.nokey' is not schema.table:column" \
     "$IT_DIR/kbad.out" || { cat "$IT_DIR/kbad.out" >&2; it_fail "the bad key_columns error does not name file and line"; }
+
+# mask_columns: the lowercase hex SHA-256 of mask_salt and the value, in
+# snapshot and stream; a column of another kind is refused by name; no salt
+# is a config error
+cap_config mk "$b_ADDR" "tables = public.people" "format = json" \
+    "mask_columns = public.people.name" "mask_salt = s3cret-salt"
+cap_start mk
+pg_sql "UPDATE people SET name = 'masked later' WHERE id = 6"
+cap_wait_caught_up sluice_mk 60
+cap_dump "$b_ADDR" mk.public.people "$IT_DIR/mk.dump"
+pg_sql "SELECT coalesce(json_agg(t), '[]') FROM (SELECT id, name FROM people) t" >"$IT_DIR/mk.want"
+$IT_PY - "$IT_DIR/mk.dump" "$IT_DIR/mk.want" <<'PY' || it_fail "mask_columns: see above"
+import hashlib, json, sys
+want = {r["id"]: r["name"] for r in json.load(open(sys.argv[2]))}
+rows = {}
+for line in open(sys.argv[1]):
+    p = line.rstrip("\n").split("\t")
+    if p[3] == "NULL":
+        continue
+    ev = json.loads(p[3])
+    if ev["after"] is not None:
+        rows[ev["after"]["id"]] = ev["after"]["name"]
+h = lambda v: hashlib.sha256(("s3cret-salt" + v).encode()).hexdigest()
+bad = [(i, rows.get(i)) for i, n in want.items() if n is not None and rows.get(i) != h(n)]
+if bad or rows.get(6) != h("masked later"):
+    sys.exit("names are not their salted SHA-256: %r" % bad[:3])
+if any(n in open(sys.argv[1]).read() for n in ("masked later", "changed", "late")):
+    sys.exit("a clear name is in the topic")
+PY
+cap_stop mk
+cap_config mkn "$b_ADDR" "tables = public.people" "mask_columns = public.people.n" "mask_salt = x"
+if timeout 60 "$SLUICE" capture -c "$IT_DIR/cap-mkn.ini" >"$IT_DIR/mkn.out" 2>&1; then
+	it_fail "masking an integer column was accepted"
+fi
+grep -q 'mask_columns: column n of public.people holds int64 values; only text and bytes columns can be masked' \
+    "$IT_DIR/mkn.out" || { tail -n 5 "$IT_DIR/mkn.out" >&2; it_fail "the refusal to mask an integer does not name it"; }
+cap_config mks "$b_ADDR" "tables = public.people" "mask_columns = public.people.name"
+if "$SLUICE" capture -c "$IT_DIR/cap-mks.ini" >"$IT_DIR/mks.out" 2>&1; then
+	it_fail "mask_columns without mask_salt was accepted"
+fi
+grep -q 'mask_columns: needs mask_salt' "$IT_DIR/mks.out" ||
+	{ cat "$IT_DIR/mks.out" >&2; it_fail "the missing salt is not named"; }
 
 # a key column: refused, by name
 cap_config key "$b_ADDR" "tables = public.people" "exclude_columns = public.people.id"
