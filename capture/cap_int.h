@@ -231,6 +231,7 @@ struct cap_conf {
 	const char *mask_columns;	/* patterns ns.table.column, or NULL */
 	const char *mask_salt;		/* with mask_columns: required */
 	const char *outbox_tables;	/* outbox.tables patterns, or NULL */
+	const char *signal_table;	/* mysql: signal.table, or NULL */
 	const char *outbox_topic;	/* "outbox.event.{route}" */
 	const char *outbox_route, *outbox_key, *outbox_payload, *outbox_id;
 	char *slot;			/* postgres */

@@ -98,6 +98,7 @@ struct cap_my_rel {
 	int key_override;		/* key_columns names the key instead */
 	struct cap_topic *topic;	/* NULL for an outbox table */
 	int outbox;			/* outbox.tables: its inserts are routed */
+	int signal;			/* signal.table: its inserts are signals */
 	int outbox_warned;		/* an UPDATE of it was warned about */
 	struct cap_outbox_cols ob;
 };
@@ -138,6 +139,14 @@ struct cap_my {
 	struct sl_buf key, val;
 	struct cap_outbox_msg ob_msg;	/* scratch of the outbox router */
 	struct sl_arena mask_arena;	/* masked images, reset per row event */
+	/*
+	 * Ad-hoc snapshots: the table patterns execute-snapshot signals of
+	 * the open transaction asked for (taken once it commits), and the
+	 * packed position snapshot rows carry while one runs (0: the initial
+	 * snapshot's).
+	 */
+	char *adhoc_pending;
+	uint64_t snap_pos;
 	struct cap_producer *prod;
 	struct cap_topic *tx_topic, *hb_topic, *off_topic;
 	char *off_topic_name;
@@ -167,6 +176,16 @@ struct cap_my {
 
 /* 1 if outbox.tables names db.table (my_source.c) */
 int cap_my_is_outbox(const struct cap_my *, const char *db, const char *table);
+/* 1 if db.table is the signal table (signal.table) */
+int cap_my_is_signal(const struct cap_my *, const char *db, const char *table);
+/*
+ * Take the ad-hoc snapshot s->adhoc_pending asks for, between two
+ * transactions of the stream: the tables copied under a consistent
+ * snapshot at binlog position Q (truncate, then rows, at Q), their stream
+ * changes before Q skipped; then the binlog connection opened again after
+ * the signal (my_source.c).
+ */
+int cap_my_adhoc_snapshot(struct cap_my *, volatile sig_atomic_t *stop, struct sl_err *err);
 
 /* my_capture.c */
 uint64_t cap_my_pack(const struct cap_my_pos *p);

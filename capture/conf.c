@@ -149,6 +149,8 @@ cap_conf_parse(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	}
 	if ((v = sl_conf_get(sec, "outbox.tables")) != NULL && v[0] != '\0')
 		c->outbox_tables = v;
+	if ((v = sl_conf_get(sec, "signal.table")) != NULL && v[0] != '\0')
+		c->signal_table = v;
 	c->outbox_topic = sl_conf_get(sec, "outbox.topic");
 	if (c->outbox_topic == NULL)
 		c->outbox_topic = "outbox.event.{route}";

@@ -111,7 +111,7 @@ emit(struct cap_my *s, struct cap_my_txn *t, struct cap_topic *topic, int32_t pa
 	struct cap_pos pos;
 	int rc;
 
-	pos.lsn = t ? t->start : 0;
+	pos.lsn = t ? t->start : s->snap_pos;	/* snapshot rows: 0, or an ad-hoc one's */
 	pos.seq = t ? t->seq++ : s->snap_seq++;
 	if (t && cap_topic_skip(topic, partition, &pos)) {	/* (2) */
 		s->skipped++;
@@ -243,6 +243,88 @@ outbox_row(struct cap_my *s, struct cap_my_txn *t, struct cap_my_rel *r, enum sc
 	return rc;
 }
 
+/* The text of column 'name' of an image of 'r', or NULL (absent, null, not text). */
+static const char *
+row_text(const struct cap_my_rel *r, const struct sch_value *v, const char *name,
+    size_t *len)
+{
+	uint32_t i;
+
+	for (i = 0; v != NULL && i < r->table.n_columns; i++)
+		if (strcmp(r->table.columns[i].name, name) == 0 && sch_kind_is_text(v[i].kind)) {
+			*len = v[i].u.s.len;
+			return v[i].u.s.p;
+		}
+	return NULL;
+}
+
+/*
+ * An INSERT into the signal table (Debezium's signalling table: id, type,
+ * data).  'execute-snapshot' with data {"data-collections": ["db.t", ...]}
+ * (or the patterns themselves, as in 'tables') asks for an ad-hoc snapshot
+ * of those tables once this transaction commits; other types are logged
+ * and left alone.
+ */
+static int
+signal_row(struct cap_my *s, struct cap_my_txn *t, struct cap_my_rel *r, enum sch_op op,
+    const struct sch_value *after, const struct cap_my_pos *at)
+{
+	struct sl_buf pat = { 0 };
+	const char *type, *data, *id, *p, *e;
+	size_t tlen = 0, dlen = 0, ilen = 0;
+
+	if (t == NULL || op != SCH_OP_CREATE)
+		return 0;
+	type = row_text(r, after, "type", &tlen);
+	data = row_text(r, after, "data", &dlen);
+	if ((id = row_text(r, after, "id", &ilen)) == NULL)
+		id = "", ilen = 0;
+	if (type == NULL || tlen != 16 || memcmp(type, "execute-snapshot", 16) != 0) {
+		sl_info("signal '%.*s' at binlog %s:%" PRIu32 ": type '%.*s' is not one capture "
+		    "knows (execute-snapshot): left alone", (int)(ilen > 64 ? 64 : ilen), id,
+		    at->file, at->pos, (int)(tlen > 64 ? 64 : tlen), type ? type : "");
+		return 0;
+	}
+	p = data;
+	e = data ? data + dlen : NULL;
+	if (p != NULL && (p = memchr(p, '[', dlen)) != NULL && memchr(data, '{', dlen) != NULL) {
+		/* {"data-collections": ["db.t1", "db.t2"], ...}: the strings of the array */
+		for (p++; p < e && *p != ']'; p++) {
+			const char *q;
+
+			if (*p != '"')
+				continue;
+			if ((q = memchr(p + 1, '"', (size_t)(e - p - 1))) == NULL)
+				break;
+			sl_buf_printf(&pat, "%s%.*s", pat.len ? ", " : "", (int)(q - p - 1), p + 1);
+			p = q;
+		}
+	} else if (data != NULL && memchr(data, '{', dlen) == NULL) {
+		sl_buf_add(&pat, data, dlen);
+	}
+	if (pat.len == 0 || pat.len > 4096 || memchr(pat.p, 0, pat.len) != NULL) {
+		sl_warn("signal '%.*s' at binlog %s:%" PRIu32 ": execute-snapshot without tables "
+		    "(data {\"data-collections\": [\"db.table\"]}): left alone",
+		    (int)(ilen > 64 ? 64 : ilen), id, at->file, at->pos);
+		sl_buf_free(&pat);
+		return 0;
+	}
+	sl_buf_add_u8(&pat, 0);
+	sl_info("signal '%.*s' at binlog %s:%" PRIu32 ": execute-snapshot of %s, once its "
+	    "transaction commits", (int)(ilen > 64 ? 64 : ilen), id, at->file, at->pos,
+	    (const char *)pat.p);
+	if (s->adhoc_pending != NULL) {
+		char *both = sl_asprintf("%s, %s", s->adhoc_pending, (const char *)pat.p);
+
+		free(s->adhoc_pending);
+		s->adhoc_pending = both;
+	} else {
+		s->adhoc_pending = sl_strdup((const char *)pat.p);
+	}
+	sl_buf_free(&pat);
+	return 0;
+}
+
 /*
  * One row change of 'r'.  An update that moves the primary key is a delete
  * of the old key (with its tombstone) and a create of the new one, as
@@ -260,6 +342,8 @@ cap_my_emit_row(struct cap_my *s, struct cap_my_txn *t, struct cap_my_rel *r, en
 	/* full-width images, as the binlog and the snapshot give them */
 	cap_values_keep(before, r->keep, r->table.n_columns);
 	cap_values_keep(after, r->keep, r->table.n_columns);
+	if (r->signal)
+		return signal_row(s, t, r, op, after, at);
 	if (r->outbox)
 		return outbox_row(s, t, r, op, after, at, err);
 	sl_arena_reset(&s->mask_arena);
@@ -442,7 +526,8 @@ on_table_map(struct cap_my *s, const struct cap_my_event *ev, struct sl_err *err
 	struct cap_my_rel *r = NULL;
 	int rc;
 
-	if (cap_my_match(s->conf.tables, s->dsn.database, tm->db, tm->table)) {
+	if (cap_my_match(s->conf.tables, s->dsn.database, tm->db, tm->table) ||
+	    cap_my_is_signal(s, tm->db, tm->table)) {
 		if (!tm->has_names)
 			return sl_errf(err, SL_EUNSUPPORTED, "binlog %s:%" PRIu32 ": the Table_map "
 			    "of %s.%s has no column names: set binlog_row_metadata = FULL on "
@@ -557,8 +642,8 @@ cap_my_emit_truncate(struct cap_my *s, struct cap_my_txn *t, struct cap_my_rel *
 	int32_t p;
 	int rc;
 
-	if (r->outbox)
-		return 0;	/* emptying an outbox table is no event */
+	if (r->outbox || r->signal)
+		return 0;	/* emptying an outbox or the signal table is no event */
 	memset(&e, 0, sizeof(e));
 	e.op = SCH_OP_TRUNCATE;
 	e.table = &r->table;
@@ -1289,6 +1374,10 @@ cap_my_stream(struct cap_my *s, volatile sig_atomic_t *stop, struct sl_err *err)
 		if (rc == 1) {
 			if ((rc = handle(s, p, len, err)) != 0)
 				break;
+			/* between transactions: the buffer of 'p' is no longer used */
+			if (s->adhoc_pending != NULL && s->cur == NULL &&
+			    (rc = cap_my_adhoc_snapshot(s, stop, err)) != 0)
+				break;
 			if (++burst < CAP_MY_UPKEEP_EVERY)
 				continue;
 		}
@@ -1394,5 +1483,7 @@ cap_my_state_free(struct cap_my *s)
 	sl_buf_free(&s->val);
 	cap_outbox_msg_free(&s->ob_msg);
 	sl_arena_free(&s->mask_arena);
+	free(s->adhoc_pending);
+	s->adhoc_pending = NULL;
 	free(s->off_topic_name);
 }

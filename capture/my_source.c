@@ -52,7 +52,7 @@ const char *const cap_my_conf_keys[] = {
 	"status_interval", "bootstrap", "tombstones", "topic.partitions",
 	"topic.replication_factor", "topic.cleanup_policy", "topic.retention",
 	"transaction.topic", "transaction.retention", "heartbeat.topic",
-	"heartbeat.retention", "json.decimal_handling", "http", "outbox.tables", "outbox.topic",
+	"heartbeat.retention", "json.decimal_handling", "http", "outbox.tables", "outbox.topic", "signal.table",
 	"outbox.route_column", "outbox.key_column", "outbox.payload_column", "outbox.id_column",
 	"producer.", NULL
 };
@@ -300,6 +300,13 @@ cap_my_is_outbox(const struct cap_my *s, const char *db, const char *table)
 	    cap_my_match(s->conf.outbox_tables, s->dsn.database, db, table);
 }
 
+int
+cap_my_is_signal(const struct cap_my *s, const char *db, const char *table)
+{
+	return s->conf.signal_table != NULL &&
+	    cap_my_match(s->conf.signal_table, s->dsn.database, db, table);
+}
+
 /* A new relation with its topic (created when missing; none for an outbox). */
 static int
 rel_new(struct cap_my *s, const char *db, const char *table, int has_key,
@@ -308,7 +315,9 @@ rel_new(struct cap_my *s, const char *db, const char *table, int has_key,
 	struct cap_my_rel *r = sl_calloc(1, sizeof(*r));
 	int rc = 0;
 
-	if (cap_my_is_outbox(s, db, table)) {
+	if (cap_my_is_signal(s, db, table)) {
+		r->signal = 1;		/* read for its signals: no topic */
+	} else if (cap_my_is_outbox(s, db, table)) {
 		r->outbox = 1;
 		sl_info("table %s.%s is an outbox: its inserts go to %s (outbox.topic), and the "
 		    "snapshot leaves it out", db, table, s->conf.outbox_topic);
@@ -421,8 +430,9 @@ catalog_columns(struct cap_my *s, struct st_mysql *m, const char *db, const char
 	return rc;
 }
 
-int
-cap_my_rel_catalog(struct cap_my *s, const char *db, const char *table,
+/* cap_my_rel_catalog(), reading the catalog again when 'force' is set */
+static int
+rel_catalog(struct cap_my *s, const char *db, const char *table, int force,
     struct cap_my_rel **out, struct sl_err *err)
 {
 	struct cap_my_rel *r = rel_find(s, db, table);
@@ -430,7 +440,7 @@ cap_my_rel_catalog(struct cap_my *s, const char *db, const char *table,
 	struct catalog_ctx c;
 	int rc;
 
-	if (r != NULL && r->n_cols > 0) {
+	if (r != NULL && r->n_cols > 0 && !force) {
 		*out = r;
 		return 0;
 	}
@@ -442,6 +452,13 @@ cap_my_rel_catalog(struct cap_my *s, const char *db, const char *table,
 	free(c.cols);
 	sl_arena_free(&arena);
 	return rc;
+}
+
+int
+cap_my_rel_catalog(struct cap_my *s, const char *db, const char *table,
+    struct cap_my_rel **out, struct sl_err *err)
+{
+	return rel_catalog(s, db, table, 0, out, err);
 }
 
 int
@@ -894,8 +911,17 @@ snapshot_select(const struct cap_my_rel *r)
 	return out;
 }
 
+/*
+ * Copy the tables under one consistent snapshot.  'pick' NULL: the initial
+ * snapshot of every table 'tables' matches, after which the stream starts
+ * at the snapshot's position.  Else an ad-hoc snapshot of the tables the
+ * patterns 'pick' match among those, in the middle of the stream: each
+ * described afresh from the catalog, emptied by a truncate, its rows at the
+ * snapshot's position Q (packed, minus one: a transaction starting at Q is
+ * not in the copy), and its topic's stream changes before Q skipped.
+ */
 static int
-snapshot(struct cap_my *s, volatile sig_atomic_t *stop, struct sl_err *err)
+snapshot(struct cap_my *s, const char *pick, volatile sig_atomic_t *stop, struct sl_err *err)
 {
 	struct st_mysql *m = NULL;
 	struct tables_ctx tabs;
@@ -907,6 +933,32 @@ snapshot(struct cap_my *s, volatile sig_atomic_t *stop, struct sl_err *err)
 	memset(&at, 0, sizeof(at));
 	if ((rc = tables_resolve(s, &tabs, err)) != 0)
 		goto out;
+	if (pick != NULL) {
+		size_t k = 0;
+		int versioned = 0;
+
+		for (i = 0; i < tabs.n; i++) {
+			char full[520];
+
+			if (!cap_my_match(pick, s->dsn.database, tabs.names[i][0], tabs.names[i][1]) ||
+			    cap_my_is_outbox(s, tabs.names[i][0], tabs.names[i][1]) ||
+			    cap_my_is_signal(s, tabs.names[i][0], tabs.names[i][1]))
+				continue;
+			snprintf(full, sizeof(full), "%s.%s", tabs.names[i][0], tabs.names[i][1]);
+			versioned |= strcmp(full, tabs.versioned) == 0;
+			if (k != i)
+				memcpy(tabs.names[k], tabs.names[i], sizeof(tabs.names[k]));
+			k++;
+		}
+		tabs.n = k;
+		if (!versioned)
+			tabs.versioned[0] = '\0';
+		if (k == 0) {
+			sl_warn("ad-hoc snapshot of %s: no table this source captures matches "
+			    "('tables' = %s): nothing copied", pick, s->conf.tables);
+			goto out;
+		}
+	}
 	if (tabs.versioned[0]) {
 		/*
 		 * MariaDB's TABLE_TYPE 'SYSTEM VERSIONED' was not 'BASE TABLE':
@@ -955,20 +1007,31 @@ snapshot(struct cap_my *s, volatile sig_atomic_t *stop, struct sl_err *err)
 			goto out;
 		locked = 0;
 	}
-	if ((rc = gtid_at(s, m, &at, err)) != 0)
-		goto out;
-	s->at = at;
-	sl_info("snapshot of %zu tables at binlog %s:%" PRIu32, tabs.n, at.file, at.pos);
+	if (pick != NULL) {
+		s->snap_pos = cap_my_pack(&at) - 1;
+		sl_info("ad-hoc snapshot of %zu table%s at binlog %s:%" PRIu32 " (streaming "
+		    "waits)", tabs.n, tabs.n == 1 ? "" : "s", at.file, at.pos);
+	} else {
+		if ((rc = gtid_at(s, m, &at, err)) != 0)
+			goto out;
+		s->at = at;
+		sl_info("snapshot of %zu tables at binlog %s:%" PRIu32, tabs.n, at.file, at.pos);
+	}
 	for (i = 0; i < tabs.n && !*stop; i++) {
 		struct snap_ctx c;
 		char *qd, *qt, *sql, est[32];
 		struct cap_my_rel *r;
 
-		if ((rc = cap_my_rel_catalog(s, tabs.names[i][0], tabs.names[i][1], &r, err)) != 0)
+		if ((rc = rel_catalog(s, tabs.names[i][0], tabs.names[i][1], pick != NULL, &r,
+		    err)) != 0)
 			goto out;
-		if (r->outbox)
-			continue;	/* its rows were events before capture began */
-		if (r->topic->hi != NULL) {
+		if (r->outbox || r->signal)
+			continue;	/* their rows were events before capture began */
+		if (pick != NULL) {
+			/* a view of the table keeps only what this copy holds */
+			if ((rc = cap_my_emit_truncate(s, NULL, r, &at, err)) != 0)
+				goto out;
+		} else if (r->topic->hi != NULL) {
 			int32_t p;
 
 			for (p = 0; p < r->topic->partitions; p++)
@@ -1023,6 +1086,25 @@ snapshot(struct cap_my *s, volatile sig_atomic_t *stop, struct sl_err *err)
 	}
 	if (*stop)
 		goto out;
+	if (pick != NULL) {
+		/* the stream's changes of these tables up to Q are in the copy */
+		struct cap_pos mark = { s->snap_pos, UINT64_MAX };
+
+		for (i = 0; i < tabs.n; i++) {
+			struct cap_my_rel *r = rel_find(s, tabs.names[i][0], tabs.names[i][1]);
+			struct cap_topic *tp = r ? r->topic : NULL;
+			int32_t p;
+
+			for (p = 0; tp && p < tp->partitions; p++)
+				if (!tp->has_last[p] || cap_pos_cmp(&mark, &tp->last[p]) > 0) {
+					tp->last[p] = mark;
+					tp->has_last[p] = 1;
+				}
+		}
+		sl_info("ad-hoc snapshot done: rows of %zu table%s copied", tabs.n,
+		    tabs.n == 1 ? "" : "s");
+		goto out;
+	}
 	s->flushed = at;
 	s->at = at;
 	if ((rc = cap_my_store(s, "done", 0, err)) != 0)
@@ -1033,11 +1115,49 @@ snapshot(struct cap_my *s, volatile sig_atomic_t *stop, struct sl_err *err)
 	else
 		sl_info("snapshot done: %" PRIu64 " rows", s->snap_rows);
 out:
+	s->snap_pos = 0;
 	if (m && locked)
 		(void)cap_my_exec(m, "UNLOCK TABLES", NULL);
 	cap_my_sql_close(m);
 	free(tabs.names);
 	return rc;
+}
+
+int
+cap_my_adhoc_snapshot(struct cap_my *s, volatile sig_atomic_t *stop, struct sl_err *err)
+{
+	char *pick = s->adhoc_pending;
+	struct cap_my_dump_opts o;
+	int rc;
+
+	s->adhoc_pending = NULL;
+	/* what the stream produced so far acknowledged: the marks compare with it */
+	while (cap_producer_outstanding(s->prod) > 0 && !s->fatal && !*stop)
+		cap_producer_poll(s->prod, 100);
+	if (s->fatal)
+		rc = sl_errf(err, s->fatal, "%s", s->fatal_msg);
+	else
+		rc = snapshot(s, pick, stop, err);
+	free(pick);
+	if (rc != 0 || *stop)
+		return rc;
+	/*
+	 * The server may have given up on a binlog connection nobody read
+	 * while the tables were copied (net_write_timeout): open it again
+	 * after the signal's transaction, where the stream is.
+	 */
+	cap_my_dump_close(s->dump);
+	s->dump = NULL;
+	memset(&o, 0, sizeof(o));
+	o.file = s->at.file;
+	o.pos = s->at.pos;
+	o.server_id = s->conf.server_id;
+	o.heartbeat_ms = s->conf.heartbeat_ms > 0 && s->conf.heartbeat_ms < 5000 ?
+	    s->conf.heartbeat_ms : 5000;
+	if ((rc = cap_my_dump_open(&s->dsn, &o, &s->dump, err)) != 0)
+		return rc;
+	sl_info("streaming again from binlog %s:%" PRIu32, s->at.file, s->at.pos);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- run */
@@ -1178,7 +1298,7 @@ cap_my_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 			if ((rc = cap_my_store(s, "done", 0, err)) != 0)
 				goto out;
 		} else {
-			if ((rc = snapshot(s, stop, err)) != 0 || *stop)
+			if ((rc = snapshot(s, NULL, stop, err)) != 0 || *stop)
 				goto out;
 		}
 	} else if (s->conf.snapshot == CAP_SNAP_INITIAL_ONLY) {

@@ -36,7 +36,9 @@
 #    added later included, and refuses a key column;
 #  - kc: key_columns keys a table without a primary key;
 #  - ob: the outbox router (outbox.tables) sends inserts into an outbox
-#    table as messages on outbox.event.<route>.
+#    table as messages on outbox.event.<route>;
+#  - sig: an execute-snapshot signal (signal.table) copies a table again
+#    while it is written, and the topic replays to it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/my_lib.sh"
 
@@ -424,4 +426,40 @@ grep -q "WARN .*outbox.tables (app.outbox) matches none of the tables captured" 
 	{ tail -n 5 "$IT_DIR/cap-obm.log" >&2; it_fail "no warning that the outbox table is not captured"; }
 mycap_stop obm
 it_log "ob: ok"
+
+# sig: an execute-snapshot signal (Debezium's signalling table) copies a
+# table again while the stream goes on: changes the binlog never had
+# (sql_log_bin = 0) are in the topic afterwards, the writes made during the
+# copy are there once, and the topic replays to the table
+my_sql "CREATE TABLE sluice_signal (id varchar(64) PRIMARY KEY, type varchar(32), data varchar(2048));
+        CREATE TABLE sig_t (id int PRIMARY KEY, v varchar(40));
+        INSERT INTO sig_t SELECT seq, CONCAT('v', seq) FROM seq_1_to_3000"
+mycap_config sg "$b_ADDR" "tables = app.sig_t" "format = json" "signal.table = app.sluice_signal"
+mycap_start sg
+my_sql "SET SESSION sql_log_bin = 0; UPDATE sig_t SET v = 'not in the binlog' WHERE id <= 10;
+        DELETE FROM sig_t WHERE id BETWEEN 11 AND 20; INSERT INTO sig_t VALUES (5000, 'unseen')"
+mycap_wait_caught_up sg 30
+# a writer while the signal is read and the table copied
+( i=0; while [ $i -lt 150 ]; do
+	my_sql "UPDATE sig_t SET v = 'w$i' WHERE id = $((100 + i % 20)); INSERT INTO sig_t VALUES ($((6000 + i)), 'n$i')" || exit 1
+	i=$((i + 1))
+  done ) &
+writer=$!
+sleep 0.3
+my_sql "INSERT INTO sluice_signal VALUES ('s-1', 'execute-snapshot', '{\"data-collections\": [\"app.sig_t\"], \"type\": \"blocking\"}')"
+wait "$writer" || it_fail "the writer failed"
+it_wait 60 "the ad-hoc snapshot to end" grep -q 'ad-hoc snapshot done: rows of 1 table copied' "$IT_DIR/cap-sg.log"
+mycap_wait_caught_up sg 60
+replay sg.app.sig_t app sig_t
+grep -q "signal 's-1' at binlog .*execute-snapshot of app.sig_t" "$IT_DIR/cap-sg.log" ||
+	it_fail "capture sg did not log the signal"
+grep -q 'streaming again from binlog' "$IT_DIR/cap-sg.log" || it_fail "capture sg did not stream again"
+kcat -b "$b_ADDR" -L 2>/dev/null | grep -q 'topic "sg.app.sluice_signal"' && it_fail "the signal table got a topic"
+# an unknown signal type is left alone
+my_sql "INSERT INTO sluice_signal VALUES ('s-2', 'pause-snapshot', '{}')"
+mycap_wait_caught_up sg 30
+grep -q "signal 's-2' .*type 'pause-snapshot' is not one capture knows" "$IT_DIR/cap-sg.log" ||
+	it_fail "the unknown signal type is not named"
+mycap_stop sg
+it_log "sig: ok"
 it_log "ok"
