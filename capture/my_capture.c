@@ -313,7 +313,11 @@ signal_row(struct cap_my *s, struct cap_my_txn *t, struct cap_my_rel *r, enum sc
 	sl_info("signal '%.*s' at binlog %s:%" PRIu32 ": execute-snapshot of %s, once its "
 	    "transaction commits", (int)(ilen > 64 ? 64 : ilen), id, at->file, at->pos,
 	    (const char *)pat.p);
-	if (s->adhoc_pending != NULL) {
+	if (s->adhoc_pending != NULL && strlen(s->adhoc_pending) > 65536) {
+		sl_warn("signal '%.*s' at binlog %s:%" PRIu32 ": the transaction asks for more "
+		    "than 64 KiB of table patterns: this one is left alone",
+		    (int)(ilen > 64 ? 64 : ilen), id, at->file, at->pos);
+	} else if (s->adhoc_pending != NULL) {
 		char *both = sl_asprintf("%s, %s", s->adhoc_pending, (const char *)pat.p);
 
 		free(s->adhoc_pending);

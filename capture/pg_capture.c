@@ -334,8 +334,8 @@ rel_exclude_columns(struct cap_pg *s, struct cap_rel *r, struct sl_err *err)
 	uint32_t i, k, n_keep;
 	int rc;
 
-	if (s->conf.exclude_columns == NULL)
-		return 0;
+	if (s->conf.exclude_columns == NULL || !rel_wanted(s, r))
+		return 0;	/* a table not captured is only described */
 	if ((rc = cap_columns_keep(s->conf.exclude_columns, r->table.schema, r->table.name,
 	    r->table.columns, r->table.n_columns, &r->keep, &n_keep, err)) != 0 ||
 	    r->keep == NULL)
@@ -354,7 +354,7 @@ rel_exclude_columns(struct cap_pg *s, struct cap_rel *r, struct sl_err *err)
 	}
 	r->table.n_columns = n_keep;
 	old = cap_pg_rel_find(s, r->relid);
-	if (rel_wanted(s, r) && (old == NULL || old->n_src != r->n_src)) {
+	if (old == NULL || old->n_src != r->n_src) {
 		sl_buf_add_u8(&gone, 0);
 		sl_info("table %s.%s: column%s %s left out of its events (exclude_columns)",
 		    r->table.schema, r->table.name, r->n_src - n_keep > 1 ? "s" : "",
@@ -498,8 +498,9 @@ cap_pg_on_relation(struct cap_pg *s, const struct cap_pgo_msg *m, struct sl_err 
 		rel_free_contents(&tmp);
 		return rc;
 	}
-	tmp.mask = cap_columns_mask(s->conf.mask_columns, tmp.table.schema, tmp.table.name,
-	    tmp.table.columns, tmp.table.n_columns);
+	if (rel_wanted(s, &tmp))
+		tmp.mask = cap_columns_mask(s->conf.mask_columns, tmp.table.schema,
+		    tmp.table.name, tmp.table.columns, tmp.table.n_columns);
 	tmp.has_key = has_key;
 	tmp.table.schema_id = rel_schema_id(&tmp);
 	(void)sch_table_encode_pb(&tmp.table, &tmp.table_pb);

@@ -39,14 +39,15 @@
 
 const char *const cap_pg_conf_keys[] = {
 	"type", "dsn", "tables", "exclude_columns", "key_columns", "mask_columns", "mask_salt",
-	"slot", "publication", "plugin", "topic_prefix", "format", "snapshot", "snapshot_workers", "heartbeat",
-	"status_interval", "bootstrap", "streaming", "tombstones", "spool_dir", "topic.partitions",
+	"slot", "publication", "plugin", "topic_prefix", "format", "snapshot",
+	"snapshot_workers", "heartbeat", "status_interval", "bootstrap", "streaming",
+	"tombstones", "spool_dir", "topic.partitions",
 	"topic.replication_factor", "topic.cleanup_policy", "topic.retention",
 	"transaction.topic", "transaction.retention", "heartbeat.topic",
 	"heartbeat.retention", "messages.topic", "messages.retention",
 	"json.decimal_handling", "http", "outbox.tables", "outbox.topic",
-	"outbox.route_column", "outbox.key_column", "outbox.payload_column", "outbox.id_column",
-	"producer.", NULL
+	"outbox.route_column", "outbox.key_column", "outbox.payload_column",
+	"outbox.id_column", "producer.", NULL
 };
 
 int

@@ -41,10 +41,19 @@ int
 sl_verrf(struct sl_err *err, int code, const char *fmt, va_list ap)
 {
 	if (err != NULL) {
+		/*
+		 * Through a copy: callers add context to the error they hold
+		 * (sl_errf(err, rc, "at %s: %s", where, err->msg)), and
+		 * vsnprintf into the buffer it reads from would overwrite the
+		 * message before reading it.
+		 */
+		char msg[sizeof(err->msg)];
+
+		vsnprintf(msg, sizeof(msg), fmt, ap);
 		err->code = code;
 		err->file = NULL;
 		err->line = 0;
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		memcpy(err->msg, msg, sizeof(msg));
 	}
 	return code;
 }

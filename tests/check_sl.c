@@ -65,6 +65,18 @@ START_TEST(crc32c_hw_and_table_agree_at_every_alignment_and_split)
 }
 END_TEST
 
+/* An error given context with its own message keeps that message whole. */
+START_TEST(errf_can_wrap_the_message_it_holds)
+{
+	struct sl_err e = { 0 };
+
+	sl_errf(&e, SL_EINVAL, "column x: bad value");
+	sl_errf(&e, SL_ECORRUPT, "change at LSN 0/16B3748, public.t: %s", e.msg);
+	ck_assert_str_eq(e.msg, "change at LSN 0/16B3748, public.t: column x: bad value");
+	ck_assert_int_eq(e.code, SL_ECORRUPT);
+}
+END_TEST
+
 /* FIPS 180-4's examples, a million 'a's, and a split across blocks. */
 START_TEST(sha256_matches_the_standard_vectors)
 {
@@ -362,6 +374,7 @@ sl_suite(void)
 	tcase_add_test(tc, crc32c_hw_and_table_agree_at_every_alignment_and_split);
 	tcase_add_test(tc, murmur2_matches_kafka_values);
 	tcase_add_test(tc, sha256_matches_the_standard_vectors);
+	tcase_add_test(tc, errf_can_wrap_the_message_it_holds);
 	tcase_add_test(tc, varints_round_trip_and_reject_overlong);
 	tcase_add_test(tc, buffers_grow_and_encode_big_endian);
 	tcase_add_test(tc, arena_allocations_are_aligned_and_survive_until_reset);
