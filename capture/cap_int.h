@@ -592,6 +592,14 @@ int cap_values_mask(const char *salt, const uint8_t *mask, const struct sch_tabl
     const char *collection, const struct sch_value *v, struct sch_value **out,
     struct sl_arena *a, struct sl_err *err);
 
+/*
+ * The table patterns of an execute-snapshot signal's data: the strings of
+ * the array in {"data-collections": ["db.t1", ...]}, joined with ", ", or
+ * the data itself when it is not JSON.  0 with 'pat' NUL-terminated (not
+ * counted in its len), or -1 when there are none, more than 4 KiB, or a NUL.
+ */
+int cap_signal_tables(const char *data, size_t len, struct sl_buf *pat);
+
 /* ----------------------------------------------- outbox (outbox.c) */
 
 struct sch_table;

@@ -398,3 +398,39 @@ cap_values_mask(const char *salt, const uint8_t *mask, const struct sch_table *t
 	*out = m;
 	return 0;
 }
+
+/* ---------------------------------------------------------- signals */
+
+int
+cap_signal_tables(const char *data, size_t len, struct sl_buf *pat)
+{
+	const char *p, *e = data ? data + len : NULL;
+
+	sl_buf_reset(pat);
+	if (data == NULL)
+		return -1;
+	if (memchr(data, '{', len) != NULL) {
+		/* {"data-collections": ["db.t1", "db.t2"], ...}: the strings of the array */
+		if ((p = memchr(data, '[', len)) == NULL)
+			return -1;
+		for (p++; p < e && *p != ']'; p++) {
+			const char *q;
+
+			if (*p != '"')
+				continue;
+			if ((q = memchr(p + 1, '"', (size_t)(e - p - 1))) == NULL)
+				break;
+			sl_buf_printf(pat, "%s%.*s", pat->len ? ", " : "", (int)(q - p - 1), p + 1);
+			p = q;
+		}
+	} else {
+		sl_buf_add(pat, data, len);
+	}
+	if (pat->len == 0 || pat->len > 4096 || memchr(pat->p, 0, pat->len) != NULL) {
+		sl_buf_reset(pat);
+		return -1;
+	}
+	sl_buf_add_u8(pat, 0);
+	pat->len--;
+	return 0;
+}

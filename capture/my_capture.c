@@ -270,7 +270,7 @@ signal_row(struct cap_my *s, struct cap_my_txn *t, struct cap_my_rel *r, enum sc
     const struct sch_value *after, const struct cap_my_pos *at)
 {
 	struct sl_buf pat = { 0 };
-	const char *type, *data, *id, *p, *e;
+	const char *type, *data, *id;
 	size_t tlen = 0, dlen = 0, ilen = 0;
 
 	if (t == NULL || op != SCH_OP_CREATE)
@@ -285,31 +285,13 @@ signal_row(struct cap_my *s, struct cap_my_txn *t, struct cap_my_rel *r, enum sc
 		    at->file, at->pos, (int)(tlen > 64 ? 64 : tlen), type ? type : "");
 		return 0;
 	}
-	p = data;
-	e = data ? data + dlen : NULL;
-	if (p != NULL && (p = memchr(p, '[', dlen)) != NULL && memchr(data, '{', dlen) != NULL) {
-		/* {"data-collections": ["db.t1", "db.t2"], ...}: the strings of the array */
-		for (p++; p < e && *p != ']'; p++) {
-			const char *q;
-
-			if (*p != '"')
-				continue;
-			if ((q = memchr(p + 1, '"', (size_t)(e - p - 1))) == NULL)
-				break;
-			sl_buf_printf(&pat, "%s%.*s", pat.len ? ", " : "", (int)(q - p - 1), p + 1);
-			p = q;
-		}
-	} else if (data != NULL && memchr(data, '{', dlen) == NULL) {
-		sl_buf_add(&pat, data, dlen);
-	}
-	if (pat.len == 0 || pat.len > 4096 || memchr(pat.p, 0, pat.len) != NULL) {
+	if (cap_signal_tables(data, dlen, &pat) != 0) {
 		sl_warn("signal '%.*s' at binlog %s:%" PRIu32 ": execute-snapshot without tables "
 		    "(data {\"data-collections\": [\"db.table\"]}): left alone",
 		    (int)(ilen > 64 ? 64 : ilen), id, at->file, at->pos);
 		sl_buf_free(&pat);
 		return 0;
 	}
-	sl_buf_add_u8(&pat, 0);
 	sl_info("signal '%.*s' at binlog %s:%" PRIu32 ": execute-snapshot of %s, once its "
 	    "transaction commits", (int)(ilen > 64 ? 64 : ilen), id, at->file, at->pos,
 	    (const char *)pat.p);
