@@ -287,12 +287,19 @@ cap_pg_adhoc_snapshot(struct cap_pg *s, const uint8_t *patterns, size_t len, uin
 	int rc = 0;
 
 	cap_lsn_fmt(lsn, lb, sizeof(lb));
-	if (len == 0 || len > 4096 || memchr(patterns, 0, len) != NULL) {
-		sl_warn("%s message at LSN %s ignored: its content must be table patterns "
-		    "(1 to 4096 bytes, no NUL), as in 'tables'", CAP_PG_SNAPSHOT_SIGNAL, lb);
-		goto out;
+	{
+		/* patterns as in 'tables', or Debezium's {"data-collections": [...]} */
+		struct sl_buf b = { 0 };
+
+		if (cap_signal_tables((const char *)patterns, len, &b) != 0) {
+			sl_warn("%s message at LSN %s ignored: its content must be table "
+			    "patterns (1 to 4096 bytes, no NUL), as in 'tables', or "
+			    "{\"data-collections\": [\"schema.table\"]}", CAP_PG_SNAPSHOT_SIGNAL, lb);
+			sl_buf_free(&b);
+			goto out;
+		}
+		pat = (char *)b.p;	/* NUL-terminated, freed below */
 	}
-	pat = sl_strndup((const char *)patterns, len);
 	if ((rc = cap_pg_tables_resolve(s->sql, s->conf.tables, &all, &n_all, err)) != 0)
 		goto out;
 	for (i = 0; i < n_all; i++)

@@ -10,6 +10,7 @@
 #  - capture killed with SIGKILL while such a copy runs: the next start
 #    drops the slot the copy left (it would hold WAL back), reads the
 #    message again, copies again, and the replay is still the table;
+#  - the content may also be Debezium's {"data-collections": [...]};
 #  - a message whose patterns match none of the source's tables is a
 #    warning, and streaming goes on.
 . "$(dirname "$0")/lib.sh"
@@ -134,5 +135,11 @@ cap_wait_caught_up sluice_app 60
 grep -q "WARN .*sluice.snapshot message at LSN .* ignored: 'public.nope' matches none of the tables" "$IT_DIR/cap-app.log" ||
 	it_fail "no warning for a message matching no table"
 replay a a2
+# Debezium's signal data works as the content too
+pg_sql "SELECT pg_logical_emit_message(true, 'sluice.snapshot', '{\"data-collections\": [\"public.a\"], \"type\": \"blocking\"}')" >/dev/null
+it_wait 60 "the copy of a asked in Debezium's form" \
+    sh -c "[ \$(grep -c 'sluice.snapshot message at LSN .*: [0-9]* rows of 1 table copied' '$IT_DIR/cap-app.log') -ge 3 ]"
+cap_wait_caught_up sluice_app 60
+replay a a3
 cap_stop app
 it_log "ad-hoc snapshots: ok"
