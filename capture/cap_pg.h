@@ -30,6 +30,7 @@ struct cap_rel {
 	/* an outbox table (outbox.tables): its inserts are routed, 'topic' NULL */
 	int outbox;
 	int outbox_warned;		/* an UPDATE of it was warned about */
+	int signal;			/* signal.table: its inserts are signals, no topic */
 	struct cap_outbox_cols ob;
 	int has_key;
 	char *collection;		/* "schema.table" */
@@ -148,6 +149,8 @@ void cap_pg_queue_advance(struct cap_pg *);
 struct cap_rel *cap_pg_rel_find(struct cap_pg *, uint32_t relid);
 /* 1 if outbox.tables names schema.name */
 int cap_pg_is_outbox(const struct cap_pg *, const char *schema, const char *name);
+/* 1 if schema.name is signal.table */
+int cap_pg_is_signal(const struct cap_pg *, const char *schema, const char *name);
 void cap_pg_rels_free(struct cap_pg *);
 void cap_pg_state_free(struct cap_pg *);
 

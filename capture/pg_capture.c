@@ -514,7 +514,10 @@ cap_pg_on_relation(struct cap_pg *s, const struct cap_pgo_msg *m, struct sl_err 
 		rel_free_contents(&tmp);	/* resent unchanged */
 		return 0;
 	}
-	if (rel_wanted(s, &tmp) && cap_pg_is_outbox(s, tmp.table.schema, tmp.table.name)) {
+	if (rel_wanted(s, &tmp) && cap_pg_is_signal(s, tmp.table.schema, tmp.table.name)) {
+		tmp.signal = 1;		/* read for its signals: no topic */
+	} else if (rel_wanted(s, &tmp) &&
+	    cap_pg_is_outbox(s, tmp.table.schema, tmp.table.name)) {
 		tmp.outbox = 1;		/* routed per row: no topic of its own */
 		if ((rc = cap_outbox_bind(&s->conf, &tmp.table, tmp.collection, &tmp.ob,
 		    err)) != 0) {
@@ -710,6 +713,64 @@ outbox_change(struct cap_pg *s, struct cap_txn *t, struct cap_rel *r,
 	return rc;
 }
 
+int
+cap_pg_is_signal(const struct cap_pg *s, const char *schema, const char *name)
+{
+	return s->conf.signal_table != NULL &&
+	    cap_pg_table_match(s->conf.signal_table, schema, name);
+}
+
+/* The text of column 'name' in values 'v' of 'r', or NULL (absent, null, not text). */
+static const char *
+value_text(const struct cap_rel *r, const struct sch_value *v, const char *name, size_t *len)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->table.n_columns; i++)
+		if (strcmp(r->table.columns[i].name, name) == 0 && sch_kind_is_text(v[i].kind)) {
+			*len = v[i].u.s.len;
+			return v[i].u.s.p;
+		}
+	return NULL;
+}
+
+/*
+ * An INSERT into the signal table (Debezium's id, type, data): type
+ * 'execute-snapshot' is the sluice.snapshot logical message's request,
+ * taken the same way (cap_pg_adhoc_snapshot); other types are logged and
+ * left alone, and so are updates and deletes.
+ */
+static int
+signal_change(struct cap_pg *s, struct cap_rel *r, const struct cap_pgo_msg *m, uint64_t lsn,
+    struct sl_err *err)
+{
+	struct sch_value *v;
+	const char *type, *data, *id;
+	size_t tlen = 0, dlen = 0, ilen = 0;
+	char lb[32];
+	int rc;
+
+	if (m->type != CAP_PGO_INSERT)
+		return 0;
+	if ((rc = cap_tuple_values(s, r, &m->u.change.new_tuple, lsn, &v, err)) != 0)
+		return rc;
+	type = value_text(r, v, "type", &tlen);
+	data = value_text(r, v, "data", &dlen);
+	if ((id = value_text(r, v, "id", &ilen)) == NULL)
+		id = "", ilen = 0;
+	if (type == NULL || tlen != 16 || memcmp(type, "execute-snapshot", 16) != 0) {
+		sl_info("signal '%.*s' at LSN %s: type '%.*s' is not one capture knows "
+		    "(execute-snapshot): left alone", (int)(ilen > 64 ? 64 : ilen), id,
+		    cap_lsn_fmt(lsn, lb, sizeof(lb)), (int)(tlen > 64 ? 64 : tlen),
+		    type ? type : "");
+		return 0;
+	}
+	sl_info("signal '%.*s' at LSN %s: execute-snapshot", (int)(ilen > 64 ? 64 : ilen), id,
+	    cap_lsn_fmt(lsn, lb, sizeof(lb)));
+	return cap_pg_adhoc_snapshot(s, (const uint8_t *)(data ? data : ""), data ? dlen : 0,
+	    lsn, err);
+}
+
 static int
 cap_on_change(struct cap_pg *s, struct cap_txn *t, const struct cap_pgo_msg *m, uint64_t lsn,
     struct sl_err *err)
@@ -723,6 +784,8 @@ cap_on_change(struct cap_pg *s, struct cap_txn *t, const struct cap_pgo_msg *m, 
 		return SL_CORRUPT(err, "pgoutput %s at LSN %s: relation %u was never described",
 		    cap_pgo_type_name(m->type), cap_lsn_fmt(lsn, lb, sizeof(lb)),
 		    m->u.change.relid);
+	if (r->signal)
+		return signal_change(s, r, m, lsn, err);
 	if (r->outbox)
 		return outbox_change(s, t, r, m, lsn, err);
 	if (r->topic == NULL)

@@ -45,7 +45,7 @@ const char *const cap_pg_conf_keys[] = {
 	"topic.replication_factor", "topic.cleanup_policy", "topic.retention",
 	"transaction.topic", "transaction.retention", "heartbeat.topic",
 	"heartbeat.retention", "messages.topic", "messages.retention",
-	"json.decimal_handling", "http", "outbox.tables", "outbox.topic",
+	"json.decimal_handling", "http", "signal.table", "outbox.tables", "outbox.topic",
 	"outbox.route_column", "outbox.key_column", "outbox.payload_column",
 	"outbox.id_column", "producer.", NULL
 };
@@ -304,7 +304,8 @@ cap_pg_adhoc_snapshot(struct cap_pg *s, const uint8_t *patterns, size_t len, uin
 		goto out;
 	for (i = 0; i < n_all; i++)
 		if (cap_pg_table_match(pat, all[i].schema, all[i].name) &&
-		    !cap_pg_is_outbox(s, all[i].schema, all[i].name)) {
+		    !cap_pg_is_outbox(s, all[i].schema, all[i].name) &&
+		    !cap_pg_is_signal(s, all[i].schema, all[i].name)) {
 			pick = sl_realloc(pick, (n + 1) * sizeof(*pick));
 			pick[n++] = all[i];
 		}
@@ -468,6 +469,15 @@ cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 		goto out;
 	/* outbox tables: no topic of their own, and nothing to copy */
 	snap_tables = sl_calloc(n_tables ? n_tables : 1, sizeof(*snap_tables));
+	if (s->conf.signal_table != NULL) {
+		for (i = 0; i < n_tables; i++)
+			if (cap_pg_is_signal(s, tables[i].schema, tables[i].name))
+				break;
+		if (i == n_tables)
+			sl_warn("signal.table (%s) is none of the tables captured ('tables' = %s): "
+			    "its signals are not read; add it to 'tables'", s->conf.signal_table,
+			    s->conf.tables);
+	}
 	if (s->conf.outbox_tables != NULL) {
 		for (i = 0; i < n_tables; i++)
 			if (cap_pg_is_outbox(s, tables[i].schema, tables[i].name))
@@ -480,6 +490,11 @@ cap_pg_run(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	for (i = 0; i < n_tables; i++) {
 		struct cap_topic *t;
 
+		if (cap_pg_is_signal(s, tables[i].schema, tables[i].name)) {
+			sl_info("table %s.%s is the signal table: read for its signals, no topic, "
+			    "no snapshot", tables[i].schema, tables[i].name);
+			continue;
+		}
 		if (cap_pg_is_outbox(s, tables[i].schema, tables[i].name)) {
 			sl_info("table %s.%s is an outbox: its inserts go to %s (outbox.topic), "
 			    "and the snapshot leaves it out", tables[i].schema, tables[i].name,

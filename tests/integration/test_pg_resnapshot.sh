@@ -10,7 +10,8 @@
 #  - capture killed with SIGKILL while such a copy runs: the next start
 #    drops the slot the copy left (it would hold WAL back), reads the
 #    message again, copies again, and the replay is still the table;
-#  - the content may also be Debezium's {"data-collections": [...]};
+#  - the content may also be Debezium's {"data-collections": [...]}, and the
+#    request may come as a row of a signalling table (signal.table);
 #  - a message whose patterns match none of the source's tables is a
 #    warning, and streaming goes on.
 . "$(dirname "$0")/lib.sh"
@@ -142,4 +143,30 @@ it_wait 60 "the copy of a asked in Debezium's form" \
 cap_wait_caught_up sluice_app 60
 replay a a3
 cap_stop app
+
+# signal.table (Debezium's signalling table): an execute-snapshot insert asks
+# the same; rows older than the source's slot (snapshot = never) come in
+pg_sql "CREATE TABLE c (id int PRIMARY KEY, v text);
+        INSERT INTO c SELECT i, 'c' || i FROM generate_series(1, 50) i;
+        CREATE TABLE sluice_signal (id text PRIMARY KEY, type text, data text);
+        CREATE PUBLICATION sigpub FOR TABLE c, sluice_signal;"
+cap_config sg "$b_ADDR" "tables = public.c, public.sluice_signal" "publication = sigpub" \
+    "format = json" "snapshot = never" "signal.table = public.sluice_signal"
+cap_start sg
+grep -q 'table public.sluice_signal is the signal table' "$IT_DIR/cap-sg.log" ||
+	it_fail "capture sg did not say which table is the signal table"
+pg_sql "INSERT INTO c VALUES (51, 'streamed'); UPDATE c SET v = 'changed' WHERE id = 1;
+        INSERT INTO sluice_signal VALUES ('s-1', 'execute-snapshot', '{\"data-collections\": [\"public.c\"]}');
+        INSERT INTO sluice_signal VALUES ('s-2', 'log', 'hello');"
+it_wait 60 "the copy of c asked by a signal row" \
+    grep -q 'sluice.snapshot message at LSN .*: [0-9]* rows of 1 table copied' "$IT_DIR/cap-sg.log"
+cap_wait_caught_up sluice_sg 60
+cap_dump "$b_ADDR" sg.public.c "$IT_DIR/c.dump"
+pg_sql "SELECT coalesce(json_agg(t), '[]') FROM c t" >"$IT_DIR/c.want"
+$IT_PY "$(dirname "$0")/pg_replay.py" "$IT_DIR/c.dump" "$IT_DIR/c.want" ||
+	it_fail "replaying sg.public.c after the signalled copy does not give table c"
+grep -q "signal 's-2' at LSN .*type 'log' is not one capture knows" "$IT_DIR/cap-sg.log" ||
+	it_fail "the unknown signal type is not named"
+kcat -b "$b_ADDR" -L 2>/dev/null | grep -q 'topic "sg.public.sluice_signal"' && it_fail "the signal table got a topic"
+cap_stop sg
 it_log "ad-hoc snapshots: ok"
