@@ -14,7 +14,8 @@
 #  - capture killed with SIGKILL while outbox rows stream: after a restart
 #    every row is in its topic once;
 #  - an outbox table without the route column stops capture naming it, and
-#    outbox.tables naming a table 'tables' leaves out is warned about.
+#    outbox.tables (or signal.table) naming a table 'tables' leaves out is
+#    warned about.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
 
@@ -104,9 +105,12 @@ it_wait 30 "capture nort to stop" sh -c "! kill -0 $(cap_pid nort) 2>/dev/null"
 grep -q "outbox table public.ob2 has no column 'aggregatetype' (outbox.route_column)" "$IT_DIR/cap-nort.log" ||
 	{ tail -n 5 "$IT_DIR/cap-nort.log" >&2; it_fail "the missing route column is not named"; }
 # outbox.tables naming a table 'tables' leaves out: said at start
-cap_config miss "$b_ADDR" "tables = public.orders" "outbox.tables = public.outbox" "snapshot = never"
+cap_config miss "$b_ADDR" "tables = public.orders" "outbox.tables = public.outbox" "snapshot = never" \
+    "signal.table = public.sluice_signal"
 cap_start miss
 grep -q "WARN .*outbox.tables (public.outbox) matches none of the tables captured" "$IT_DIR/cap-miss.log" ||
 	{ tail -n 5 "$IT_DIR/cap-miss.log" >&2; it_fail "no warning that the outbox table is not captured"; }
+grep -q "WARN .*signal.table (public.sluice_signal) is none of the tables captured" "$IT_DIR/cap-miss.log" ||
+	{ tail -n 5 "$IT_DIR/cap-miss.log" >&2; it_fail "no warning that the signal table is not captured"; }
 cap_stop miss
 it_log "outbox: ok"
