@@ -631,6 +631,17 @@ int cap_outbox_bind(const struct cap_conf *c, const struct sch_table *t, const c
 int cap_outbox_event(const struct cap_conf *c, const struct cap_outbox_cols *ob,
     const struct sch_table *t, const char *collection, const struct sch_value *after,
     struct cap_outbox_msg *m, struct sl_err *err);
+/*
+ * The topic of message 'm' (opened, created when missing: c's partitions
+ * and replication, cleanup.policy=delete, messages.retention) and its
+ * partition (murmur2 of the key; 0 for a null key); header "id" set for the
+ * next cap_produce().  The caller produces with its own position, then
+ * clears the header (cap_producer_next_header(p, NULL, NULL, 0)), which a
+ * skipped message would otherwise pass to the next.
+ */
+int cap_outbox_topic(struct cap_producer *p, const struct cap_conf *c,
+    const struct cap_outbox_msg *m, struct cap_topic **topic, int32_t *partition,
+    struct sl_err *err);
 /* 0 when 'tmpl' makes topic names, else -1 and 'why'. */
 int cap_outbox_topic_check(const char *tmpl, char *why, size_t whylen);
 void cap_outbox_msg_free(struct cap_outbox_msg *m);

@@ -87,61 +87,73 @@ cap_fnv1a(uint64_t h, const void *p, size_t n)
 /* ------------------------------------------------- exclude_columns */
 
 /*
- * Each pattern of 'patterns' (comma-separated, spaces around trimmed) is
- * matched with fnmatch against "ns.table.column", where ns is the schema
- * (PostgreSQL) or the database (MySQL).
+ * The next item of the list [*p, end) separated by 'sep', spaces and tabs
+ * around it trimmed: its start in '*s' and length in '*n', and '*p' past
+ * the separator.  0 when the list is done ("a,b," has two items).
+ */
+static int
+list_next(const char **p, const char *end, int sep, const char **s, size_t *n)
+{
+	const char *a = *p, *e;
+
+	if (a >= end)
+		return 0;
+	if ((e = memchr(a, sep, (size_t)(end - a))) == NULL)
+		e = end;
+	while (a < e && (*a == ' ' || *a == '\t'))
+		a++;
+	*s = a;
+	*n = (size_t)(e - a);
+	while (*n > 0 && (a[*n - 1] == ' ' || a[*n - 1] == '\t'))
+		(*n)--;
+	*p = e < end ? e + 1 : end;
+	return 1;
+}
+
+/* fnmatch of the 'n' bytes at 'pat' against 'full'; 0 for a pattern too long */
+static int
+match_n(const char *pat, size_t n, const char *full)
+{
+	char buf[600];
+
+	if (n == 0 || n >= sizeof(buf))
+		return 0;
+	memcpy(buf, pat, n);
+	buf[n] = '\0';
+	return fnmatch(buf, full, 0) == 0;
+}
+
+/*
+ * Each pattern of 'patterns' (comma-separated) is matched with fnmatch
+ * against "ns.table.column", where ns is the schema (PostgreSQL) or the
+ * database (MySQL).
  */
 int
 cap_column_excluded(const char *patterns, const char *ns, const char *table,
     const char *column)
 {
-	const char *p = patterns;
-	char pat[600], full[800];
+	const char *p = patterns, *end, *s;
+	char full[800];
+	size_t n;
 
-	if (p == NULL)
-		return 0;
-	if ((size_t)snprintf(full, sizeof(full), "%s.%s.%s", ns ? ns : "", table,
+	if (p == NULL || (size_t)snprintf(full, sizeof(full), "%s.%s.%s", ns ? ns : "", table,
 	    column) >= sizeof(full))
 		return 0;
-	while (*p) {
-		const char *s = p, *e = strchr(p, ',');
-		size_t n;
-
-		if (e == NULL)
-			e = p + strlen(p);
-		while (s < e && (*s == ' ' || *s == '\t'))
-			s++;
-		n = (size_t)(e - s);
-		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-			n--;
-		if (n > 0 && n < sizeof(pat)) {
-			memcpy(pat, s, n);
-			pat[n] = '\0';
-			if (fnmatch(pat, full, 0) == 0)
-				return 1;
-		}
-		p = *e ? e + 1 : e;
-	}
+	for (end = p + strlen(p); list_next(&p, end, ',', &s, &n); )
+		if (match_n(s, n, full))
+			return 1;
 	return 0;
 }
 
 int
 cap_exclude_columns_check(const char *patterns, char *why, size_t whylen)
 {
-	const char *p = patterns;
+	const char *p = patterns, *end = p + strlen(p), *s, *d;
+	size_t n;
 
-	while (*p) {
-		const char *s = p, *e = strchr(p, ','), *d;
-		size_t n;
+	while (list_next(&p, end, ',', &s, &n)) {
 		int dots = 0;
 
-		if (e == NULL)
-			e = p + strlen(p);
-		while (s < e && (*s == ' ' || *s == '\t'))
-			s++;
-		n = (size_t)(e - s);
-		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-			n--;
 		for (d = s; d < s + n; d++)
 			dots += *d == '.';
 		if (n == 0 || dots < 2 || n >= 600 || s[0] == '!') {
@@ -149,7 +161,6 @@ cap_exclude_columns_check(const char *patterns, char *why, size_t whylen)
 			    "(e.g. public.users.password_hash, *.*.ssn)", (int)(n > 200 ? 200 : n), s);
 			return -1;
 		}
-		p = *e ? e + 1 : e;
 	}
 	return 0;
 }
@@ -206,36 +217,24 @@ static int
 key_columns_find(const char *spec, const char *ns, const char *table, const char **cols,
     size_t *len)
 {
-	const char *p = spec;
-	char pat[600], full[600];
+	const char *p = spec, *end, *s, *c;
+	char full[600];
+	size_t n;
 
 	if (spec == NULL ||
 	    (size_t)snprintf(full, sizeof(full), "%s.%s", ns ? ns : "", table) >= sizeof(full))
 		return 0;
-	while (*p) {
-		const char *e = strchr(p, ';'), *c, *s = p;
-		size_t n;
+	for (end = p + strlen(p); list_next(&p, end, ';', &s, &n); ) {
+		const char *q = s, *t;
+		size_t tn;
 
-		if (e == NULL)
-			e = p + strlen(p);
-		while (s < e && (*s == ' ' || *s == '\t'))
-			s++;
-		c = memchr(s, ':', (size_t)(e - s));
-		if (c != NULL) {
-			n = (size_t)(c - s);
-			while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-				n--;
-			if (n < sizeof(pat)) {
-				memcpy(pat, s, n);
-				pat[n] = '\0';
-				if (fnmatch(pat, full, 0) == 0) {
-					*cols = c + 1;
-					*len = (size_t)(e - c - 1);
-					return 1;
-				}
-			}
+		if ((c = memchr(s, ':', n)) == NULL || !list_next(&q, c, ':', &t, &tn))
+			continue;	/* 't': the table pattern, trimmed */
+		if (match_n(t, tn, full)) {
+			*cols = c + 1;
+			*len = (size_t)(s + n - c - 1);
+			return 1;
 		}
-		p = *e ? e + 1 : e;
 	}
 	return 0;
 }
@@ -243,43 +242,26 @@ key_columns_find(const char *spec, const char *ns, const char *table, const char
 int
 cap_key_columns_check(const char *spec, char *why, size_t whylen)
 {
-	const char *p = spec;
+	const char *p = spec, *end = p + strlen(p), *s, *c, *d, *q, *col;
+	size_t n, cn;
 
-	while (*p) {
-		const char *e = strchr(p, ';'), *s = p, *c, *d, *q;
-		size_t n;
+	while (list_next(&p, end, ';', &s, &n)) {
 		int dots = 0, names = 0, empty = 0;
 
-		if (e == NULL)
-			e = p + strlen(p);
-		while (s < e && (*s == ' ' || *s == '\t'))
-			s++;
-		n = (size_t)(e - s);
-		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-			n--;
-		if (n == 0 && *e == '\0' && p != spec)
+		if (n == 0 && p == end && s != spec)
 			break;		/* a trailing ';' */
 		c = memchr(s, ':', n);
 		for (d = s; c != NULL && d < c; d++)
 			dots += *d == '.';
 		/* the columns: comma-separated, none empty */
-		for (q = c ? c + 1 : s + n; c != NULL && q <= s + n; ) {
-			const char *ce = memchr(q, ',', (size_t)(s + n - q)), *a = q;
-
-			if (ce == NULL)
-				ce = s + n;
-			while (a < ce && (*a == ' ' || *a == '\t'))
-				a++;
-			empty |= a == ce;
-			names++;
-			q = ce + 1;
-		}
+		for (q = c ? c + 1 : s + n; c != NULL && list_next(&q, s + n, ',', &col, &cn); names++)
+			empty |= cn == 0;
+		empty |= c != NULL && c + 1 < s + n && s[n - 1] == ',';
 		if (c == NULL || dots == 0 || names == 0 || empty || n >= 600) {
 			snprintf(why, whylen, "'%.*s' is not schema.table:column[,column] "
 			    "(e.g. public.audit:id,ts; app.*_log:id)", (int)(n > 200 ? 200 : n), s);
 			return -1;
 		}
-		p = *e ? e + 1 : e;
 	}
 	return 0;
 }
@@ -297,8 +279,8 @@ int
 cap_key_columns_apply(const char *spec, const char *ns, const char *table,
     struct sch_column *cols, uint32_t n, int *applied, struct sl_err *err)
 {
-	const char *list, *p;
-	size_t len;
+	const char *list, *p, *s;
+	size_t len, k;
 	uint32_t i;
 
 	*applied = 0;
@@ -306,17 +288,7 @@ cap_key_columns_apply(const char *spec, const char *ns, const char *table,
 		return 0;
 	for (i = 0; i < n; i++)
 		cols[i].is_key = 0;
-	for (p = list; p < list + len; ) {
-		const char *e = memchr(p, ',', (size_t)(list + len - p)), *s = p;
-		size_t k;
-
-		if (e == NULL)
-			e = list + len;
-		while (s < e && (*s == ' ' || *s == '\t'))
-			s++;
-		k = (size_t)(e - s);
-		while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t'))
-			k--;
+	for (p = list; list_next(&p, list + len, ',', &s, &k); ) {
 		for (i = 0; i < n; i++)
 			if (strlen(cols[i].name) == k && memcmp(cols[i].name, s, k) == 0)
 				break;
@@ -324,7 +296,6 @@ cap_key_columns_apply(const char *spec, const char *ns, const char *table,
 			return sl_errf(err, SL_ECONFIG, "key_columns: table %s%s%s has no column "
 			    "'%.*s'", ns ? ns : "", ns ? "." : "", table, (int)k, s);
 		cols[i].is_key = 1;
-		p = e + 1;
 	}
 	*applied = 1;
 	return 0;

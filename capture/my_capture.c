@@ -210,8 +210,8 @@ outbox_row(struct cap_my *s, struct cap_my_txn *t, struct cap_my_rel *r, enum sc
     const struct sch_value *after, const struct cap_my_pos *at, struct sl_err *err)
 {
 	struct cap_outbox_msg *o = &s->ob_msg;
-	struct cap_topic_spec spec;
 	struct cap_topic *topic;
+	int32_t part;
 	int rc;
 
 	if (t == NULL || op == SCH_OP_DELETE)
@@ -227,18 +227,12 @@ outbox_row(struct cap_my *s, struct cap_my_txn *t, struct cap_my_rel *r, enum sc
 	    err)) != 0)
 		return sl_errf(err, rc, "%s (binlog %s:%" PRIu32 ")", err ? err->msg : "", at->file,
 		    at->pos);
-	memset(&spec, 0, sizeof(spec));
-	spec.name = (const char *)o->topic.p;
-	spec.partitions = s->conf.topic_partitions;
-	spec.replication_factor = s->conf.topic_replication;
-	spec.retention_ms = s->conf.msg_retention_ms;
-	if ((rc = cap_topic_open(s->prod, &spec, &topic, err)) != 0)
+	if ((rc = cap_outbox_topic(s->prod, &s->conf, o, &topic, &part, err)) != 0)
 		return rc;
-	if (o->has_id)
-		cap_producer_next_header(s->prod, "id", o->id.p, o->id.len);
-	rc = emit(s, t, topic, o->null_key ? 0 : cap_key_partition(topic, &o->key),
-	    o->null_key ? NULL : &o->key, o->null_value ? NULL : (o->value.p ? o->value.p :
-	    (const uint8_t *)""), o->null_value ? 0 : o->value.len, err);
+	/* a null payload: a tombstone; an empty one: a value of no bytes */
+	rc = emit(s, t, topic, part, o->null_key ? NULL : &o->key,
+	    o->null_value ? NULL : o->value.p ? (const void *)o->value.p : "",
+	    o->value.len, err);
 	cap_producer_next_header(s->prod, NULL, NULL, 0);	/* skipped: not carried over */
 	return rc;
 }

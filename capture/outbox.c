@@ -158,6 +158,27 @@ cap_outbox_topic_check(const char *tmpl, char *why, size_t whylen)
 	return rc;
 }
 
+int
+cap_outbox_topic(struct cap_producer *p, const struct cap_conf *c,
+    const struct cap_outbox_msg *m, struct cap_topic **topic, int32_t *partition,
+    struct sl_err *err)
+{
+	struct cap_topic_spec spec;
+	int rc;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.name = (const char *)m->topic.p;
+	spec.partitions = c->topic_partitions;
+	spec.replication_factor = c->topic_replication;
+	spec.retention_ms = c->msg_retention_ms;
+	if ((rc = cap_topic_open(p, &spec, topic, err)) != 0)
+		return rc;
+	*partition = m->null_key ? 0 : cap_key_partition(*topic, &m->key);
+	if (m->has_id)
+		cap_producer_next_header(p, "id", m->id.p, m->id.len);
+	return 0;
+}
+
 void
 cap_outbox_msg_free(struct cap_outbox_msg *m)
 {

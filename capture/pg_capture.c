@@ -675,9 +675,9 @@ outbox_change(struct cap_pg *s, struct cap_txn *t, struct cap_rel *r,
     const struct cap_pgo_msg *m, uint64_t lsn, struct sl_err *err)
 {
 	struct cap_outbox_msg *o = &s->ob_msg;
-	struct cap_topic_spec spec;
 	struct cap_topic *topic;
 	struct sch_value *after;
+	int32_t part;
 	char lb[32];
 	int rc;
 
@@ -697,18 +697,12 @@ outbox_change(struct cap_pg *s, struct cap_txn *t, struct cap_rel *r,
 	    err)) != 0)
 		return sl_errf(err, rc, "%s (LSN %s)", err ? err->msg : "",
 		    cap_lsn_fmt(lsn, lb, sizeof(lb)));
-	memset(&spec, 0, sizeof(spec));
-	spec.name = (const char *)o->topic.p;
-	spec.partitions = s->conf.topic_partitions;
-	spec.replication_factor = s->conf.topic_replication;
-	spec.retention_ms = s->conf.msg_retention_ms;
-	if ((rc = cap_topic_open(s->prod, &spec, &topic, err)) != 0)
+	if ((rc = cap_outbox_topic(s->prod, &s->conf, o, &topic, &part, err)) != 0)
 		return rc;
-	if (o->has_id)
-		cap_producer_next_header(s->prod, "id", o->id.p, o->id.len);
-	rc = cap_pg_emit(s, t, topic, o->null_key ? 0 : cap_key_partition(topic, &o->key),
-	    o->null_key ? NULL : &o->key, o->null_value ? NULL : (o->value.p ? o->value.p :
-	    (const uint8_t *)""), o->null_value ? 0 : o->value.len, 0, err);
+	/* a null payload: a tombstone; an empty one: a value of no bytes */
+	rc = cap_pg_emit(s, t, topic, part, o->null_key ? NULL : &o->key,
+	    o->null_value ? NULL : o->value.p ? (const void *)o->value.p : "",
+	    o->value.len, 0, err);
 	cap_producer_next_header(s->prod, NULL, NULL, 0);	/* skipped: not carried over */
 	return rc;
 }
