@@ -300,6 +300,18 @@ cap_pid() {
 	cat "$IT_DIR/cap-$1.pid"
 }
 
+# it_term PID WHAT [SECONDS]: SIGTERM and wait for PID to exit (20 s by
+# default, then fail naming WHAT); 1 when it was not running.
+it_term() {
+	kill -TERM "$1" 2>/dev/null || return 1
+	_tw_n=0
+	while kill -0 "$1" 2>/dev/null; do
+		_tw_n=$((_tw_n + 1))
+		[ $_tw_n -lt $(( ${3:-20} * 10 )) ] || it_fail "$2 ignored SIGTERM for ${3:-20}s"
+		sleep 0.1
+	done
+}
+
 # cap_kill NAME: SIGKILL, as a crash, and reap.  The pid file goes too:
 # the waits that check every capture with a pid file for one that died
 # (cap_wait_caught_up) must not count one a test stopped on purpose.

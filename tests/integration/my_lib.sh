@@ -232,13 +232,7 @@ mycap_kill() {
 # capture exits with a status other than 0.
 mycap_stop() {
 	pid=$(mycap_pid "$1")
-	kill -TERM "$pid" 2>/dev/null || it_fail "capture $1 (pid $pid) was not running at stop"
-	n=0
-	while kill -0 "$pid" 2>/dev/null; do
-		n=$((n + 1))
-		[ $n -lt 200 ] || it_fail "capture $1 ignored SIGTERM for 20s"
-		sleep 0.1
-	done
+	it_term "$pid" "capture $1" || it_fail "capture $1 (pid $pid) was not running at stop"
 	if wait "$pid" 2>/dev/null; then st=0; else st=$?; fi
 	[ "$st" -eq 0 ] || {
 		tail -n 10 "$IT_DIR/cap-$1.log" >&2

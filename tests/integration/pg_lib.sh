@@ -128,14 +128,7 @@ cap_start() {
 # Removes the pid file, as cap_kill does.
 cap_stop() {
 	pid=$(cap_pid "$1")
-	if kill -TERM "$pid" 2>/dev/null; then
-		n=0
-		while kill -0 "$pid" 2>/dev/null; do
-			n=$((n + 1))
-			[ $n -lt 200 ] || it_fail "capture $1 ignored SIGTERM for 20s"
-			sleep 0.1
-		done
-	fi
+	it_term "$pid" "capture $1" || true
 	wait "$pid" 2>/dev/null || true
 	rm -f "$IT_DIR/cap-$1.pid"
 }

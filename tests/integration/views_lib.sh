@@ -79,13 +79,7 @@ mat_kill() {
 }
 
 mat_stop() {
-	kill -TERM "$MAT_PID" 2>/dev/null || return 0
-	n=0
-	while kill -0 "$MAT_PID" 2>/dev/null; do
-		n=$((n + 1))
-		[ $n -lt 300 ] || it_fail "materialize ignored SIGTERM for 30s"
-		sleep 0.1
-	done
+	it_term "$MAT_PID" materialize 30 || return 0
 	wait "$MAT_PID" 2>/dev/null || true
 }
 
