@@ -290,6 +290,10 @@ cap_conf_parse(const struct sl_config *cfg, const struct sl_conf_section *sec,
 	    (rc = sl_conf_bool(cfg, sec, "heartbeat.topic", &c->hb_topic, err)) != 0 ||
 	    (rc = sl_conf_bool(cfg, sec, "messages.topic", &c->messages_topic, err)) != 0)
 		return rc;
+	/* Kafka Connect's JsonConverter with schemas.enable=true */
+	if ((rc = sl_conf_bool(cfg, sec, "json.schemas", &jo->schemas, err)) != 0)
+		return rc;
+	jo->schema_prefix = c->topic_prefix;
 	v = sl_conf_get(sec, "json.decimal_handling");
 	if (v == NULL || strcmp(v, "precise") == 0)
 		jo->decimal = SCH_DECIMAL_PRECISE;

@@ -52,7 +52,7 @@ const char *const cap_my_conf_keys[] = {
 	"status_interval", "bootstrap", "tombstones", "topic.partitions",
 	"topic.replication_factor", "topic.cleanup_policy", "topic.retention",
 	"transaction.topic", "transaction.retention", "heartbeat.topic",
-	"heartbeat.retention", "json.decimal_handling", "http", "signal.table",
+	"heartbeat.retention", "json.decimal_handling", "json.schemas", "http", "signal.table",
 	"outbox.tables", "outbox.topic", "outbox.route_column", "outbox.key_column",
 	"outbox.payload_column", "outbox.id_column", "producer.", NULL
 };

@@ -45,7 +45,7 @@ const char *const cap_pg_conf_keys[] = {
 	"topic.replication_factor", "topic.cleanup_policy", "topic.retention",
 	"transaction.topic", "transaction.retention", "heartbeat.topic",
 	"heartbeat.retention", "messages.topic", "messages.retention",
-	"json.decimal_handling", "http", "signal.table", "outbox.tables", "outbox.topic",
+	"json.decimal_handling", "json.schemas", "http", "signal.table", "outbox.tables", "outbox.topic",
 	"outbox.route_column", "outbox.key_column", "outbox.payload_column",
 	"outbox.id_column", "producer.", NULL
 };

@@ -40,7 +40,15 @@ struct json_ctx {
 	const char *unavailable;
 	const char *version;
 	int money_scale;
+	int schemas;
+	const char *schema_prefix;
 };
+
+struct sch_event;
+static void schema_envelope(struct sl_buf *out, const struct sch_event *ev,
+    const struct json_ctx *c);
+static void schema_row(struct sl_buf *out, const struct sch_table *t, int keys_only,
+    int optional, const char *field, const struct json_ctx *c);
 
 static void
 ctx_init(struct json_ctx *c, const struct sch_json_opts *o)
@@ -51,6 +59,8 @@ ctx_init(struct json_ctx *c, const struct sch_json_opts *o)
 	c->version = o != NULL && o->version != NULL ? o->version :
 	    "sluice-" SL_VERSION;
 	c->money_scale = o != NULL && o->money_scale > 0 ? o->money_scale : 2;
+	c->schemas = o != NULL && o->schemas;
+	c->schema_prefix = o != NULL ? o->schema_prefix : NULL;
 }
 
 /* ----------------------------------------------------------- primitives */
@@ -907,6 +917,9 @@ json_tx(struct sl_buf *out, const struct sch_txinfo *tx)
 	sl_buf_add_u8(out, '}');
 }
 
+static int event_payload(struct sl_buf *out, const struct sch_event *ev,
+    const struct json_ctx *c);
+
 int
 sch_event_encode_json(const struct sch_event *ev,
     const struct sch_json_opts *opts, struct sl_buf *out)
@@ -918,6 +931,29 @@ sch_event_encode_json(const struct sch_event *ev,
 	if (sch_event_check_(ev, NULL) != 0)
 		return SL_EINVAL;
 	ctx_init(&c, opts);
+	if (c.schemas) {
+		if (c.schema_prefix == NULL)
+			c.schema_prefix = ev->source.name != NULL ? ev->source.name : "sluice";
+		JSON_LIT(out, "{\"schema\":");
+		schema_envelope(out, ev, &c);
+		JSON_LIT(out, ",\"payload\":");
+	}
+	if ((rc = event_payload(out, ev, &c)) != 0) {
+		out->len = start;
+		return rc;
+	}
+	if (c.schemas)
+		sl_buf_add_u8(out, '}');
+	return 0;
+}
+
+/* The envelope itself: what schemas.enable=false gives. */
+static int
+event_payload(struct sl_buf *out, const struct sch_event *ev, const struct json_ctx *cp)
+{
+	struct json_ctx c = *cp;
+	int rc;
+
 	if (ev->op == SCH_OP_MESSAGE) {
 		JSON_LIT(out, "{\"source\":");
 		json_source(out, &ev->source, &c);
@@ -950,7 +986,6 @@ sch_event_encode_json(const struct sch_event *ev,
 	sl_buf_add_u8(out, '}');
 	return 0;
 fail:
-	out->len = start;
 	return rc;
 }
 
@@ -976,9 +1011,18 @@ sch_key_encode_json(const struct sch_event *ev,
 	if (n == 0)
 		return SL_ENOTFOUND;
 	ctx_init(&c, opts);
+	if (c.schemas) {
+		if (c.schema_prefix == NULL)
+			c.schema_prefix = ev->source.name != NULL ? ev->source.name : "sluice";
+		JSON_LIT(out, "{\"schema\":");
+		schema_row(out, ev->table, 1, 0, NULL, &c);
+		JSON_LIT(out, ",\"payload\":");
+	}
 	rc = json_image(out, ev->table, img, 1, &c);
 	if (rc != 0)
 		out->len = start;
+	else if (c.schemas)
+		sl_buf_add_u8(out, '}');
 	return rc;
 }
 
@@ -1014,4 +1058,338 @@ sch_heartbeat_encode_json(const struct sch_heartbeat *hb, struct sl_buf *out)
 {
 	sl_buf_printf(out, "{\"ts_ms\":%lld}", (long long)hb->ts_ms);
 	return 0;
+}
+
+/* ------------------------------------------ Kafka Connect schemas (opt-in) */
+
+/*
+ * With sch_json_opts.schemas, keys and values are JsonConverter's
+ * schemas.enable=true form, {"schema":{...},"payload":{...}}, the default of
+ * a Kafka Connect worker and so of most Debezium deployments.  The schema of
+ * each column follows the encoding json_value() gives it (docs/types.md).
+ */
+
+/* One field (or, 'field' NULL, an array's items): type, logical name, params. */
+static void
+schema_prim(struct sl_buf *out, const char *type, const char *name, const char *params,
+    int optional, const char *field)
+{
+	JSON_LIT(out, "{\"type\":\"");
+	json_lit(out, type);
+	sl_buf_printf(out, "\",\"optional\":%s", optional ? "true" : "false");
+	if (name != NULL) {
+		JSON_LIT(out, ",\"name\":\"");
+		json_lit(out, name);
+		JSON_LIT(out, "\",\"version\":1");
+	}
+	if (params != NULL)
+		sl_buf_printf(out, ",\"parameters\":{%s}", params);
+	if (field != NULL) {
+		JSON_LIT(out, ",\"field\":");
+		json_cstr(out, field);
+	}
+	sl_buf_add_u8(out, '}');
+}
+
+/* A decimal as json_numeric() writes it, 'scale' < 0: variable. */
+static void
+schema_decimal(struct sl_buf *out, int precision, int scale, int optional,
+    const char *field, const struct json_ctx *c)
+{
+	char params[96];
+
+	if (c->decimal == SCH_DECIMAL_STRING) {
+		schema_prim(out, "string", NULL, NULL, optional, field);
+	} else if (c->decimal == SCH_DECIMAL_DOUBLE) {
+		schema_prim(out, "double", NULL, NULL, optional, field);
+	} else if (scale >= 0) {
+		if (precision > 0)
+			snprintf(params, sizeof(params), "\"scale\":\"%d\","
+			    "\"connect.decimal.precision\":\"%d\"", scale, precision);
+		else
+			snprintf(params, sizeof(params), "\"scale\":\"%d\"", scale);
+		schema_prim(out, "bytes", "org.apache.kafka.connect.data.Decimal", params,
+		    optional, field);
+	} else {
+		JSON_LIT(out, "{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\","
+		    "\"optional\":false,\"field\":\"scale\"},{\"type\":\"bytes\","
+		    "\"optional\":false,\"field\":\"value\"}]");
+		sl_buf_printf(out, ",\"optional\":%s,\"name\":\"io.debezium.data."
+		    "VariableScaleDecimal\",\"version\":1,\"doc\":\"Variable scaled decimal\"",
+		    optional ? "true" : "false");
+		if (field != NULL) {
+			JSON_LIT(out, ",\"field\":");
+			json_cstr(out, field);
+		}
+		sl_buf_add_u8(out, '}');
+	}
+}
+
+static void
+schema_bits(struct sl_buf *out, int32_t typmod, int optional, const char *field)
+{
+	char params[48];
+
+	if (typmod == 1) {
+		schema_prim(out, "boolean", NULL, NULL, optional, field);
+		return;
+	}
+	snprintf(params, sizeof(params), "\"length\":\"%d\"", typmod > 0 ? typmod : 0);
+	schema_prim(out, "bytes", "io.debezium.data.Bits", params, optional, field);
+}
+
+/* A PostgreSQL type by oid; arrays recurse on their element type. */
+static void
+schema_pg(struct sl_buf *out, uint32_t oid, int32_t typmod, int optional, const char *field,
+    const struct json_ctx *c, int depth)
+{
+	uint32_t elem = sch_pg_array_elem(oid);
+
+	if (elem != 0 && depth < SCH_MAX_ARRAY_DEPTH) {
+		JSON_LIT(out, "{\"type\":\"array\",\"items\":");
+		schema_pg(out, elem, typmod, 1, NULL, c, depth + 1);
+		sl_buf_printf(out, ",\"optional\":%s", optional ? "true" : "false");
+		if (field != NULL) {
+			JSON_LIT(out, ",\"field\":");
+			json_cstr(out, field);
+		}
+		sl_buf_add_u8(out, '}');
+		return;
+	}
+	switch (oid) {
+	case SCH_OID_BOOL: schema_prim(out, "boolean", NULL, NULL, optional, field); return;
+	case SCH_OID_INT2: schema_prim(out, "int16", NULL, NULL, optional, field); return;
+	case SCH_OID_INT4: schema_prim(out, "int32", NULL, NULL, optional, field); return;
+	case SCH_OID_INT8: case SCH_OID_OID:
+		schema_prim(out, "int64", NULL, NULL, optional, field);
+		return;
+	case SCH_OID_FLOAT4: schema_prim(out, "float", NULL, NULL, optional, field); return;
+	case SCH_OID_FLOAT8: schema_prim(out, "double", NULL, NULL, optional, field); return;
+	case SCH_OID_NUMERIC:
+		schema_decimal(out, typmod >= 4 ? (int)((typmod - 4) >> 16) : 0,
+		    typmod >= 4 ? (int)((typmod - 4) & 0xffff) : -1, optional, field, c);
+		return;
+	case SCH_OID_MONEY:
+		schema_decimal(out, 0, c->money_scale, optional, field, c);
+		return;
+	case SCH_OID_BYTEA: schema_prim(out, "bytes", NULL, NULL, optional, field); return;
+	case SCH_OID_UUID:
+		schema_prim(out, "string", "io.debezium.data.Uuid", NULL, optional, field);
+		return;
+	case SCH_OID_JSON: case SCH_OID_JSONB:
+		schema_prim(out, "string", "io.debezium.data.Json", NULL, optional, field);
+		return;
+	case SCH_OID_XML:
+		schema_prim(out, "string", "io.debezium.data.Xml", NULL, optional, field);
+		return;
+	case SCH_OID_DATE:
+		schema_prim(out, "int32", "io.debezium.time.Date", NULL, optional, field);
+		return;
+	case SCH_OID_TIME:
+		if (typmod >= 0 && typmod <= 3)
+			schema_prim(out, "int32", "io.debezium.time.Time", NULL, optional, field);
+		else
+			schema_prim(out, "int64", "io.debezium.time.MicroTime", NULL, optional,
+			    field);
+		return;
+	case SCH_OID_TIMETZ:
+		schema_prim(out, "string", "io.debezium.time.ZonedTime", NULL, optional, field);
+		return;
+	case SCH_OID_TIMESTAMP:
+		if (typmod >= 0 && typmod <= 3)
+			schema_prim(out, "int64", "io.debezium.time.Timestamp", NULL, optional,
+			    field);
+		else
+			schema_prim(out, "int64", "io.debezium.time.MicroTimestamp", NULL,
+			    optional, field);
+		return;
+	case SCH_OID_TIMESTAMPTZ:
+		schema_prim(out, "string", "io.debezium.time.ZonedTimestamp", NULL, optional,
+		    field);
+		return;
+	case SCH_OID_INTERVAL:
+		schema_prim(out, "int64", "io.debezium.time.MicroDuration", NULL, optional,
+		    field);
+		return;
+	case SCH_OID_BIT: case SCH_OID_VARBIT:
+		schema_bits(out, typmod, optional, field);
+		return;
+	default:
+		schema_prim(out, "string", NULL, NULL, optional, field);
+		return;
+	}
+}
+
+/* A MySQL/MariaDB column by the type name capture gives it (type_oid 0). */
+static void
+schema_my(struct sl_buf *out, const struct sch_column *col, int optional, const struct json_ctx *c)
+{
+	const char *t = col->type_name != NULL ? col->type_name : "";
+	const char *f = col->name;
+
+	if (strcmp(t, "tinyint") == 0 || strcmp(t, "tinyint unsigned") == 0 ||
+	    strcmp(t, "smallint") == 0)
+		schema_prim(out, "int16", NULL, NULL, optional, f);
+	else if (strcmp(t, "smallint unsigned") == 0 || strncmp(t, "mediumint", 9) == 0 ||
+	    strcmp(t, "int") == 0)
+		schema_prim(out, "int32", NULL, NULL, optional, f);
+	else if (strcmp(t, "int unsigned") == 0 || strncmp(t, "bigint", 6) == 0)
+		schema_prim(out, "int64", NULL, NULL, optional, f);
+	else if (strcmp(t, "float") == 0 || strcmp(t, "double") == 0)
+		schema_prim(out, "double", NULL, NULL, optional, f);
+	else if (strcmp(t, "decimal") == 0)
+		schema_decimal(out, col->typmod >= 4 ? (int)((col->typmod - 4) >> 16) : 0,
+		    col->typmod >= 4 ? (int)((col->typmod - 4) & 0xffff) : -1, optional, f, c);
+	else if (strcmp(t, "date") == 0)
+		schema_prim(out, "int32", "io.debezium.time.Date", NULL, optional, f);
+	else if (strcmp(t, "time") == 0)
+		schema_prim(out, "int64", "io.debezium.time.MicroTime", NULL, optional, f);
+	else if (strcmp(t, "datetime") == 0)
+		schema_prim(out, "int64", col->typmod >= 0 && col->typmod <= 3 ?
+		    "io.debezium.time.Timestamp" : "io.debezium.time.MicroTimestamp", NULL,
+		    optional, f);
+	else if (strcmp(t, "timestamp") == 0)
+		schema_prim(out, "string", "io.debezium.time.ZonedTimestamp", NULL, optional, f);
+	else if (strcmp(t, "year") == 0)
+		schema_prim(out, "int32", "io.debezium.time.Year", NULL, optional, f);
+	else if (strcmp(t, "binary") == 0 || strcmp(t, "varbinary") == 0 ||
+	    strstr(t, "blob") != NULL || strcmp(t, "geometry") == 0)
+		schema_prim(out, "bytes", NULL, NULL, optional, f);
+	else if (strcmp(t, "enum") == 0)
+		schema_prim(out, "string", "io.debezium.data.Enum", NULL, optional, f);
+	else if (strcmp(t, "set") == 0)
+		schema_prim(out, "string", "io.debezium.data.EnumSet", NULL, optional, f);
+	else if (strcmp(t, "bit") == 0)
+		schema_bits(out, col->typmod, optional, f);
+	else if (strcmp(t, "json") == 0)
+		schema_prim(out, "string", "io.debezium.data.Json", NULL, optional, f);
+	else
+		schema_prim(out, "string", NULL, NULL, optional, f);
+}
+
+/* A column: optional unless NOT NULL (unknown, as pgoutput gives it: unless a key). */
+static void
+schema_column(struct sl_buf *out, const struct sch_column *col, const struct json_ctx *c)
+{
+	int optional = col->nullable >= 0 ? col->nullable != 0 : !col->is_key;
+
+	if (col->type_oid != 0)
+		schema_pg(out, col->type_oid, col->typmod, optional, col->name, c, 0);
+	else
+		schema_my(out, col, optional, c);
+}
+
+/* "<prefix>.<schema or db>.<table>.<suffix>" */
+static void
+schema_name(struct sl_buf *out, const struct sch_table *t, const struct json_ctx *c,
+    const char *suffix)
+{
+	struct sl_buf n = { 0 };
+
+	sl_buf_printf(&n, "%s.%s.%s.%s", c->schema_prefix, t->schema != NULL ? t->schema :
+	    t->db != NULL ? t->db : "", t->name, suffix);
+	json_str(out, (const char *)n.p, n.len);
+	sl_buf_free(&n);
+}
+
+/* The struct of a table's columns (all, or the key's), Debezium's Value or Key. */
+static void
+schema_row(struct sl_buf *out, const struct sch_table *t, int keys_only, int optional,
+    const char *field, const struct json_ctx *c)
+{
+	uint32_t i;
+	int first = 1;
+
+	JSON_LIT(out, "{\"type\":\"struct\",\"fields\":[");
+	for (i = 0; i < t->n_columns; i++) {
+		if (keys_only && !t->columns[i].is_key)
+			continue;
+		if (!first)
+			sl_buf_add_u8(out, ',');
+		first = 0;
+		schema_column(out, &t->columns[i], c);
+	}
+	sl_buf_printf(out, "],\"optional\":%s,\"name\":", optional ? "true" : "false");
+	schema_name(out, t, c, keys_only ? "Key" : "Value");
+	if (field != NULL) {
+		JSON_LIT(out, ",\"field\":");
+		json_cstr(out, field);
+	}
+	sl_buf_add_u8(out, '}');
+}
+
+/* The source block's struct, in json_source()'s field order. */
+static void
+schema_source(struct sl_buf *out, int mysql)
+{
+	JSON_LIT(out, "{\"type\":\"struct\",\"fields\":["
+	    "{\"type\":\"string\",\"optional\":false,\"field\":\"version\"},"
+	    "{\"type\":\"string\",\"optional\":false,\"field\":\"connector\"},"
+	    "{\"type\":\"string\",\"optional\":false,\"field\":\"name\"},"
+	    "{\"type\":\"int64\",\"optional\":false,\"field\":\"ts_ms\"},"
+	    "{\"type\":\"string\",\"optional\":true,\"name\":\"io.debezium.data.Enum\","
+	    "\"version\":1,\"parameters\":{\"allowed\":\"true,first,first_in_data_collection,"
+	    "last_in_data_collection,last,false,incremental\"},\"default\":\"false\","
+	    "\"field\":\"snapshot\"},"
+	    "{\"type\":\"string\",\"optional\":false,\"field\":\"db\"},"
+	    "{\"type\":\"string\",\"optional\":true,\"field\":\"sequence\"},"
+	    "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_us\"},"
+	    "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ns\"},");
+	if (mysql)
+		JSON_LIT(out, "{\"type\":\"string\",\"optional\":true,\"field\":\"table\"},"
+		    "{\"type\":\"int64\",\"optional\":false,\"field\":\"server_id\"},"
+		    "{\"type\":\"string\",\"optional\":true,\"field\":\"gtid\"},"
+		    "{\"type\":\"string\",\"optional\":false,\"field\":\"file\"},"
+		    "{\"type\":\"int64\",\"optional\":false,\"field\":\"pos\"},"
+		    "{\"type\":\"int32\",\"optional\":false,\"field\":\"row\"},"
+		    "{\"type\":\"int64\",\"optional\":true,\"field\":\"thread\"},"
+		    "{\"type\":\"string\",\"optional\":true,\"field\":\"query\"}],"
+		    "\"optional\":false,\"name\":\"io.debezium.connector.mysql.Source\","
+		    "\"field\":\"source\"}");
+	else
+		JSON_LIT(out, "{\"type\":\"string\",\"optional\":false,\"field\":\"schema\"},"
+		    "{\"type\":\"string\",\"optional\":false,\"field\":\"table\"},"
+		    "{\"type\":\"int64\",\"optional\":true,\"field\":\"txId\"},"
+		    "{\"type\":\"int64\",\"optional\":true,\"field\":\"lsn\"},"
+		    "{\"type\":\"int64\",\"optional\":true,\"field\":\"xmin\"}],"
+		    "\"optional\":false,\"name\":\"io.debezium.connector.postgresql.Source\","
+		    "\"field\":\"source\"}");
+}
+
+#define SCHEMA_TX "{\"type\":\"struct\",\"fields\":[" \
+	"{\"type\":\"string\",\"optional\":false,\"field\":\"id\"}," \
+	"{\"type\":\"int64\",\"optional\":false,\"field\":\"total_order\"}," \
+	"{\"type\":\"int64\",\"optional\":false,\"field\":\"data_collection_order\"}]," \
+	"\"optional\":true,\"name\":\"event.block\",\"version\":1,\"field\":\"transaction\"}"
+
+/* The envelope's schema: before, after, source, op, ts_ms, transaction. */
+static void
+schema_envelope(struct sl_buf *out, const struct sch_event *ev, const struct json_ctx *c)
+{
+	int mysql = ev->source.connector != NULL && strcmp(ev->source.connector, "mysql") == 0;
+
+	if (ev->op == SCH_OP_MESSAGE) {
+		JSON_LIT(out, "{\"type\":\"struct\",\"fields\":[");
+		schema_source(out, mysql);
+		JSON_LIT(out, ",{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},"
+		    "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"},"
+		    SCHEMA_TX ",{\"type\":\"struct\",\"fields\":["
+		    "{\"type\":\"string\",\"optional\":false,\"field\":\"prefix\"},"
+		    "{\"type\":\"bytes\",\"optional\":true,\"field\":\"content\"}],"
+		    "\"optional\":true,\"name\":\"io.debezium.connector.postgresql.Message\","
+		    "\"field\":\"message\"}],\"optional\":false,\"name\":"
+		    "\"io.debezium.connector.postgresql.MessageValue\"}");
+		return;
+	}
+	JSON_LIT(out, "{\"type\":\"struct\",\"fields\":[");
+	schema_row(out, ev->table, 0, 1, "before", c);
+	sl_buf_add_u8(out, ',');
+	schema_row(out, ev->table, 0, 1, "after", c);
+	sl_buf_add_u8(out, ',');
+	schema_source(out, mysql);
+	JSON_LIT(out, ",{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},"
+	    "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"}," SCHEMA_TX
+	    "],\"optional\":false,\"name\":");
+	schema_name(out, ev->table, c, "Envelope");
+	JSON_LIT(out, ",\"version\":1}");
 }

@@ -537,6 +537,13 @@ struct sch_json_opts {
 	const char *version;		/* source.version; NULL = "sluice-"
 					   SL_VERSION */
 	int money_scale;		/* money.fraction.digits; 0 = 2 */
+	/*
+	 * JsonConverter's schemas.enable=true: keys and values as
+	 * {"schema":{...},"payload":{...}}, the schema names starting with
+	 * 'schema_prefix' (the topic prefix; NULL = the source's name).
+	 */
+	int schemas;
+	const char *schema_prefix;
 };
 
 /*

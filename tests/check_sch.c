@@ -967,10 +967,44 @@ START_TEST(json_envelope_matches_debezium_for_insert_update_delete)
 }
 END_TEST
 
+/* json.schemas: the same payload inside {"schema","payload"}, named as Debezium names it. */
+START_TEST(json_with_schemas_wraps_the_same_payload)
+{
+	struct sch_event ev = make_event(SCH_OP_CREATE);
+	struct sch_json_opts o = { .schemas = 1, .schema_prefix = "app" };
+	struct sl_buf plain = { 0 }, b = { 0 };
+	const char *p;
+
+	ck_assert_int_eq(sch_event_encode_json(&ev, NULL, &plain), 0);
+	ck_assert_int_eq(sch_event_encode_json(&ev, &o, &b), 0);
+	sl_buf_add_u8(&plain, 0);
+	sl_buf_add_u8(&b, 0);
+	ck_assert_msg(strncmp((const char *)b.p, "{\"schema\":{\"type\":\"struct\"", 26) == 0,
+	    "%s", (const char *)b.p);
+	p = strstr((const char *)b.p, "},\"payload\":");
+	ck_assert_ptr_nonnull(p);
+	/* the payload is the plain envelope, then the closing brace */
+	ck_assert_int_eq((int)strlen(p + 12), (int)strlen((const char *)plain.p) + 1);
+	ck_assert_int_eq(strncmp(p + 12, (const char *)plain.p, plain.len - 1), 0);
+	ck_assert_ptr_nonnull(strstr((const char *)b.p, "\"name\":\"app.public.users.Envelope\""));
+	ck_assert_ptr_nonnull(strstr((const char *)b.p, "\"name\":\"app.public.users.Value\""));
+	ck_assert_ptr_nonnull(strstr((const char *)b.p,
+	    "\"name\":\"io.debezium.connector.postgresql.Source\""));
+	sl_buf_reset(&b);
+	ck_assert_int_eq(sch_key_encode_json(&ev, &o, &b), 0);
+	sl_buf_add_u8(&b, 0);
+	ck_assert_str_eq((const char *)b.p, "{\"schema\":{\"type\":\"struct\",\"fields\":["
+	    "{\"type\":\"int32\",\"optional\":false,\"field\":\"id\"}],\"optional\":false,"
+	    "\"name\":\"app.public.users.Key\"},\"payload\":{\"id\":42}}");
+	sl_buf_free(&plain);
+	sl_buf_free(&b);
+}
+END_TEST
+
 START_TEST(json_unchanged_toast_uses_the_placeholder)
 {
 	struct sch_event ev = make_event(SCH_OP_UPDATE);
-	struct sch_json_opts o = { SCH_DECIMAL_PRECISE, "UNAV", NULL, 0 };
+	struct sch_json_opts o = { .decimal = SCH_DECIMAL_PRECISE, .unavailable = "UNAV" };
 	struct sl_buf b = { 0 };
 	const char *p;
 
@@ -1095,8 +1129,8 @@ END_TEST
 
 START_TEST(json_value_encodings_follow_debezium_defaults)
 {
-	struct sch_json_opts str = { SCH_DECIMAL_STRING, NULL, NULL, 0 };
-	struct sch_json_opts dbl = { SCH_DECIMAL_DOUBLE, NULL, NULL, 0 };
+	struct sch_json_opts str = { .decimal = SCH_DECIMAL_STRING };
+	struct sch_json_opts dbl = { .decimal = SCH_DECIMAL_DOUBLE };
 	int32_t num_10_2 = (10 << 16 | 2) + 4, num_5_0 = (5 << 16) + 4;
 
 	/* decimals: unscaled two's complement, big-endian, minimal */
@@ -1237,6 +1271,7 @@ sch_suite(void)
 	tcase_add_test(tc, keys_are_deterministic_and_decode);
 	tcase_add_test(tc, inconsistent_events_are_refused);
 	tcase_add_test(tc, json_envelope_matches_debezium_for_insert_update_delete);
+	tcase_add_test(tc, json_with_schemas_wraps_the_same_payload);
 	tcase_add_test(tc, json_unchanged_toast_uses_the_placeholder);
 	tcase_add_test(tc, json_value_encodings_follow_debezium_defaults);
 	tcase_add_test(tc, json_numbers_and_timestamps_match_printf);
