@@ -963,7 +963,8 @@ cap_on_message(struct cap_pg *s, struct cap_txn *t, const struct cap_pgo_msg *m,
 	rc = s->conf.json ? sch_event_encode_json(&ev, &s->json_opts, &s->val) :
 	    sch_event_encode_pb(&ev, &s->val);
 	if (rc == 0) {
-		sl_buf_add(&key, msg.prefix, strlen(msg.prefix));
+		(void)sch_message_key_encode_json(msg.prefix, s->conf.json ? &s->json_opts :
+		    NULL, &key);
 		rc = cap_pg_emit(s, t, s->msg_topic, cap_key_partition(s->msg_topic, &key), &key,
 		    s->val.p, s->val.len, 0, err);
 	} else {

@@ -958,7 +958,7 @@ event_payload(struct sl_buf *out, const struct sch_event *ev, const struct json_
 		JSON_LIT(out, "{\"source\":");
 		json_source(out, &ev->source, &c);
 		sl_buf_printf(out, ",\"op\":\"m\",\"ts_ms\":%lld", (long long)ev->ts_ms);
-		if (ev->tx.id != NULL) {
+		if (ev->tx.id != NULL || c.schemas) {	/* with schemas: every field */
 			JSON_LIT(out, ",\"transaction\":");
 			json_tx(out, &ev->tx);
 		}
@@ -1318,9 +1318,12 @@ schema_row(struct sl_buf *out, const struct sch_table *t, int keys_only, int opt
 	sl_buf_add_u8(out, '}');
 }
 
-/* The source block's struct, in json_source()'s field order. */
+/*
+ * The source block's struct, in json_source()'s field order; a logical
+ * message's ('message') has no schema and table.
+ */
 static void
-schema_source(struct sl_buf *out, int mysql)
+schema_source(struct sl_buf *out, int mysql, int message)
 {
 	JSON_LIT(out, "{\"type\":\"struct\",\"fields\":["
 	    "{\"type\":\"string\",\"optional\":false,\"field\":\"version\"},"
@@ -1346,6 +1349,14 @@ schema_source(struct sl_buf *out, int mysql)
 		    "{\"type\":\"string\",\"optional\":true,\"field\":\"query\"}],"
 		    "\"optional\":false,\"name\":\"io.debezium.connector.mysql.Source\","
 		    "\"field\":\"source\"}");
+	else if (message)
+		JSON_LIT(out, "{\"type\":\"string\",\"optional\":true,\"field\":\"schema\"},"
+		    "{\"type\":\"string\",\"optional\":true,\"field\":\"table\"},"
+		    "{\"type\":\"int64\",\"optional\":true,\"field\":\"txId\"},"
+		    "{\"type\":\"int64\",\"optional\":true,\"field\":\"lsn\"},"
+		    "{\"type\":\"int64\",\"optional\":true,\"field\":\"xmin\"}],"
+		    "\"optional\":false,\"name\":\"io.debezium.connector.postgresql.Source\","
+		    "\"field\":\"source\"}");
 	else
 		JSON_LIT(out, "{\"type\":\"string\",\"optional\":false,\"field\":\"schema\"},"
 		    "{\"type\":\"string\",\"optional\":false,\"field\":\"table\"},"
@@ -1370,7 +1381,7 @@ schema_envelope(struct sl_buf *out, const struct sch_event *ev, const struct jso
 
 	if (ev->op == SCH_OP_MESSAGE) {
 		JSON_LIT(out, "{\"type\":\"struct\",\"fields\":[");
-		schema_source(out, mysql);
+		schema_source(out, mysql, 1);
 		JSON_LIT(out, ",{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},"
 		    "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"},"
 		    SCHEMA_TX ",{\"type\":\"struct\",\"fields\":["
@@ -1386,10 +1397,24 @@ schema_envelope(struct sl_buf *out, const struct sch_event *ev, const struct jso
 	sl_buf_add_u8(out, ',');
 	schema_row(out, ev->table, 0, 1, "after", c);
 	sl_buf_add_u8(out, ',');
-	schema_source(out, mysql);
+	schema_source(out, mysql, 0);
 	JSON_LIT(out, ",{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},"
 	    "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"}," SCHEMA_TX
 	    "],\"optional\":false,\"name\":");
 	schema_name(out, ev->table, c, "Envelope");
 	JSON_LIT(out, ",\"version\":1}");
+}
+
+int
+sch_message_key_encode_json(const char *prefix, const struct sch_json_opts *opts,
+    struct sl_buf *out)
+{
+	if (opts == NULL || !opts->schemas) {
+		sl_buf_add(out, prefix, strlen(prefix));
+		return 0;
+	}
+	JSON_LIT(out, "{\"schema\":{\"type\":\"string\",\"optional\":false},\"payload\":");
+	json_cstr(out, prefix);
+	sl_buf_add_u8(out, '}');
+	return 0;
 }

@@ -557,6 +557,13 @@ int sch_event_encode_json(const struct sch_event *ev,
     const struct sch_json_opts *opts, struct sl_buf *out);
 
 /*
+ * The key of a logical message on <prefix>.messages: its prefix as it is,
+ * or with opts->schemas a JsonConverter string {"schema":...,"payload":"p"}.
+ */
+int sch_message_key_encode_json(const char *prefix, const struct sch_json_opts *opts,
+    struct sl_buf *out);
+
+/*
  * Append the JSON key {"col":value,...} of the key columns (as
  * sch_key_encode_pb chooses them).  Returns 0, SL_ENOTFOUND or SL_EINVAL.
  */

@@ -114,7 +114,12 @@ cap_config cs "$b_ADDR" "tables = public.ty" "format = json" "json.schemas = tru
 cap_start cs
 pg_sql "INSERT INTO ty (id, z) VALUES (7, 7); UPDATE ty SET t = 'with schemas' WHERE id = 1;
         DELETE FROM ty WHERE id = 7"
+pg_sql "SELECT pg_logical_emit_message(true, 'outbox', 'in a transaction'),
+               pg_logical_emit_message(false, 'outbox', 'on its own')" >/dev/null
 cap_wait_caught_up sluice_cs 60
+cap_dump "$b_ADDR" cs.messages "$IT_DIR/cs-messages.dump"
+$IT_PY "$(dirname "$0")/connect_json.py" "$IT_DIR/cs-messages.dump" ||
+	it_fail "the logical messages with json.schemas = true are not what JsonConverter reads"
 cap_dump "$b_ADDR" cs.public.ty "$IT_DIR/cs.dump"
 $IT_PY "$(dirname "$0")/connect_json.py" "$IT_DIR/cs.dump" \
     --expect-field int32:-:id --expect-field int16:-:i2 --expect-field int64:-:i8 \
