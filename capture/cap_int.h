@@ -340,6 +340,9 @@ int cap_pg_publication_ensure(struct pg_conn *, const char *pub,
  */
 int cap_pg_pk_columns(struct pg_conn *, uint32_t relid, char ***names, size_t *n,
     struct sl_err *err);
+/* The NOT NULL columns of 'relid' (names malloc'd, as cap_pg_pk_columns). */
+int cap_pg_not_null_columns(struct pg_conn *, uint32_t relid, char ***names, size_t *n,
+    struct sl_err *err);
 
 struct cap_pg_slot_info {
 	int exists;

@@ -488,6 +488,28 @@ cap_pg_on_relation(struct cap_pg *s, const struct cap_pgo_msg *m, struct sl_err 
 			free(pk[k]);
 		free(pk);
 	}
+	if (s->sql != NULL && rel_wanted(s, &tmp)) {
+		/*
+		 * Nullability, which pgoutput does not send: for the column
+		 * descriptions (json.schemas' "optional", protobuf's Column).
+		 */
+		char **nn;
+		size_t nnn, k;
+
+		if ((rc = cap_pg_not_null_columns(s->sql, tmp.relid, &nn, &nnn, err)) != 0) {
+			rel_free_contents(&tmp);
+			return rc;
+		}
+		for (i = 0; i < m->u.rel.ncols; i++) {
+			tmp.table.columns[i].nullable = 1;
+			for (k = 0; k < nnn; k++)
+				if (strcmp(nn[k], tmp.table.columns[i].name) == 0)
+					tmp.table.columns[i].nullable = 0;
+		}
+		for (k = 0; k < nnn; k++)
+			free(nn[k]);
+		free(nn);
+	}
 	if (s->conf.key_columns != NULL && rel_wanted(s, &tmp) &&
 	    (rc = rel_key_columns(s, &tmp, m, &has_key, err)) != 0) {
 		rel_free_contents(&tmp);

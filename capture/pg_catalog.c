@@ -447,9 +447,10 @@ cap_pg_partition_leaves(struct pg_conn *c, uint32_t root, long *n, struct sl_err
 	return 0;
 }
 
-int
-cap_pg_pk_columns(struct pg_conn *c, uint32_t relid, char ***names, size_t *n,
-    struct sl_err *err)
+/* The first column of what 'sql' ($1 = the relation's oid) returns. */
+static int
+cat_names(struct pg_conn *c, const char *what, const char *sql, uint32_t relid,
+    char ***names, size_t *n, struct sl_err *err)
 {
 	char oid[16];
 	const char *params[1] = { oid };
@@ -459,9 +460,7 @@ cap_pg_pk_columns(struct pg_conn *c, uint32_t relid, char ***names, size_t *n,
 	*names = NULL;
 	*n = 0;
 	snprintf(oid, sizeof(oid), "%u", relid);
-	if ((rc = cat_exec(c, "primary key columns", "SELECT a.attname FROM pg_index i "
-	    "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
-	    "WHERE i.indrelid = $1::oid AND i.indisprimary", 1, params, &res, err)) != 0)
+	if ((rc = cat_exec(c, what, sql, 1, params, &res, err)) != 0)
 		return rc;
 	if (PQntuples(res) > 0) {
 		*names = sl_calloc((size_t)PQntuples(res), sizeof(**names));
@@ -471,4 +470,22 @@ cap_pg_pk_columns(struct pg_conn *c, uint32_t relid, char ***names, size_t *n,
 	}
 	PQclear(res);
 	return 0;
+}
+
+int
+cap_pg_pk_columns(struct pg_conn *c, uint32_t relid, char ***names, size_t *n,
+    struct sl_err *err)
+{
+	return cat_names(c, "primary key columns", "SELECT a.attname FROM pg_index i "
+	    "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+	    "WHERE i.indrelid = $1::oid AND i.indisprimary", relid, names, n, err);
+}
+
+int
+cap_pg_not_null_columns(struct pg_conn *c, uint32_t relid, char ***names, size_t *n,
+    struct sl_err *err)
+{
+	return cat_names(c, "NOT NULL columns", "SELECT attname FROM pg_attribute "
+	    "WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped AND attnotnull",
+	    relid, names, n, err);
 }

@@ -1267,16 +1267,19 @@ schema_my(struct sl_buf *out, const struct sch_column *col, int optional, const 
 		schema_prim(out, "string", NULL, NULL, optional, f);
 }
 
-/* A column: optional unless NOT NULL (unknown, as pgoutput gives it: unless a key). */
+/*
+ * A column: optional unless a key column.  On PostgreSQL a NOT NULL column
+ * is optional too: the old image of a DELETE or UPDATE under REPLICA
+ * IDENTITY DEFAULT holds the key columns only, the others null.  MySQL's
+ * images are whole rows (binlog_row_image FULL): optional when nullable.
+ */
 static void
 schema_column(struct sl_buf *out, const struct sch_column *col, const struct json_ctx *c)
 {
-	int optional = col->nullable >= 0 ? col->nullable != 0 : !col->is_key;
-
 	if (col->type_oid != 0)
-		schema_pg(out, col->type_oid, col->typmod, optional, col->name, c, 0);
+		schema_pg(out, col->type_oid, col->typmod, !col->is_key, col->name, c, 0);
 	else
-		schema_my(out, col, optional, c);
+		schema_my(out, col, col->nullable >= 0 ? col->nullable != 0 : !col->is_key, c);
 }
 
 /* "<prefix>.<schema or db>.<table>.<suffix>" */

@@ -6,11 +6,12 @@ payload conforms to the schema (struct fields exactly, optional, int ranges,
 base64 bytes, arrays, Debezium's logical types), and nulls stay null
 (tombstones).
 
-usage: connect_json.py DUMP [--expect-field TYPE:NAME:FIELD ...]
+usage: connect_json.py DUMP [--expect-field TYPE:NAME:FIELD ...] [--expect-required FIELD ...]
 
 DUMP is what it_topic_dump wrote (partition, offset, key, value, headers).
 Each --expect-field TYPE:NAME:FIELD asks that the value schema's "after"
-struct has FIELD with that Connect type and logical name ('-' for none).
+struct has FIELD with that Connect type and logical name ('-' for none);
+--expect-required FIELD that FIELD is not optional there.
 Prints a summary; exit 1 with the first problems.
 """
 import base64
@@ -69,13 +70,18 @@ def check(schema, value, where, errs):
 def main():
     dump = sys.argv[1]
     expect = []
+    required = []
     args = sys.argv[2:]
     while args:
         if args[0] == "--expect-field" and len(args) > 1:
             expect.append(args[1].split(":", 2))
             args = args[2:]
+        elif args[0] == "--expect-required" and len(args) > 1:
+            required.append(args[1])
+            args = args[2:]
         else:
-            sys.exit("usage: connect_json.py DUMP [--expect-field TYPE:NAME:FIELD ...]")
+            sys.exit("usage: connect_json.py DUMP [--expect-field TYPE:NAME:FIELD ...] "
+                     "[--expect-required FIELD ...]")
     errs = []
     n = tomb = 0
     after = None
@@ -101,7 +107,11 @@ def main():
                     if f["field"] == "after" and f.get("type") == "struct":
                         after = f
         n += 1
-    if after is None and expect:
+    for field in required:
+        got = [f for f in (after or {}).get("fields", []) if f["field"] == field]
+        if not got or got[0].get("optional", False):
+            errs.append("after.%s is not a required field" % field)
+    if after is None and (expect or required):
         errs.append("no value schema with an 'after' struct")
     for t, name, field in expect:
         got = [f for f in (after or {}).get("fields", []) if f["field"] == field]

@@ -10,7 +10,7 @@
 
 pg_start
 it_broker_start b
-pg_sql "CREATE TABLE people (id int PRIMARY KEY, name text, flag bool, n bigint, bio text)"
+pg_sql "CREATE TABLE people (id int PRIMARY KEY, name text, flag bool, n bigint NOT NULL, bio text)"
 {
 	echo "[source \"app\"]"
 	echo "type = postgres"
@@ -72,7 +72,10 @@ cap_wait_caught_up sluice_sch 60
 view_wait_equal people people id 60
 view_wait_equal people_sch people id 60
 cap_dump "$b_ADDR" sch.public.people "$IT_DIR/sch.dump"
-$IT_PY "$(dirname "$0")/connect_json.py" "$IT_DIR/sch.dump" --expect-field int64:-:n ||
+# (n is NOT NULL, and optional all the same: a delete's old image holds
+# the key only)
+$IT_PY "$(dirname "$0")/connect_json.py" "$IT_DIR/sch.dump" --expect-field int64:-:n \
+    --expect-required id ||
 	it_fail "sch.public.people is not what JsonConverter reads (see above)"
 
 want=$(pg_sql "SELECT count(*) FROM people WHERE name = 'renamed'")
