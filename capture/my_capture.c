@@ -386,11 +386,11 @@ emit_txevent(struct cap_my *s, struct cap_my_txn *t, enum sch_tx_status status,
 	}
 	source_fill(s, &te.source, NULL, t, NULL, 0);
 	sl_buf_reset(&s->val);
-	rc = s->conf.json ? sch_txevent_encode_json(&te, &s->val) :
+	rc = s->conf.json ? sch_txevent_encode_json_opts(&te, &s->json_opts, &s->val) :
 	    sch_txevent_encode_pb(&te, &s->val);
 	if (rc != 0)
 		return sl_errf(err, rc, "encoding a transaction event: %s", sl_strerror(rc));
-	sl_buf_add(&key, t->id, strlen(t->id));
+	(void)sch_string_key_encode_json(t->id, s->conf.json ? &s->json_opts : NULL, &key);
 	rc = emit(s, t, s->tx_topic, cap_key_partition(s->tx_topic, &key), &key, s->val.p,
 	    s->val.len, err);
 	sl_buf_free(&key);
@@ -1300,11 +1300,13 @@ heartbeat(struct cap_my *s, struct sl_err *err)
 	hb.binlog_pos = s->flushed.pos;
 	hb.gtid_set = s->flushed_gtid[0] ? s->flushed_gtid : NULL;
 	sl_buf_reset(&s->val);
-	rc = s->conf.json ? sch_heartbeat_encode_json(&hb, &s->val) :
+	rc = s->conf.json ? sch_heartbeat_encode_json_opts(&hb, &s->json_opts, &s->val) :
 	    sch_heartbeat_encode_pb(&hb, &s->val);
 	if (rc != 0)
 		return sl_errf(err, rc, "encoding a heartbeat: %s", sl_strerror(rc));
-	sl_buf_add(&key, s->conf.name, strlen(s->conf.name));
+	/* (the key of the offsets topic, which capture reads back, stays the bare name) */
+	(void)sch_string_key_encode_json(s->conf.name, s->conf.json ? &s->json_opts : NULL,
+	    &key);
 	pos.lsn = cap_my_pack(&s->flushed);
 	pos.seq = 0;
 	rc = cap_produce(s->prod, s->hb_topic, cap_key_partition(s->hb_topic, &key), key.p, key.len,

@@ -190,11 +190,12 @@ cap_emit_txevent(struct cap_pg *s, struct cap_txn *t, enum sch_tx_status status,
 	}
 	cap_source_fill(s, &te.source, NULL, t, t->commit_lsn);
 	sl_buf_reset(&s->val);
-	rc = s->conf.json ? sch_txevent_encode_json(&te, &s->val) :
+	rc = s->conf.json ? sch_txevent_encode_json_opts(&te, &s->json_opts, &s->val) :
 	    sch_txevent_encode_pb(&te, &s->val);
 	if (rc != 0)
 		return sl_errf(err, rc, "encoding a transaction event: %s", sl_strerror(rc));
-	sl_buf_add(&key, t->txid_str, strlen(t->txid_str));
+	(void)sch_string_key_encode_json(t->txid_str, s->conf.json ? &s->json_opts : NULL,
+	    &key);
 	rc = cap_pg_emit(s, t, s->tx_topic, cap_key_partition(s->tx_topic, &key), &key,
 	    s->val.p, s->val.len, 0, err);
 	sl_buf_free(&key);
@@ -985,7 +986,7 @@ cap_on_message(struct cap_pg *s, struct cap_txn *t, const struct cap_pgo_msg *m,
 	rc = s->conf.json ? sch_event_encode_json(&ev, &s->json_opts, &s->val) :
 	    sch_event_encode_pb(&ev, &s->val);
 	if (rc == 0) {
-		(void)sch_message_key_encode_json(msg.prefix, s->conf.json ? &s->json_opts :
+		(void)sch_string_key_encode_json(msg.prefix, s->conf.json ? &s->json_opts :
 		    NULL, &key);
 		rc = cap_pg_emit(s, t, s->msg_topic, cap_key_partition(s->msg_topic, &key), &key,
 		    s->val.p, s->val.len, 0, err);
@@ -1255,11 +1256,12 @@ cap_pg_heartbeat(struct cap_pg *s, struct sl_err *err)
 	hb.ts_ms = sl_now_ms();
 	hb.lsn = s->flush_lsn;
 	sl_buf_reset(&s->val);
-	rc = s->conf.json ? sch_heartbeat_encode_json(&hb, &s->val) :
+	rc = s->conf.json ? sch_heartbeat_encode_json_opts(&hb, &s->json_opts, &s->val) :
 	    sch_heartbeat_encode_pb(&hb, &s->val);
 	if (rc != 0)
 		return sl_errf(err, rc, "encoding a heartbeat");
-	sl_buf_add(&key, s->conf.name, strlen(s->conf.name));
+	(void)sch_string_key_encode_json(s->conf.name, s->conf.json ? &s->json_opts : NULL,
+	    &key);
 	pos.lsn = s->flush_lsn;
 	pos.seq = 0;
 	rc = cap_produce(s->prod, s->hb_topic, cap_key_partition(s->hb_topic, &key), key.p, key.len,

@@ -1409,7 +1409,7 @@ schema_envelope(struct sl_buf *out, const struct sch_event *ev, const struct jso
 }
 
 int
-sch_message_key_encode_json(const char *prefix, const struct sch_json_opts *opts,
+sch_string_key_encode_json(const char *prefix, const struct sch_json_opts *opts,
     struct sl_buf *out)
 {
 	if (opts == NULL || !opts->schemas) {
@@ -1418,6 +1418,50 @@ sch_message_key_encode_json(const char *prefix, const struct sch_json_opts *opts
 	}
 	JSON_LIT(out, "{\"schema\":{\"type\":\"string\",\"optional\":false},\"payload\":");
 	json_cstr(out, prefix);
+	sl_buf_add_u8(out, '}');
+	return 0;
+}
+
+int
+sch_txevent_encode_json_opts(const struct sch_txevent *tx, const struct sch_json_opts *opts,
+    struct sl_buf *out)
+{
+	size_t start = out->len;
+	int rc;
+
+	if (opts == NULL || !opts->schemas)
+		return sch_txevent_encode_json(tx, out);
+	JSON_LIT(out, "{\"schema\":{\"type\":\"struct\",\"fields\":["
+	    "{\"type\":\"string\",\"optional\":false,\"field\":\"status\"},"
+	    "{\"type\":\"string\",\"optional\":false,\"field\":\"id\"},"
+	    "{\"type\":\"int64\",\"optional\":false,\"field\":\"ts_ms\"},"
+	    "{\"type\":\"int64\",\"optional\":true,\"field\":\"event_count\"},"
+	    "{\"type\":\"array\",\"items\":{\"type\":\"struct\",\"fields\":["
+	    "{\"type\":\"string\",\"optional\":false,\"field\":\"data_collection\"},"
+	    "{\"type\":\"int64\",\"optional\":false,\"field\":\"event_count\"}],"
+	    "\"optional\":false},\"optional\":true,\"field\":\"data_collections\"}],"
+	    "\"optional\":false,\"name\":"
+	    "\"io.debezium.connector.common.TransactionMetadataValue\",\"version\":1},"
+	    "\"payload\":");
+	if ((rc = sch_txevent_encode_json(tx, out)) != 0) {
+		out->len = start;
+		return rc;
+	}
+	sl_buf_add_u8(out, '}');
+	return 0;
+}
+
+int
+sch_heartbeat_encode_json_opts(const struct sch_heartbeat *hb, const struct sch_json_opts *opts,
+    struct sl_buf *out)
+{
+	if (opts == NULL || !opts->schemas)
+		return sch_heartbeat_encode_json(hb, out);
+	JSON_LIT(out, "{\"schema\":{\"type\":\"struct\",\"fields\":["
+	    "{\"type\":\"int64\",\"optional\":false,\"field\":\"ts_ms\"}],"
+	    "\"optional\":false,\"name\":\"io.debezium.connector.common.Heartbeat\"},"
+	    "\"payload\":");
+	(void)sch_heartbeat_encode_json(hb, out);
 	sl_buf_add_u8(out, '}');
 	return 0;
 }

@@ -557,11 +557,23 @@ int sch_event_encode_json(const struct sch_event *ev,
     const struct sch_json_opts *opts, struct sl_buf *out);
 
 /*
- * The key of a logical message on <prefix>.messages: its prefix as it is,
- * or with opts->schemas a JsonConverter string {"schema":...,"payload":"p"}.
+ * A string key (a logical message's prefix, a transaction id, the source's
+ * name on the heartbeat topic): as it is, or with opts->schemas a
+ * JsonConverter string {"schema":...,"payload":"s"}.
  */
-int sch_message_key_encode_json(const char *prefix, const struct sch_json_opts *opts,
+int sch_string_key_encode_json(const char *s, const struct sch_json_opts *opts,
     struct sl_buf *out);
+struct sch_txevent;
+struct sch_heartbeat;
+/*
+ * sch_txevent_encode_json and sch_heartbeat_encode_json, inside
+ * {"schema","payload"} with opts->schemas (Debezium's
+ * TransactionMetadataValue and Heartbeat schemas).
+ */
+int sch_txevent_encode_json_opts(const struct sch_txevent *tx,
+    const struct sch_json_opts *opts, struct sl_buf *out);
+int sch_heartbeat_encode_json_opts(const struct sch_heartbeat *hb,
+    const struct sch_json_opts *opts, struct sl_buf *out);
 
 /*
  * Append the JSON key {"col":value,...} of the key columns (as

@@ -996,6 +996,15 @@ START_TEST(json_with_schemas_wraps_the_same_payload)
 	ck_assert_str_eq((const char *)b.p, "{\"schema\":{\"type\":\"struct\",\"fields\":["
 	    "{\"type\":\"int32\",\"optional\":false,\"field\":\"id\"}],\"optional\":false,"
 	    "\"name\":\"app.public.users.Key\"},\"payload\":{\"id\":42}}");
+	/* string keys: bare without schemas, a Connect string with them */
+	sl_buf_reset(&b);
+	ck_assert_int_eq(sch_string_key_encode_json("out\"box", NULL, &b), 0);
+	ck_assert_int_eq((int)b.len, 7);
+	sl_buf_reset(&b);
+	ck_assert_int_eq(sch_string_key_encode_json("out\"box", &o, &b), 0);
+	sl_buf_add_u8(&b, 0);
+	ck_assert_str_eq((const char *)b.p, "{\"schema\":{\"type\":\"string\",\"optional\":false},"
+	    "\"payload\":\"out\\\"box\"}");
 	sl_buf_free(&plain);
 	sl_buf_free(&b);
 }

@@ -203,7 +203,7 @@ mycap_stop ty
 # not fit Connect's int64, as with Debezium's bigint.unsigned.handling.mode
 # long)
 mycap_config tyc "$b_ADDR" "tables = app.yr, app.odd, app.geo" "format = json" \
-    "json.schemas = true" "exclude_columns = app.*.u"
+    "json.schemas = true" "exclude_columns = app.*.u" "transaction.topic = true"
 mycap_start tyc
 my_sql "UPDATE yr SET a = 1 WHERE id = 2; DELETE FROM geo WHERE id = 2"
 mycap_wait_caught_up tyc 30
@@ -220,6 +220,13 @@ done
     --expect-field bytes:-:lb || it_fail "tyc.app.odd is not what JsonConverter reads (see above)"
 "$IT_PY" "$HERE/connect_json.py" "$IT_DIR/tyc.geo.dump" --expect-field bytes:-:g ||
 	it_fail "tyc.app.geo is not what JsonConverter reads (see above)"
+it_wait 30 "a heartbeat on tyc.heartbeat" sh -c \
+    "kcat -b '$b_ADDR' -C -t tyc.heartbeat -e -q -f '%s\n' 2>/dev/null | grep -q ts_ms"
+for t in transaction heartbeat; do
+	mycap_dump "$b_ADDR" "tyc.$t" "$IT_DIR/tyc.$t.dump"
+	"$IT_PY" "$HERE/connect_json.py" "$IT_DIR/tyc.$t.dump" ||
+		it_fail "tyc.$t with json.schemas = true is not what JsonConverter reads"
+done
 mycap_stop tyc
 
 # ------------------------------------------------------------------

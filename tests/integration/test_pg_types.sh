@@ -110,7 +110,7 @@ cap_stop app
 # (ia2 holds a two-dimensional array, which a Connect schema, one level per
 # array type, cannot describe: left out, as docs/config.md advises)
 cap_config cs "$b_ADDR" "tables = public.ty" "format = json" "json.schemas = true" \
-    "topic.partitions = 1" "exclude_columns = public.ty.ia2"
+    "topic.partitions = 1" "exclude_columns = public.ty.ia2" "transaction.topic = true"
 cap_start cs
 pg_sql "INSERT INTO ty (id, z) VALUES (7, 7); UPDATE ty SET t = 'with schemas' WHERE id = 1;
         DELETE FROM ty WHERE id = 7"
@@ -120,6 +120,13 @@ cap_wait_caught_up sluice_cs 60
 cap_dump "$b_ADDR" cs.messages "$IT_DIR/cs-messages.dump"
 $IT_PY "$(dirname "$0")/connect_json.py" "$IT_DIR/cs-messages.dump" ||
 	it_fail "the logical messages with json.schemas = true are not what JsonConverter reads"
+it_wait 30 "a heartbeat on cs.heartbeat" sh -c \
+    "kcat -b '$b_ADDR' -C -t cs.heartbeat -e -q -f '%s\n' 2>/dev/null | grep -q ts_ms"
+for t in transaction heartbeat; do
+	cap_dump "$b_ADDR" "cs.$t" "$IT_DIR/cs-$t.dump"
+	$IT_PY "$(dirname "$0")/connect_json.py" "$IT_DIR/cs-$t.dump" ||
+		it_fail "cs.$t with json.schemas = true is not what JsonConverter reads"
+done
 cap_dump "$b_ADDR" cs.public.ty "$IT_DIR/cs.dump"
 $IT_PY "$(dirname "$0")/connect_json.py" "$IT_DIR/cs.dump" \
     --expect-field int32:-:id --expect-field int16:-:i2 --expect-field int64:-:i8 \
