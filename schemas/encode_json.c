@@ -1161,6 +1161,7 @@ schema_pg(struct sl_buf *out, uint32_t oid, int32_t typmod, int optional, const 
 	case SCH_OID_INT2: schema_prim(out, "int16", NULL, NULL, optional, field); return;
 	case SCH_OID_INT4: schema_prim(out, "int32", NULL, NULL, optional, field); return;
 	case SCH_OID_INT8: case SCH_OID_OID:
+	case 28: case 29: case 5069:	/* xid, cid, xid8: UINT64 values, numbers */
 		schema_prim(out, "int64", NULL, NULL, optional, field);
 		return;
 	case SCH_OID_FLOAT4: schema_prim(out, "float", NULL, NULL, optional, field); return;
