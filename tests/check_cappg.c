@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capture/cap.h"
 #include "capture/cap_int.h"
 #include "capture/cap_pg.h"
 #include "common/sl.h"
@@ -996,6 +997,40 @@ START_TEST(mask_columns_hash_text_and_bytes_with_the_salt)
 }
 END_TEST
 
+/* Every key a source section takes is in docs/config.md (run from the tree's top). */
+START_TEST(every_source_key_is_documented)
+{
+	const char *const *lists[2] = { cap_pg_conf_keys, cap_my_conf_keys };
+	FILE *f = fopen("docs/config.md", "r");
+	char *doc, want[80];
+	long n;
+	int l, i;
+
+	ck_assert_msg(f != NULL, "docs/config.md not found from %s", getcwd(want, sizeof(want)));
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	doc = malloc((size_t)n + 1);
+	ck_assert_int_eq((long)fread(doc, 1, (size_t)n, f), n);
+	doc[n] = '\0';
+	fclose(f);
+	for (l = 0; l < 2; l++)
+		for (i = 0; lists[l][i] != NULL; i++) {
+			const char *k = lists[l][i];
+			size_t kl = strlen(k);
+
+			if (kl > 0 && k[kl - 1] == '.')	/* a prefix: producer.* */
+				snprintf(want, sizeof(want), "`%s*`", k);
+			else
+				snprintf(want, sizeof(want), "`%s`", k);
+			ck_assert_msg(strstr(doc, want) != NULL ||
+			    (strncmp(k, "outbox.", 7) == 0 && strstr(doc, "`outbox.*`") != NULL),
+			    "source key %s is not in docs/config.md", k);
+		}
+	free(doc);
+}
+END_TEST
+
 START_TEST(spool_replays_in_order_and_reports_a_torn_record)
 {
 	char dir[] = "/tmp/cappg-spool-XXXXXX";
@@ -1073,6 +1108,7 @@ cappg_suite(void)
 	tcase_add_test(tc, key_columns_name_the_key_of_matching_tables);
 	tcase_add_test(tc, outbox_rows_become_routed_messages);
 	tcase_add_test(tc, mask_columns_hash_text_and_bytes_with_the_salt);
+	tcase_add_test(tc, every_source_key_is_documented);
 	tcase_add_test(tc, topic_names_take_only_what_kafka_allows);
 	tcase_add_test(tc, spool_replays_in_order_and_reports_a_torn_record);
 	suite_add_tcase(s, tc);

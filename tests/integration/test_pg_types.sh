@@ -108,7 +108,7 @@ cap_stop app
 # for every type above (decimal.handling.mode precise, the default), and
 # the types Debezium names (connect_json.py)
 # (ia2 holds a two-dimensional array, which a Connect schema, one level per
-# array type, cannot describe: left out, as docs/config.md advises)
+# array type, cannot describe: left out, as docs/events.md advises)
 cap_config cs "$b_ADDR" "tables = public.ty" "format = json" "json.schemas = true" \
     "topic.partitions = 1" "exclude_columns = public.ty.ia2" "transaction.topic = true"
 cap_start cs
