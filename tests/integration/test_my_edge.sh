@@ -38,7 +38,8 @@
 #  - ob: the outbox router (outbox.tables) sends inserts into an outbox
 #    table as messages on outbox.event.<route>;
 #  - sig: an execute-snapshot signal (signal.table) copies a table again
-#    while it is written, and the topic replays to it.
+#    while it is written, and the topic replays to it; after a SIGKILL
+#    during a copy the next start copies again.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/my_lib.sh"
 
@@ -491,6 +492,32 @@ my_sql "INSERT INTO sluice_signal VALUES ('s-2', 'pause-snapshot', '{}')"
 mycap_wait_caught_up sg 30
 grep -q "signal 's-2' .*type 'pause-snapshot' is not one capture knows" "$IT_DIR/cap-sg.log" ||
 	it_fail "the unknown signal type is not named"
+# a SIGKILL during the copy: the position is not stored past the signal,
+# so the next start reads it again and copies again; the replay is the table
+my_sql "CREATE TABLE sig_big (id int PRIMARY KEY, v varchar(40));
+        INSERT INTO sig_big SELECT seq, CONCAT('b', seq) FROM seq_1_to_400000"
+sed -i 's/^tables = app.sig_t$/tables = app.sig_t, app.sig_big/' "$IT_DIR/cap-sg.ini"
+mycap_stop sg
+mycap_start sg
+copies=$(grep -c 'ad-hoc snapshot of 1 table at binlog' "$IT_DIR/cap-sg.log")
+my_sql "INSERT INTO sluice_signal VALUES ('s-3', 'execute-snapshot', 'app.sig_big')"
+it_wait 60 "the copy of sig_big to start" sh -c \
+    "[ \$(grep -c 'ad-hoc snapshot of 1 table at binlog' '$IT_DIR/cap-sg.log') -gt $copies ]"
+mycap_kill sg
+done_at_kill=$(grep -c 'ad-hoc snapshot done' "$IT_DIR/cap-sg.log")
+my_sql "UPDATE sig_big SET v = 'after the kill' WHERE id <= 100; DELETE FROM sig_big WHERE id = 400000"
+mycap_start sg
+if [ "$done_at_kill" -lt 2 ]; then
+	# the copy was cut short: the signal is read again and copied again
+	it_wait 120 "the copy of sig_big taken again" sh -c \
+	    "[ \$(grep -c 'ad-hoc snapshot of 1 table at binlog' '$IT_DIR/cap-sg.log') -gt $((copies + 1)) ]"
+	it_wait 120 "the second copy to end" sh -c \
+	    "[ \$(grep -c 'ad-hoc snapshot done' '$IT_DIR/cap-sg.log') -ge 2 ]"
+else
+	it_log "the copy of sig_big ended before the kill (400,000 rows were too quick)"
+fi
+mycap_wait_caught_up sg 60
+replay sg.app.sig_big app sig_big
 mycap_stop sg
 it_log "sig: ok"
 it_log "ok"
