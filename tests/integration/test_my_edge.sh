@@ -74,6 +74,21 @@ replay() {
 	it_log "$1: $(grep '^replayed' "$f.replay")"
 }
 
+# replay_cols DUMP TABLE COLS FILE [KEY]: DUMP replays to app.TABLE reduced
+# to its columns COLS (an SQL list of quoted names); KEY, the same kind of
+# list, are the columns to key on instead of the table's own key
+replay_cols() {
+	if [ -n "${5:-}" ]; then keyexpr="IF(COLUMN_NAME IN ($5), 'PRI', '')"; else keyexpr=COLUMN_KEY; fi
+	my_sql "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, $keyexpr FROM information_schema.COLUMNS
+	    WHERE TABLE_SCHEMA = 'app' AND TABLE_NAME = '$2' AND COLUMN_NAME IN ($3)
+	    ORDER BY ORDINAL_POSITION" >"$4.want.cols"
+	mariadb --no-defaults --socket="$MY_SOCK" -uroot -p"$MY_PW" -N -B -D app \
+	    -e "SET time_zone = '+00:00'; $("$IT_PY" "$HERE/my_replay.py" --select "$4.want.cols" "$2")" \
+	    >"$4.want.rows" || it_fail "reading table app.$2 failed"
+	"$IT_PY" "$HERE/my_replay.py" "$1" "$4.want" --no-dups >"$4.replay" 2>&1 ||
+		{ head -n 40 "$4.replay" >&2; it_fail "replaying $1 does not give app.$2 ($3)"; }
+}
+
 # wait_exit NAME: capture NAME must exit by itself within 30 s with a
 # status other than 0; its status in EXIT_ST
 wait_exit() {
@@ -342,14 +357,7 @@ my_sql "INSERT INTO ppl VALUES (4, 'live', 'SSN-LIVE', 'PW-LIVE', 4);
 mycap_wait_caught_up ex 30
 f="$IT_DIR/ex"
 mycap_dump "$b_ADDR" ex.app.ppl "$f.dump"
-my_sql "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, COLUMN_KEY FROM information_schema.COLUMNS
-    WHERE TABLE_SCHEMA = 'app' AND TABLE_NAME = 'ppl' AND COLUMN_NAME IN ('id', 'name', 'n')
-    ORDER BY ORDINAL_POSITION" >"$f.want.cols"
-mariadb --no-defaults --socket="$MY_SOCK" -uroot -p"$MY_PW" -N -B -D app \
-    -e "SET time_zone = '+00:00'; $("$IT_PY" "$HERE/my_replay.py" --select "$f.want.cols" ppl)" \
-    >"$f.want.rows" || it_fail "reading table app.ppl failed"
-"$IT_PY" "$HERE/my_replay.py" "$f.dump" "$f.want" --no-dups >"$f.replay" 2>&1 ||
-	{ head -n 40 "$f.replay" >&2; it_fail "replaying ex.app.ppl does not give app.ppl (id, name, n)"; }
+replay_cols "$f.dump" ppl "'id', 'name', 'n'" "$f"
 grep -q '"name":"late"' "$f.dump" || it_fail "the row inserted after ALTER TABLE is not in ex.app.ppl"
 if grep -E -q 'SSN-|PW-|SECRET-|"ssn"|"pw"|"secret_note"' "$f.dump"; then
 	grep -E 'SSN-|PW-|SECRET-|"ssn"|"pw"|"secret_note"' "$f.dump" | head -n 3 >&2
@@ -403,14 +411,7 @@ f="$IT_DIR/kc"
 mycap_dump "$b_ADDR" kc.app.nk "$f.dump"
 grep -q 'created topic kc.app.nk (6 partitions, compacted)' "$IT_DIR/b/broker.log" ||
 	it_fail "the topic of a table keyed by key_columns is not compacted"
-my_sql "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IF(COLUMN_NAME IN ('a', 'b'), 'PRI', '')
-    FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'app' AND TABLE_NAME = 'nk'
-    ORDER BY ORDINAL_POSITION" >"$f.want.cols"
-mariadb --no-defaults --socket="$MY_SOCK" -uroot -p"$MY_PW" -N -B -D app \
-    -e "SET time_zone = '+00:00'; $("$IT_PY" "$HERE/my_replay.py" --select "$f.want.cols" nk)" \
-    >"$f.want.rows" || it_fail "reading table app.nk failed"
-"$IT_PY" "$HERE/my_replay.py" "$f.dump" "$f.want" --no-dups >"$f.replay" 2>&1 ||
-	{ head -n 40 "$f.replay" >&2; it_fail "replaying kc.app.nk keyed on (a, b) does not give app.nk"; }
+replay_cols "$f.dump" nk "'a', 'b', 'c'" "$f" "'a', 'b'"
 cut -f3 "$f.dump" | grep -qx '{"a":20,"b":"y"}' ||
 	{ cut -f3 "$f.dump" | sort -u >&2; it_fail "no key {a, b} in kc.app.nk"; }
 [ "$(cut -f4 "$f.dump" | grep -c '"op":"d"')" = 2 ] ||
