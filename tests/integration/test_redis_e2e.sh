@@ -115,17 +115,7 @@ EOF
 
 redis_config() {
 	{
-		echo "[source \"app\"]"
-		echo "type = postgres"
-		echo "dsn = $PG_DSN"
-		echo "bootstrap = $1"
-		echo "tables = public.users, public.items"
-		echo "topic_prefix = app"
-		echo "format = protobuf"
-		echo "heartbeat = 1s"
-		echo "status_interval = 200ms"
-		echo "spool_dir = $IT_DIR/spool"
-		echo "topic.partitions = 3"
+		view_source "$1" "public.users, public.items" protobuf
 		echo "[view \"cache\"]"
 		echo "type = redis"
 		echo "topics = app.public.users, app.public.items"

@@ -63,17 +63,7 @@ EOF
 
 search_config() {
 	{
-		echo "[source \"app\"]"
-		echo "type = postgres"
-		echo "dsn = $PG_DSN"
-		echo "bootstrap = $1"
-		echo "tables = public.docs"
-		echo "topic_prefix = app"
-		echo "format = protobuf"
-		echo "heartbeat = 1s"
-		echo "status_interval = 200ms"
-		echo "spool_dir = $IT_DIR/spool"
-		echo "topic.partitions = 3"
+		view_source "$1" "public.docs" protobuf
 		echo "[view \"search\"]"
 		echo "type = sqlite-fts"
 		echo "topics = app.public.docs"

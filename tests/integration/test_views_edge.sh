@@ -26,17 +26,7 @@ INSERT INTO \"Order Items\" VALUES (1, 'snap');
 INSERT INTO meas VALUES (1, 'eu', 1), (2, 'us', 2);
 INSERT INTO people SELECT i, 'p' || i FROM generate_series(1, 20) i;"
 {
-	echo "[source \"app\"]"
-	echo "type = postgres"
-	echo "dsn = $PG_DSN"
-	echo "bootstrap = $b_ADDR"
-	echo "tables = public.*"
-	echo "topic_prefix = app"
-	echo "format = protobuf"
-	echo "heartbeat = 1s"
-	echo "status_interval = 200ms"
-	echo "spool_dir = $IT_DIR/spool"
-	echo "topic.partitions = 3"
+	view_source "$b_ADDR" "public.*" protobuf
 	for v in oi:Order_Items meas:meas ck:ck people:people; do
 		echo "[view \"${v%%:*}\"]"
 		echo "topics = app.public.${v#*:}"

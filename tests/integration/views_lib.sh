@@ -13,6 +13,22 @@ view_stack_start() {
 	pg_sql "$(cat "$IT_DIR/schema.sql")"
 }
 
+# view_source BROKER_ADDR TABLES FORMAT: print the [source "app"] section
+# the view tests share (topic prefix app, 3 partitions, short intervals).
+view_source() {
+	echo "[source \"app\"]"
+	echo "type = postgres"
+	echo "dsn = $PG_DSN"
+	echo "bootstrap = $1"
+	echo "tables = $2"
+	echo "topic_prefix = app"
+	echo "format = $3"
+	echo "heartbeat = 1s"
+	echo "status_interval = 200ms"
+	echo "spool_dir = $IT_DIR/spool"
+	echo "topic.partitions = 3"
+}
+
 # view_config BROKER_ADDR FORMAT: $IT_DIR/sluice.ini with [source "app"]
 # (tables public.*) and the views users (index by_email) and items.
 view_config() {
@@ -20,17 +36,7 @@ view_config() {
 	fmt=$2
 	VIEW_HTTP=$(it_free_port)
 	{
-		echo "[source \"app\"]"
-		echo "type = postgres"
-		echo "dsn = $PG_DSN"
-		echo "bootstrap = $addr"
-		echo "tables = public.*"
-		echo "topic_prefix = app"
-		echo "format = $fmt"
-		echo "heartbeat = 1s"
-		echo "status_interval = 200ms"
-		echo "spool_dir = $IT_DIR/spool"
-		echo "topic.partitions = 3"
+		view_source "$addr" "public.*" "$fmt"
 		echo "[view \"users\"]"
 		echo "topics = app.public.users"
 		echo "path = $IT_DIR/views/users"
