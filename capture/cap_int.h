@@ -602,6 +602,16 @@ int cap_values_mask(const char *salt, const uint8_t *mask, const struct sch_tabl
  * counted in its len), or -1 when there are none, more than 4 KiB, or a NUL.
  */
 int cap_signal_tables(const char *data, size_t len, struct sl_buf *pat);
+/*
+ * A row inserted into the signal table (Debezium's id, type, data; the
+ * values 'v' of 't'): 1 with the table patterns in 'pat' for an
+ * execute-snapshot naming tables, else 0, said in the log either way
+ * ('where' names the position, 'when' ends the line).
+ */
+int cap_signal_row(const struct sch_table *t, const struct sch_value *v, const char *where,
+    const char *when, struct sl_buf *pat);
+/* The index of column 'name' in 't', or -1. */
+int cap_column_index(const struct sch_table *t, const char *name);
 
 /* ----------------------------------------------- outbox (outbox.c) */
 

@@ -405,3 +405,55 @@ cap_signal_tables(const char *data, size_t len, struct sl_buf *pat)
 	pat->len--;
 	return 0;
 }
+
+int
+cap_column_index(const struct sch_table *t, const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->n_columns; i++)
+		if (strcmp(t->columns[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The text of column 'name' in values 'v' of 't', or NULL (absent, null, not text). */
+static const char *
+row_text(const struct sch_table *t, const struct sch_value *v, const char *name, size_t *len)
+{
+	int i = v != NULL ? cap_column_index(t, name) : -1;
+
+	if (i < 0 || !sch_kind_is_text(v[i].kind))
+		return NULL;
+	*len = v[i].u.s.len;
+	return v[i].u.s.p;
+}
+
+int
+cap_signal_row(const struct sch_table *t, const struct sch_value *v, const char *where,
+    const char *when, struct sl_buf *pat)
+{
+	const char *type, *data, *id;
+	size_t tlen = 0, dlen = 0, ilen = 0;
+
+	type = row_text(t, v, "type", &tlen);
+	data = row_text(t, v, "data", &dlen);
+	if ((id = row_text(t, v, "id", &ilen)) == NULL)
+		id = "", ilen = 0;
+	if (ilen > 64)
+		ilen = 64;
+	if (type == NULL || tlen != 16 || memcmp(type, "execute-snapshot", 16) != 0) {
+		sl_info("signal '%.*s' at %s: type '%.*s' is not one capture knows "
+		    "(execute-snapshot): left alone", (int)ilen, id, where,
+		    (int)(tlen > 64 ? 64 : tlen), type ? type : "");
+		return 0;
+	}
+	if (cap_signal_tables(data, dlen, pat) != 0) {
+		sl_warn("signal '%.*s' at %s: execute-snapshot without tables (data "
+		    "{\"data-collections\": [\"schema.table\"]}): left alone", (int)ilen, id, where);
+		return 0;
+	}
+	sl_info("signal '%.*s' at %s: execute-snapshot of %s%s", (int)ilen, id, where,
+	    (const char *)pat->p, when);
+	return 1;
+}

@@ -237,21 +237,6 @@ outbox_row(struct cap_my *s, struct cap_my_txn *t, struct cap_my_rel *r, enum sc
 	return rc;
 }
 
-/* The text of column 'name' of an image of 'r', or NULL (absent, null, not text). */
-static const char *
-row_text(const struct cap_my_rel *r, const struct sch_value *v, const char *name,
-    size_t *len)
-{
-	uint32_t i;
-
-	for (i = 0; v != NULL && i < r->table.n_columns; i++)
-		if (strcmp(r->table.columns[i].name, name) == 0 && sch_kind_is_text(v[i].kind)) {
-			*len = v[i].u.s.len;
-			return v[i].u.s.p;
-		}
-	return NULL;
-}
-
 /*
  * An INSERT into the signal table (Debezium's signalling table: id, type,
  * data).  'execute-snapshot' with data {"data-collections": ["db.t", ...]}
@@ -264,35 +249,18 @@ signal_row(struct cap_my *s, struct cap_my_txn *t, struct cap_my_rel *r, enum sc
     const struct sch_value *after, const struct cap_my_pos *at)
 {
 	struct sl_buf pat = { 0 };
-	const char *type, *data, *id;
-	size_t tlen = 0, dlen = 0, ilen = 0;
+	char where[300];
 
 	if (t == NULL || op != SCH_OP_CREATE)
 		return 0;
-	type = row_text(r, after, "type", &tlen);
-	data = row_text(r, after, "data", &dlen);
-	if ((id = row_text(r, after, "id", &ilen)) == NULL)
-		id = "", ilen = 0;
-	if (type == NULL || tlen != 16 || memcmp(type, "execute-snapshot", 16) != 0) {
-		sl_info("signal '%.*s' at binlog %s:%" PRIu32 ": type '%.*s' is not one capture "
-		    "knows (execute-snapshot): left alone", (int)(ilen > 64 ? 64 : ilen), id,
-		    at->file, at->pos, (int)(tlen > 64 ? 64 : tlen), type ? type : "");
-		return 0;
-	}
-	if (cap_signal_tables(data, dlen, &pat) != 0) {
-		sl_warn("signal '%.*s' at binlog %s:%" PRIu32 ": execute-snapshot without tables "
-		    "(data {\"data-collections\": [\"db.table\"]}): left alone",
-		    (int)(ilen > 64 ? 64 : ilen), id, at->file, at->pos);
+	snprintf(where, sizeof(where), "binlog %s:%" PRIu32, at->file, at->pos);
+	if (!cap_signal_row(&r->table, after, where, ", once its transaction commits", &pat)) {
 		sl_buf_free(&pat);
 		return 0;
 	}
-	sl_info("signal '%.*s' at binlog %s:%" PRIu32 ": execute-snapshot of %s, once its "
-	    "transaction commits", (int)(ilen > 64 ? 64 : ilen), id, at->file, at->pos,
-	    (const char *)pat.p);
 	if (s->adhoc_pending != NULL && strlen(s->adhoc_pending) > 65536) {
-		sl_warn("signal '%.*s' at binlog %s:%" PRIu32 ": the transaction asks for more "
-		    "than 64 KiB of table patterns: this one is left alone",
-		    (int)(ilen > 64 ? 64 : ilen), id, at->file, at->pos);
+		sl_warn("signal at %s: the transaction asks for more than 64 KiB of table "
+		    "patterns: this one is left alone", where);
 	} else if (s->adhoc_pending != NULL) {
 		char *both = sl_asprintf("%s, %s", s->adhoc_pending, (const char *)pat.p);
 

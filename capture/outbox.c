@@ -17,27 +17,16 @@
 #include "capture/cap_int.h"
 #include "schemas/sch.h"
 
-static int
-col_index(const struct sch_table *t, const char *name)
-{
-	uint32_t i;
-
-	for (i = 0; i < t->n_columns; i++)
-		if (strcmp(t->columns[i].name, name) == 0)
-			return (int)i;
-	return -1;
-}
-
 int
 cap_outbox_bind(const struct cap_conf *c, const struct sch_table *t, const char *collection,
     struct cap_outbox_cols *ob, struct sl_err *err)
 {
 	const char *missing = NULL, *what = NULL;
 
-	ob->route = col_index(t, c->outbox_route);
-	ob->key = col_index(t, c->outbox_key);
-	ob->payload = col_index(t, c->outbox_payload);
-	ob->id = col_index(t, c->outbox_id);
+	ob->route = cap_column_index(t, c->outbox_route);
+	ob->key = cap_column_index(t, c->outbox_key);
+	ob->payload = cap_column_index(t, c->outbox_payload);
+	ob->id = cap_column_index(t, c->outbox_id);
 	if (ob->route < 0)
 		missing = c->outbox_route, what = "outbox.route_column";
 	else if (ob->key < 0)

@@ -737,20 +737,6 @@ cap_pg_is_signal(const struct cap_pg *s, const char *schema, const char *name)
 	    cap_pg_table_match(s->conf.signal_table, schema, name);
 }
 
-/* The text of column 'name' in values 'v' of 'r', or NULL (absent, null, not text). */
-static const char *
-value_text(const struct cap_rel *r, const struct sch_value *v, const char *name, size_t *len)
-{
-	uint32_t i;
-
-	for (i = 0; i < r->table.n_columns; i++)
-		if (strcmp(r->table.columns[i].name, name) == 0 && sch_kind_is_text(v[i].kind)) {
-			*len = v[i].u.s.len;
-			return v[i].u.s.p;
-		}
-	return NULL;
-}
-
 /*
  * An INSERT into the signal table (Debezium's id, type, data): type
  * 'execute-snapshot' is the sluice.snapshot logical message's request,
@@ -761,31 +747,20 @@ static int
 signal_change(struct cap_pg *s, struct cap_rel *r, const struct cap_pgo_msg *m, uint64_t lsn,
     struct sl_err *err)
 {
+	struct sl_buf pat = { 0 };
 	struct sch_value *v;
-	const char *type, *data, *id;
-	size_t tlen = 0, dlen = 0, ilen = 0;
-	char lb[32];
+	char where[48], lb[32];
 	int rc;
 
 	if (m->type != CAP_PGO_INSERT)
 		return 0;
 	if ((rc = cap_tuple_values(s, r, &m->u.change.new_tuple, lsn, &v, err)) != 0)
 		return rc;
-	type = value_text(r, v, "type", &tlen);
-	data = value_text(r, v, "data", &dlen);
-	if ((id = value_text(r, v, "id", &ilen)) == NULL)
-		id = "", ilen = 0;
-	if (type == NULL || tlen != 16 || memcmp(type, "execute-snapshot", 16) != 0) {
-		sl_info("signal '%.*s' at LSN %s: type '%.*s' is not one capture knows "
-		    "(execute-snapshot): left alone", (int)(ilen > 64 ? 64 : ilen), id,
-		    cap_lsn_fmt(lsn, lb, sizeof(lb)), (int)(tlen > 64 ? 64 : tlen),
-		    type ? type : "");
-		return 0;
-	}
-	sl_info("signal '%.*s' at LSN %s: execute-snapshot", (int)(ilen > 64 ? 64 : ilen), id,
-	    cap_lsn_fmt(lsn, lb, sizeof(lb)));
-	return cap_pg_adhoc_snapshot(s, (const uint8_t *)(data ? data : ""), data ? dlen : 0,
-	    lsn, err);
+	snprintf(where, sizeof(where), "LSN %s", cap_lsn_fmt(lsn, lb, sizeof(lb)));
+	if (cap_signal_row(&r->table, v, where, "", &pat))
+		rc = cap_pg_adhoc_snapshot(s, pat.p, pat.len, lsn, err);
+	sl_buf_free(&pat);
+	return rc;
 }
 
 static int

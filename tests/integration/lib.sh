@@ -312,6 +312,19 @@ it_term() {
 	done
 }
 
+# cap_refused NAME PATTERN WHAT [SECONDS]: `sluice capture` on
+# $IT_DIR/cap-NAME.ini must stop by itself within SECONDS (60) with a
+# status other than 0 (in $st) and PATTERN (grep) in its log
+# $IT_DIR/cap-NAME.log; else fail saying WHAT.
+cap_refused() {
+	set +e
+	timeout "${4:-60}" "$SLUICE" capture -c "$IT_DIR/cap-$1.ini" >"$IT_DIR/cap-$1.log" 2>&1
+	st=$?
+	set -e
+	[ "$st" -ne 0 ] && [ "$st" -ne 124 ] || { tail -n 5 "$IT_DIR/cap-$1.log" >&2; it_fail "capture $1 exited $st: $3"; }
+	grep -q "$2" "$IT_DIR/cap-$1.log" || { tail -n 5 "$IT_DIR/cap-$1.log" >&2; it_fail "$3"; }
+}
+
 # cap_kill NAME: SIGKILL, as a crash, and reap.  The pid file goes too:
 # the waits that check every capture with a pid file for one that died
 # (cap_wait_caught_up) must not count one a test stopped on purpose.

@@ -74,17 +74,6 @@ replay() {
 	it_log "$1: $(grep '^replayed' "$f.replay")"
 }
 
-# refused NAME PATTERN WHAT: capture on cap-NAME.ini must exit by itself
-# within 30 s with a status other than 0, PATTERN (grep) in its log
-refused() {
-	set +e
-	timeout 30 "$SLUICE" capture -c "$IT_DIR/cap-$1.ini" >"$IT_DIR/cap-$1.log" 2>&1
-	st=$?
-	set -e
-	[ "$st" -ne 0 ] && [ "$st" -ne 124 ] || { tail -n 5 "$IT_DIR/cap-$1.log" >&2; it_fail "capture $1 exited $st"; }
-	grep -q "$2" "$IT_DIR/cap-$1.log" || { tail -n 5 "$IT_DIR/cap-$1.log" >&2; it_fail "$3"; }
-}
-
 # replay_cols DUMP TABLE COLS FILE [KEY]: DUMP replays to app.TABLE reduced
 # to its columns COLS (an SQL list of quoted names); KEY, the same kind of
 # list, are the columns to key on instead of the table's own key
@@ -337,7 +326,7 @@ it_log "stmt: exit $EXIT_ST: $(grep '^sluice: ' "$IT_DIR/cap-stmt.log" | cut -c1
 my_sql "CREATE TABLE vers (id int PRIMARY KEY, v varchar(20)) WITH SYSTEM VERSIONING;
         INSERT INTO vers VALUES (1, 'v1')"
 mycap_config ver "$b_ADDR" "tables = app.vers, app.keep" "format = json"
-refused ver "^sluice: .*table app.vers is system-versioned.*snapshot = never" \
+cap_refused ver "^sluice: .*table app.vers is system-versioned.*snapshot = never" \
     "capture ver did not refuse the snapshot of app.vers by name"
 it_log "ver: exit $st: $(grep '^sluice: ' "$IT_DIR/cap-ver.log" | cut -c1-160)"
 # ------------------------------------------------------------------
@@ -394,7 +383,7 @@ if bad or '"masked"' in open(sys.argv[1]).read():
 PY
 mycap_stop mk
 mycap_config exkey "$b_ADDR" "tables = app.ppl" "exclude_columns = app.ppl.id"
-refused exkey 'exclude_columns: column id of app.ppl is part of the message key' \
+cap_refused exkey 'exclude_columns: column id of app.ppl is part of the message key' \
     "capture exkey did not refuse the key column by name"
 it_log "ex: $(grep '^replayed' "$f.replay")"
 

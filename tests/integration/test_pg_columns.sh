@@ -48,14 +48,6 @@ replay_equal() {
 	$IT_PY "$(dirname "$0")/pg_replay.py" "$IT_DIR/$3.dump" "$IT_DIR/$3.want" ||
 		it_fail "replaying $1 does not give back: $2"
 }
-# refused NAME PATTERN WHAT: capture on cap-NAME.ini must exit non-zero
-# (within 60 s) with PATTERN (grep) in what it printed
-refused() {
-	if timeout 60 "$SLUICE" capture -c "$IT_DIR/cap-$1.ini" >"$IT_DIR/$1.out" 2>&1; then
-		it_fail "capture $1 started: $3"
-	fi
-	grep -q "$2" "$IT_DIR/$1.out" || { tail -n 5 "$IT_DIR/$1.out" >&2; it_fail "$3"; }
-}
 replay_equal app.public.people "SELECT id, name, n FROM people" people
 replay_equal app.public.other "SELECT id, v FROM other" other
 grep -q '"name":"changed"' "$IT_DIR/people.dump" || it_fail "the streamed update is not in the topic"
@@ -130,12 +122,12 @@ cap_stop kc
 # a key of columns the old image does not carry (the replica identity is
 # the primary key): refused, saying what to do
 cap_config kpk "$b_ADDR" "tables = public.pkt" "key_columns = public.pkt:code"
-refused kpk 'key_columns: column code of public.pkt is not in its replica identity.*REPLICA IDENTITY FULL' \
+cap_refused kpk 'key_columns: column code of public.pkt is not in its replica identity.*REPLICA IDENTITY FULL' \
     "the refusal of a key outside the replica identity does not name the column and the fix"
 cap_config kmiss "$b_ADDR" "tables = public.nokey" "key_columns = public.nokey:a,zz"
-refused kmiss "key_columns: table public.nokey has no column 'zz'" "the missing key column is not named"
+cap_refused kmiss "key_columns: table public.nokey has no column 'zz'" "the missing key column is not named"
 cap_config kbad "$b_ADDR" "tables = public.nokey" "key_columns = public.nokey"
-refused kbad "cap-kbad.ini:[0-9]*: \[source \"kbad\"\] key_columns: 'public.nokey' is not schema.table:column" \
+cap_refused kbad "cap-kbad.ini:[0-9]*: \[source \"kbad\"\] key_columns: 'public.nokey' is not schema.table:column" \
     "the bad key_columns error does not name file and line"
 
 # mask_columns: the lowercase hex SHA-256 of mask_salt and the value, in
@@ -168,18 +160,18 @@ if any(n in open(sys.argv[1]).read() for n in ("masked later", "changed", "late"
 PY
 cap_stop mk
 cap_config mkn "$b_ADDR" "tables = public.people" "mask_columns = public.people.n" "mask_salt = x"
-refused mkn 'mask_columns: column n of public.people holds int64 values; only text and bytes columns can be masked' \
+cap_refused mkn 'mask_columns: column n of public.people holds int64 values; only text and bytes columns can be masked' \
     "the refusal to mask an integer does not name it"
 cap_config mks "$b_ADDR" "tables = public.people" "mask_columns = public.people.name"
-refused mks 'mask_columns: needs mask_salt' "the missing salt is not named"
+cap_refused mks 'mask_columns: needs mask_salt' "the missing salt is not named"
 
 # a key column: refused, by name
 cap_config key "$b_ADDR" "tables = public.people" "exclude_columns = public.people.id"
-refused key 'exclude_columns: column id of public.people is part of the message key' \
+cap_refused key 'exclude_columns: column id of public.people is part of the message key' \
     "the refusal to leave out a key column does not name it"
 
 # a pattern without schema.table.column
 cap_config bad "$b_ADDR" "tables = public.people" "exclude_columns = people.ssn"
-refused bad "cap-bad.ini:[0-9]*: \[source \"bad\"\] exclude_columns: 'people.ssn' is not a pattern ns.table.column" \
+cap_refused bad "cap-bad.ini:[0-9]*: \[source \"bad\"\] exclude_columns: 'people.ssn' is not a pattern ns.table.column" \
     "the bad pattern error does not name file and line"
 it_log "exclude_columns: ok"
